@@ -1,0 +1,41 @@
+# aimclr: build, test, demo and benchmarks. Every target installs the system
+# packages it needs first, so a fresh Debian machine needs only `make demo` / `make test`.
+
+SWIFT        ?= swift
+APT_PACKAGES := pkg-config ocl-icd-opencl-dev opencl-headers libclblast-dev \
+                libopenblas-dev pocl-opencl-icd clinfo
+RELEASE_BIN  := .build/release/aimclr
+DEMO_DIR     ?= data/synthetic
+export OPENBLAS_NUM_THREADS ?= $(shell nproc)
+
+.PHONY: deps build release test demo bench bench-compare clean
+
+# Installs whatever of APT_PACKAGES is missing (apt-get update once, then install).
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release
+
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+demo: release
+	$(RELEASE_BIN) demo --data $(DEMO_DIR)
+
+bench: release
+	$(RELEASE_BIN) bench ops --device all
+
+clean:
+	rm -rf .build

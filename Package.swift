@@ -1,0 +1,50 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// Unchecked exclusivity only where hot loops live; everything else keeps Swift's checks.
+let fastLoops: [SwiftSetting] = [
+    .unsafeFlags(["-enforce-exclusivity=unchecked"]),
+]
+
+let package = Package(
+    name: "aimclr",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "aimclr", targets: ["aimclr"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // System libraries.
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "COpenCL", path: "Sources/COpenCL", pkgConfig: "clblast",
+                       providers: [.apt(["ocl-icd-opencl-dev", "opencl-headers", "libclblast-dev"])]),
+
+        // Device abstraction: Tensor, Device protocol, op catalogue, Philox, selector.
+        .target(name: "Compute"),
+        .target(name: "CPUBackend", dependencies: ["Compute", "CBLAS"], swiftSettings: fastLoops),
+        .executableTarget(name: "EmbedKernelsTool", path: "Sources/EmbedKernelsTool"),
+        .plugin(name: "EmbedKernels", capability: .buildTool(), dependencies: ["EmbedKernelsTool"]),
+        .target(name: "OpenCLBackend", dependencies: ["Compute", "COpenCL"],
+                plugins: ["EmbedKernels"]),
+        .target(name: "Backends", dependencies: ["Compute", "CPUBackend", "OpenCLBackend"]),
+
+        // Data, layers, method.
+        .target(name: "Skeleton", dependencies: ["Compute"], swiftSettings: fastLoops),
+        .target(name: "NN", dependencies: ["Compute"]),
+        .target(name: "AimCLR", dependencies: ["NN", "Skeleton", "Compute"]),
+
+        // Command line.
+        .executableTarget(name: "aimclr", dependencies: [
+            "AimCLR", "NN", "Skeleton", "Compute", "Backends",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .testTarget(name: "ComputeTests", dependencies: ["Compute", "CPUBackend", "OpenCLBackend", "Backends"]),
+        .testTarget(name: "SkeletonTests", dependencies: ["Skeleton", "Compute"]),
+        .testTarget(name: "NNTests", dependencies: ["NN", "Compute", "Backends"]),
+        .testTarget(name: "AimCLRTests", dependencies: ["AimCLR", "NN", "Skeleton", "Compute", "Backends"]),
+    ]
+)
