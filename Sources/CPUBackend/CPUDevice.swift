@@ -20,13 +20,16 @@ public final class CPUDevice: Device {
 
     /// - Parameter threads: workers for our loops and for OpenBLAS (default: all cores).
     public init(threads: Int? = nil) {
+        BLASCoreSelection.selectedOnce
         let n = max(1, threads ?? ProcessInfo.processInfo.activeProcessorCount)
         self.threads = n
         openblas_set_num_threads(Int32(n))
     }
 
-    /// OpenBLAS build and thread count, e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH ... , 2 threads".
+    /// OpenBLAS build, kernel set and thread count, e.g.
+    /// "OpenBLAS 0.3.21 NO_LAPACKE DYNAMIC_ARCH NO_AFFINITY SkylakeX MAX_THREADS=64 (pthread), 2 threads".
     public static var blasDescription: String {
+        BLASCoreSelection.selectedOnce
         let config = openblas_get_config().map { String(cString: $0) } ?? "OpenBLAS"
         let parallel: String
         switch openblas_get_parallel() {
