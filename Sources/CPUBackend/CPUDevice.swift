@@ -11,7 +11,8 @@ public final class CPUDevice: Device {
     /// Worker count used by our own parallel loops and by OpenBLAS.
     public let threads: Int
     public var kind: DeviceKind { .cpu }
-    public var name: String { "cpu (\(threads) threads, \(CPUDevice.blasDescription))" }
+    /// e.g. "cpu (2 threads, OpenBLAS 0.3.21 SkylakeX)".
+    public var name: String { "cpu (\(threads) threads, \(CPUDevice.blasShortDescription))" }
 
     var profiler = Profiler()
     /// Scratch for gradients of im2col columns and for Â = A ⊙ E; grown as needed.
@@ -43,6 +44,14 @@ public final class CPUDevice: Device {
         default: parallel = "openmp"
         }
         return "\(config.trimmingCharacters(in: .whitespaces)) (\(parallel)), \(openblas_get_num_threads()) threads"
+    }
+
+    /// Library, version and kernel set, e.g. "OpenBLAS 0.3.21 SkylakeX".
+    public static var blasShortDescription: String {
+        BLASCoreSelection.selectedOnce
+        let config = openblas_get_config().map { String(cString: $0) } ?? "OpenBLAS"
+        let core = openblas_get_corename().map { String(cString: $0) } ?? "?"
+        return config.split(separator: " ").prefix(2).joined(separator: " ") + " " + core
     }
 
     // MARK: Memory

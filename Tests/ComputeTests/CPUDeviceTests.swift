@@ -9,7 +9,7 @@ final class CPUDeviceTests: XCTestCase {
         XCTAssertEqual(device.threads, 2)
         XCTAssertEqual(device.kind, .cpu)
         XCTAssertTrue(CPUDevice.blasDescription.contains("OpenBLAS"), CPUDevice.blasDescription)
-        XCTAssertTrue(device.name.hasPrefix("cpu"), device.name)
+        XCTAssertTrue(device.name.hasPrefix("cpu (2 threads, OpenBLAS"), device.name)
         XCTAssertEqual(CPUDevice().threads, CPUInfo.cores)
     }
 
