@@ -36,9 +36,12 @@ let package = Package(
         .target(name: "NN", dependencies: ["Compute"]),
         .target(name: "AimCLR", dependencies: ["NN", "Skeleton", "Compute"]),
 
+        // Benchmarks (op catalogue and training-step timing), used by `aimclr bench`.
+        .target(name: "Benchmarking", dependencies: ["Compute", "CBLAS"], path: "Benchmarks/Benchmarking"),
+
         // Command line.
         .executableTarget(name: "aimclr", dependencies: [
-            "AimCLR", "NN", "Skeleton", "Compute", "Backends",
+            "AimCLR", "NN", "Skeleton", "Compute", "Backends", "Benchmarking", "CPUBackend", "OpenCLBackend",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
