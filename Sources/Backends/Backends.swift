@@ -1,0 +1,1 @@
+// Module Backends: device selection over the CPU and OpenCL backends.
