@@ -25,7 +25,8 @@ let package = Package(
 
         // Device abstraction: Tensor, Device protocol, op catalogue, Philox, selector.
         .target(name: "Compute"),
-        .target(name: "CPUBackend", dependencies: ["Compute", "CBLAS"], swiftSettings: fastLoops),
+        .target(name: "CPUPeak", cSettings: [.unsafeFlags(["-O2"])]),
+        .target(name: "CPUBackend", dependencies: ["Compute", "CBLAS", "CPUPeak"], swiftSettings: fastLoops),
         .executableTarget(name: "EmbedKernelsTool", path: "Sources/EmbedKernelsTool"),
         .plugin(name: "EmbedKernels", capability: .buildTool(), dependencies: ["EmbedKernelsTool"]),
         .target(name: "OpenCLBackend", dependencies: ["Compute", "COpenCL"],

@@ -39,7 +39,7 @@ struct BenchOpsCommand: ParsableCommand {
     func run() throws {
         print("Measuring the CPU's fp32 FMA peak...")
         let peak = CPUInfo.measureFMAPeakGFLOPS(seconds: 1.0)
-        print(String(format: "CPU fp32 FMA peak: %.1f GFLOP/s (%d cores)", peak, CPUInfo.cores))
+        print(String(format: "CPU fp32 FMA peak: %.1f GFLOP/s (%d cores, %@)", peak, CPUInfo.cores, CPUInfo.fmaPath))
         var bench = OpBenchmark(cpuPeakGFLOPS: peak)
         bench.runs = runs; bench.warmup = warmup; bench.batch = batch; bench.filter = filter
         let out = try JSONLinesWriter(path: json)
