@@ -48,7 +48,7 @@ let package = Package(
 
         .testTarget(name: "ComputeTests", dependencies: ["Compute", "CPUBackend", "OpenCLBackend", "Backends"]),
         .testTarget(name: "SkeletonTests", dependencies: ["Skeleton", "Compute"]),
-        .testTarget(name: "NNTests", dependencies: ["NN", "Compute", "Backends", "CPUBackend"]),
+        .testTarget(name: "NNTests", dependencies: ["NN", "Compute", "Backends", "CPUBackend", "OpenCLBackend"]),
         .testTarget(name: "AimCLRTests", dependencies: ["AimCLR", "NN", "Skeleton", "Compute", "Backends"]),
     ]
 )
