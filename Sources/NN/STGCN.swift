@@ -29,6 +29,10 @@ public struct STGCNConfig: Sendable {
     /// The block stack; defaults to the 10-block table of spec §2.3.
     public var blocks: [BlockSpec]
     public var temporalKernel: Int = 9
+    /// Memory for speed: when true, trainable contexts share one im2col buffer across blocks and
+    /// each block's backward rebuilds its own (one extra temporal-conv forward per block, about
+    /// half the activation memory of a trainable context saved).
+    public var recomputeTemporalColumns: Bool = false
 
     public init(inChannels: Int = 3, hiddenChannels: Int = 16, hiddenDim: Int = 256, dropout: Float = 0.5,
                 edgeImportance: Bool = true, adjacency: [Float], joints: Int, head: HeadKind,
@@ -178,6 +182,8 @@ public final class STGCN: Module {
         let blocks: [STGCNBlock.Activations]
         /// The head pass on the final feature map.
         public let head: Head.Activations
+        /// Whether backward rebuilds each block's im2col scratch (see `STGCNConfig`).
+        let recomputesColumns: Bool
         /// Set by each forward: the tensor it read and its mode.
         var lastInput: Tensor?
         public internal(set) var training = true
@@ -185,24 +191,46 @@ public final class STGCN: Module {
         init(encoder: STGCN, geometry: InputGeometry, requiresGrad: Bool) throws {
             self.geometry = geometry
             self.requiresGrad = requiresGrad
+            recomputesColumns = requiresGrad && encoder.config.recomputeTemporalColumns
             let device = encoder.device
             input = try device.makeTensor(geometry.shape)
             data = try DataBatchNorm.Activations(device: device, geometry: geometry, bn: encoder.dataBN.bn)
-            var shape = geometry.activation
-            var sharedColumns: Tensor? = nil
-            if !requiresGrad {
-                var most = 0
-                var s = shape
-                for b in encoder.blocks {
-                    most = max(most, b.columnsCount(s))
-                    s = b.outputShape(s)
+
+            // Storage plan: what a backward reads again is owned per block; the rest aliases
+            // shared slots. A forward-only context keeps nothing, so all of a block's
+            // intermediates are slots and the outputs alternate between two buffers.
+            let arena = ScratchArena(device: device)
+            let recompute = recomputesColumns
+            func slot(_ role: STGCNBlock.Role, block i: Int) -> String? {
+                if !requiresGrad { return role == .out ? "out\(i % 2)" : "\(role)" }
+                switch role {
+                case .d, .r: return "\(role)"
+                case .columns: return recompute ? "columns" : nil
+                default: return nil
                 }
-                sharedColumns = try device.makeTensor([most])
             }
-            var acts: [STGCNBlock.Activations] = []
+            var shape = geometry.activation
+            var plans: [(STGCNBlock, ActivationShape, [STGCNBlock.Role: [Int]])] = []
             for b in encoder.blocks {
-                acts.append(try STGCNBlock.Activations(block: b, input: shape, columns: sharedColumns))
+                let shapes = b.activationShapes(shape)
+                plans.append((b, shape, shapes))
+                for (role, dims) in shapes {
+                    if let name = slot(role, block: plans.count - 1) { arena.reserve(name, dims.reduce(1, *)) }
+                }
                 shape = b.outputShape(shape)
+            }
+            try arena.allocate()
+            var acts: [STGCNBlock.Activations] = []
+            for (i, (b, inShape, shapes)) in plans.enumerated() {
+                var tensors: [STGCNBlock.Role: Tensor] = [:]
+                for (role, dims) in shapes {
+                    if let name = slot(role, block: i) {
+                        tensors[role] = arena.view(name, dims)
+                    } else {
+                        tensors[role] = try device.makeTensor(dims)
+                    }
+                }
+                acts.append(try STGCNBlock.Activations(block: b, input: inShape, tensors: tensors))
             }
             blocks = acts
             head = try encoder.head.makeActivations(features: shape, persons: geometry.persons)
@@ -212,7 +240,8 @@ public final class STGCN: Module {
         public var features: Tensor { blocks.last!.out }
         /// Geometry of `features`.
         public var featureShape: ActivationShape { blocks.last!.output }
-        /// Per-block outputs after the last forward (for inspection and tests).
+        /// Per-block outputs after the last forward (for inspection and tests). A forward-only
+        /// context reuses two output buffers, so there only the last two are current.
         public var blockOutputs: [Tensor] { blocks.map { $0.out } }
         public var blockOutputShapes: [ActivationShape] { blocks.map { $0.output } }
         /// The pooled representation (N, hiddenDim) of the last forward.
@@ -221,18 +250,25 @@ public final class STGCN: Module {
         public var output: Tensor { head.output }
     }
 
+    /// Gradient scratch of one geometry: each block's backward intermediates are dead when it
+    /// returns, so all blocks share slots; input gradients alternate between two buffers.
     private final class Workspace {
         let data: DataBatchNorm.Gradients
         let blocks: [STGCNBlock.Gradients]
         init(encoder: STGCN, geometry: InputGeometry) throws {
             data = try DataBatchNorm.Gradients(device: encoder.device, geometry: geometry)
+            let arena = ScratchArena(device: encoder.device)
+            var shapes: [ActivationShape] = []
             var shape = geometry.activation
-            var g: [STGCNBlock.Gradients] = []
-            for b in encoder.blocks {
-                g.append(try STGCNBlock.Gradients(block: b, input: shape))
+            for (i, b) in encoder.blocks.enumerated() {
+                shapes.append(shape)
+                STGCNBlock.Gradients.plan(block: b, input: shape, arena: arena, parity: i % 2)
                 shape = b.outputShape(shape)
             }
-            blocks = g
+            try arena.allocate()
+            blocks = encoder.blocks.enumerated().map { i, b in
+                STGCNBlock.Gradients(block: b, input: shapes[i], arena: arena, parity: i % 2)
+            }
         }
     }
 
@@ -322,7 +358,8 @@ public final class STGCN: Module {
         var dOut = dFeatures
         for i in stride(from: blocks.count - 1, through: 0, by: -1) {
             let x = i == 0 ? context.data.output : context.blocks[i - 1].out
-            try blocks[i].backward(x: x, activations: context.blocks[i], dOut: dOut, grads: ws.blocks[i])
+            try blocks[i].backward(x: x, activations: context.blocks[i], dOut: dOut, grads: ws.blocks[i],
+                                   recomputeColumns: context.recomputesColumns)
             dOut = ws.blocks[i].dInput
         }
         try dataBN.backward(activations: context.data, dOutput: dOut, grads: ws.data)

@@ -89,79 +89,110 @@ public final class STGCNBlock: Module {
                         frames: tconv.outputFrames(input.frames), joints: input.joints)
     }
 
+    /// The tensors one forward writes. Which of them a backward reads again decides whether a
+    /// context must own them or may alias them into shared scratch (see `STGCN.Context`).
+    enum Role: CaseIterable {
+        /// Graph-conv pre-aggregation (K·Cout, N, T, V); read by the backward.
+        case z
+        /// Graph-conv output, input of `tcn.0`; read by the backward.
+        case g
+        /// ReLU(BN(g)), input of `tcn.2`; read by the backward.
+        case a1
+        /// im2col scratch of `tcn.2`; read by the backward unless it is recomputed.
+        case columns
+        /// `tcn.2` output, input of `tcn.3`; read by the backward.
+        case c
+        /// BN/dropout output; forward-only scratch.
+        case d
+        /// Residual conv output, input of `residual.1`; read by the backward.
+        case r0
+        /// Residual BN output; forward-only scratch.
+        case r
+        /// Block output; read by the backward and by the next block.
+        case out
+    }
+
+    /// Shapes of every tensor a forward writes, for an input geometry.
+    func activationShapes(_ input: ActivationShape) -> [Role: [Int]] {
+        let output = outputShape(input)
+        let cout = spec.outChannels
+        let inPlane = [input.batch, input.frames, input.joints]
+        var shapes: [Role: [Int]] = [
+            .z: [adjacency.dim(0) * cout] + inPlane,
+            .g: [cout] + inPlane,
+            .a1: [cout] + inPlane,
+            .columns: [columnsCount(input)],
+            .c: output.dims,
+            .d: output.dims,
+            .out: output.dims,
+        ]
+        if spec.residual == .convolution {
+            shapes[.r0] = output.dims
+            shapes[.r] = output.dims
+        }
+        return shapes
+    }
+
     /// Saved activations of one forward.
     final class Activations {
         let input: ActivationShape
         let output: ActivationShape
-        /// Graph-conv pre-aggregation (K·Cout, N, T, V).
-        let z: Tensor
-        /// Graph-conv output, input of `tcn.0` (Cout, N, T, V).
-        let g: Tensor
-        /// ReLU(BN(g)), input of `tcn.2`.
-        let a1: Tensor
-        /// im2col scratch of `tcn.2` (may be shared between blocks of an inference-only context).
-        let columns: Tensor
-        /// `tcn.2` output, input of `tcn.3` (Cout, N, T', V).
-        let c: Tensor
-        /// BN/dropout output (scratch).
-        let d: Tensor
-        /// Residual conv output, input of `residual.1`.
-        let r0: Tensor?
-        /// Residual BN output.
-        let r: Tensor?
-        /// Block output.
-        let out: Tensor
+        let z: Tensor, g: Tensor, a1: Tensor, columns: Tensor, c: Tensor, d: Tensor, out: Tensor
+        let r0: Tensor?, r: Tensor?
         let saved1: BatchNorm.Saved
         let saved2: BatchNorm.Saved
         let savedResidual: BatchNorm.Saved?
         var dropoutKey: RandomKey?
 
-        init(block: STGCNBlock, input: ActivationShape, columns: Tensor?) throws {
-            let device = block.gcn.weight.device
+        /// `tensors` holds one tensor per role of `activationShapes(input)`.
+        init(block: STGCNBlock, input: ActivationShape, tensors: [Role: Tensor]) throws {
             self.input = input
             output = block.outputShape(input)
-            let cout = block.spec.outChannels
-            let kParts = block.adjacency.dim(0)
-            z = try device.makeTensor([kParts * cout, input.batch, input.frames, input.joints])
-            g = try device.makeTensor([cout, input.batch, input.frames, input.joints])
-            a1 = try device.makeTensor([cout, input.batch, input.frames, input.joints])
-            self.columns = try columns ?? device.makeTensor([block.columnsCount(input)])
-            c = try device.makeTensor(output.dims)
-            d = try device.makeTensor(output.dims)
-            out = try device.makeTensor(output.dims)
-            if block.spec.residual == .convolution {
-                r0 = try device.makeTensor(output.dims)
-                r = try device.makeTensor(output.dims)
-                savedResidual = try block.residualBN!.makeSaved()
-            } else {
-                r0 = nil
-                r = nil
-                savedResidual = nil
-            }
+            z = tensors[.z]!; g = tensors[.g]!; a1 = tensors[.a1]!; columns = tensors[.columns]!
+            c = tensors[.c]!; d = tensors[.d]!; out = tensors[.out]!
+            r0 = tensors[.r0]; r = tensors[.r]
             saved1 = try block.bn1.makeSaved()
             saved2 = try block.bn2.makeSaved()
+            savedResidual = try block.residualBN?.makeSaved()
         }
     }
 
-    /// Gradient scratch, shared by all contexts of one geometry (backwards run one at a time).
+    /// Gradient scratch of one block's backward. All but `dInput` are dead once the backward
+    /// returns, so the encoder aliases them across blocks; `dInput` feeds the previous block.
     final class Gradients {
         let dS: Tensor, dD: Tensor, dC: Tensor
         let dA1: Tensor, dG: Tensor, dZ: Tensor
         let dR0: Tensor?
-        /// Gradient of the block input; the previous block's output gradient.
         let dInput: Tensor
-        init(block: STGCNBlock, input: ActivationShape) throws {
-            let device = block.gcn.weight.device
-            let output = block.outputShape(input)
-            let cout = block.spec.outChannels
-            dS = try device.makeTensor(output.dims)
-            dD = try device.makeTensor(output.dims)
-            dC = try device.makeTensor(output.dims)
-            dA1 = try device.makeTensor([cout, input.batch, input.frames, input.joints])
-            dG = try device.makeTensor([cout, input.batch, input.frames, input.joints])
-            dZ = try device.makeTensor([block.adjacency.dim(0) * cout, input.batch, input.frames, input.joints])
-            dR0 = block.spec.residual == .convolution ? try device.makeTensor(output.dims) : nil
-            dInput = try device.makeTensor(input.dims)
+
+        /// Reserves this block's slots in `arena` (before it is allocated).
+        static func plan(block: STGCNBlock, input: ActivationShape, arena: ScratchArena, parity: Int) {
+            for (slot, shape) in slots(block: block, input: input, parity: parity) {
+                arena.reserve(slot, shape.reduce(1, *))
+            }
+        }
+
+        static func slots(block: STGCNBlock, input: ActivationShape, parity: Int) -> [(String, [Int])] {
+            let shapes = block.activationShapes(input)
+            var out: [(String, [Int])] = [
+                ("dS", shapes[.out]!), ("dD", shapes[.out]!), ("dC", shapes[.out]!),
+                ("dA1", shapes[.a1]!), ("dG", shapes[.g]!), ("dZ", shapes[.z]!),
+                ("dInput\(parity)", input.dims),
+            ]
+            if block.spec.residual == .convolution { out.append(("dR0", shapes[.out]!)) }
+            return out
+        }
+
+        init(block: STGCNBlock, input: ActivationShape, arena: ScratchArena, parity: Int) {
+            let shapes = block.activationShapes(input)
+            dS = arena.view("dS", shapes[.out]!)
+            dD = arena.view("dD", shapes[.out]!)
+            dC = arena.view("dC", shapes[.out]!)
+            dA1 = arena.view("dA1", shapes[.a1]!)
+            dG = arena.view("dG", shapes[.g]!)
+            dZ = arena.view("dZ", shapes[.z]!)
+            dR0 = block.spec.residual == .convolution ? arena.view("dR0", shapes[.out]!) : nil
+            dInput = arena.view("dInput\(parity)", input.dims)
         }
     }
 
@@ -208,8 +239,10 @@ public final class STGCNBlock: Module {
 
     /// Backward from `dOut` (gradient of `a.out`) to `g.dInput` (overwritten) and the parameter
     /// gradients (accumulated). `x` is the same input tensor the forward read.
+    /// With `recomputeColumns` the im2col scratch is rebuilt first (the context let later blocks
+    /// overwrite it to save memory); the recomputed conv output lands in dead scratch.
     func backward(x: Tensor, activations a: Activations, dOut: Tensor, grads g: Gradients,
-                  needInputGradient: Bool = true) throws {
+                  recomputeColumns: Bool = false, needInputGradient: Bool = true) throws {
         let device = gcn.weight.device
         device.reluBackward(y: a.out, dy: dOut, dx: g.dS)
         // Main branch: dropout → tcn.3 → tcn.2 → ReLU → tcn.0 → gcn.
@@ -223,6 +256,10 @@ public final class STGCNBlock: Module {
         try bn2.backward(x: a.c, dy: dAfterDropout, dx: g.dC, saved: a.saved2)
         let mid = ActivationShape(channels: spec.outChannels, batch: a.input.batch,
                                   frames: a.input.frames, joints: a.input.joints)
+        if recomputeColumns {
+            // dD is dead once tcn.3's backward has run.
+            tconv.forward(x: a.a1, input: mid, columns: a.columns, y: g.dD)
+        }
         try tconv.backward(x: a.a1, input: mid, columns: a.columns, dy: g.dC, dx: g.dA1, accumulate: false)
         device.reluBackward(y: a.a1, dy: g.dA1, dx: g.dA1)
         try bn1.backward(x: a.g, dy: g.dA1, dx: g.dG, saved: a.saved1)

@@ -221,4 +221,39 @@ final class GradientCheckTests: XCTestCase {
         try sgd.step(learningRate: 1)
         XCTAssertEqual(device.read(e.backboneParameters[0].value), before)
     }
+
+    /// The memory-saving storage plans change no number: recomputed im2col columns give the same
+    /// gradients, and a forward-only context (aliased scratch) gives the same outputs.
+    func testStoragePlansAgree() throws {
+        let device = TestSupport.cpu()
+        func run(recompute: Bool) throws -> ([Float], [[Float]], [Float]) {
+            let plain = try smallEncoder(device: device, dropout: 0.5)
+            var config = plain.config
+            config.recomputeTemporalColumns = recompute
+            let e = try STGCN(config: config, device: device, seed: 11)
+            TestSupport.randomizeState(e, seed: 5)
+            let c1 = try e.makeContext(samples: 2, frames: frames, persons: 2)
+            let c2 = try e.makeContext(samples: 2, frames: frames, persons: 2)
+            let c3 = try e.makeContext(samples: 2, frames: frames, persons: 2, requiresGrad: false)
+            let x = TestSupport.uniform(count: c1.geometry.count, lo: -1, hi: 1, seed: 6, stream: 1)
+            x.withUnsafeBufferPointer { device.upload($0, to: c1.input); device.upload($0, to: c3.input) }
+            TestSupport.uniform(count: c1.geometry.count, lo: -1, hi: 2, seed: 6, stream: 2)
+                .withUnsafeBufferPointer { device.upload($0, to: c2.input) }
+            let d = try device.tensor(TestSupport.uniform(count: 6, lo: -1, hi: 1, seed: 6, stream: 3), shape: [2, 3])
+            let keys = DropoutKeys(seed: 2, site: 0, step: 1)
+            e.zeroGradients()
+            try e.forward(c1.input, context: c1, training: true, dropout: keys)
+            try e.forward(c2.input, context: c2, training: true, dropout: DropoutKeys(seed: 2, site: 1, step: 1))
+            try e.forward(c3.input, context: c3, training: true, dropout: keys)
+            XCTAssertEqual(device.read(c3.output), device.read(c1.output), "forward-only context")
+            let dIn = device.read(try e.backward(context: c1, dOutput: d))
+            try e.backward(context: c2, dOutput: d)
+            return (dIn, e.parameters.map { device.read($0.gradient) }, device.read(c1.output))
+        }
+        let (dA, gA, oA) = try run(recompute: false)
+        let (dB, gB, oB) = try run(recompute: true)
+        XCTAssertEqual(oA, oB)
+        XCTAssertEqual(dA, dB)
+        for i in 0..<gA.count { XCTAssertEqual(gA[i], gB[i], "parameter \(i)") }
+    }
 }
