@@ -49,7 +49,7 @@ let package = Package(
 
         .testTarget(name: "ComputeTests", dependencies: ["Compute", "CPUBackend", "OpenCLBackend", "Backends"]),
         .testTarget(name: "SkeletonTests", dependencies: ["Skeleton", "Compute"]),
-        .testTarget(name: "NNTests", dependencies: ["NN", "Compute", "Backends"]),
+        .testTarget(name: "NNTests", dependencies: ["NN", "Compute", "Backends", "CPUBackend", "OpenCLBackend"]),
         .testTarget(name: "AimCLRTests", dependencies: ["AimCLR", "NN", "Skeleton", "Compute", "Backends"]),
     ]
 )
