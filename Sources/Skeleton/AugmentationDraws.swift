@@ -17,8 +17,13 @@ public struct DrawStream: Sendable {
     public private(set) var counter: UInt32 = 0
 
     public init(seed: UInt64, epoch: Int, sample: Int, view: AugmentView) {
+        self.init(seed: seed, epoch: epoch, sample: sample, rawView: view.rawValue)
+    }
+
+    /// A stream for purposes other than the four views (e.g. the epoch shuffle uses view 0xFFFF).
+    public init(seed: UInt64, epoch: Int, sample: Int, rawView: UInt32) {
         philox = Philox4x32(seed: seed)
-        self.epoch = UInt32(truncatingIfNeeded: epoch); self.sample = UInt32(truncatingIfNeeded: sample); self.view = view.rawValue
+        self.epoch = UInt32(truncatingIfNeeded: epoch); self.sample = UInt32(truncatingIfNeeded: sample); view = rawView
     }
 
     /// Uniform in [0, 1).
