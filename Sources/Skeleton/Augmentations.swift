@@ -53,9 +53,15 @@ public enum Augment {
     public static func spatialFlip(_ x: SkeletonClip, permutation: [Int] = SkeletonLayout.ntuRGBD.flip) -> SkeletonClip {
         precondition(permutation.count == x.joints, "flip permutation has \(permutation.count) entries for \(x.joints) joints")
         var out = x
-        for c in 0..<3 { for t in 0..<x.frames { for v in 0..<x.joints { for m in 0..<x.bodies {
-            out.values[x.index(c, t, v, m)] = x.values[x.index(c, t, permutation[v], m)]
-        } } } }
+        let m = x.bodies
+        x.values.withUnsafeBufferPointer { s in out.values.withUnsafeMutableBufferPointer { d in
+            permutation.withUnsafeBufferPointer { perm in
+                for f in 0..<(3 * x.frames) { // each (channel, frame) is a (V, M) block
+                    let o = f * x.joints * m
+                    for v in 0..<x.joints { for b in 0..<m { d[o + v * m + b] = s[o + perm[v] * m + b] } }
+                }
+            }
+        } }
         return out
     }
 
@@ -63,9 +69,11 @@ public enum Augment {
     public static func timeFlip(_ x: SkeletonClip) -> SkeletonClip {
         var out = x
         let frame = x.joints * x.bodies
-        for c in 0..<3 { for t in 0..<x.frames {
-            let s = (c * x.frames + (x.frames - 1 - t)) * frame, d = (c * x.frames + t) * frame
-            for k in 0..<frame { out.values[d + k] = x.values[s + k] }
+        x.values.withUnsafeBufferPointer { src in out.values.withUnsafeMutableBufferPointer { dst in
+            for c in 0..<3 { for t in 0..<x.frames {
+                let s = (c * x.frames + (x.frames - 1 - t)) * frame, d = (c * x.frames + t) * frame
+                for k in 0..<frame { dst[d + k] = src[s + k] }
+            } }
         } }
         return out
     }
@@ -94,7 +102,9 @@ public enum Augment {
     public static func addNoise(_ x: SkeletonClip, noise: [Double]) -> SkeletonClip {
         precondition(noise.count == x.count, "noise has \(noise.count) values for \(x.count)")
         var out = x
-        for i in 0..<x.count { out.values[i] += noise[i] }
+        noise.withUnsafeBufferPointer { n in out.values.withUnsafeMutableBufferPointer { d in
+            for i in 0..<d.count { d[i] += n[i] }
+        } }
         return out
     }
 
@@ -130,7 +140,9 @@ public enum Augment {
     public static func axisMask(_ x: SkeletonClip, axis: Int) -> SkeletonClip {
         precondition((0..<3).contains(axis), "axis \(axis) outside 0...2")
         var out = x
-        for i in (axis * x.plane)..<((axis + 1) * x.plane) { out.values[i] = 0 }
+        out.values.withUnsafeMutableBufferPointer { d in
+            (d.baseAddress! + axis * x.plane).update(repeating: 0, count: x.plane)
+        }
         return out
     }
 }
