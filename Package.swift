@@ -14,6 +14,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
     targets: [
         // System libraries.
@@ -34,11 +35,14 @@ let package = Package(
         // Data, layers, method.
         .target(name: "Skeleton", dependencies: ["Compute"], swiftSettings: fastLoops),
         .target(name: "NN", dependencies: ["Compute"]),
-        .target(name: "AimCLR", dependencies: ["NN", "Skeleton", "Compute"]),
+        .target(name: "AimCLR", dependencies: ["NN", "Skeleton", "Compute", "Yams"]),
+
+        // Benchmarks (op catalogue and training-step timing), used by `aimclr bench`.
+        .target(name: "Benchmarking", dependencies: ["Compute", "CBLAS"], path: "Benchmarks/Benchmarking"),
 
         // Command line.
         .executableTarget(name: "aimclr", dependencies: [
-            "AimCLR", "NN", "Skeleton", "Compute", "Backends",
+            "AimCLR", "NN", "Skeleton", "Compute", "Backends", "Benchmarking", "CPUBackend", "OpenCLBackend",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

@@ -1,0 +1,89 @@
+import Foundation
+import Compute
+
+/// Batch norm over a channel-major (C, P) tensor with PyTorch's semantics: the biased
+/// batch variance normalises, the unbiased one updates the running variance, and
+/// running = (1 − momentum)·running + momentum·batch. Per-channel sums run in Double,
+/// so a channel of a few hundred thousand elements keeps its precision.
+extension CPUDevice {
+    public func batchNormForward(x: Tensor, channels: Int, training: Bool, momentum: Float, epsilon: Float,
+                                 gamma: Tensor, beta: Tensor, runningMean: Tensor, runningVar: Tensor,
+                                 savedMean: Tensor, savedInvStd: Tensor, y: Tensor) {
+        let c = channels
+        precondition(c > 0 && x.count % c == 0 && y.count >= x.count && gamma.count >= c && beta.count >= c
+                     && runningMean.count >= c && runningVar.count >= c && savedMean.count >= c
+                     && savedInvStd.count >= c,
+                     "batchNormForward: x \(x.shape) with \(c) channels, gamma \(gamma.shape), running \(runningMean.shape)")
+        let p = x.count / c
+        let px = x.cpuPointer, py = y.cpuPointer, pg = gamma.cpuPointer, pb = beta.cpuPointer
+        let prm = runningMean.cpuPointer, prv = runningVar.cpuPointer
+        let psm = savedMean.cpuPointer, psi = savedInvStd.cpuPointer
+        measure("batchNormForward", bytes: Double(8 * x.count)) {
+            parallelFor(c, threads: threads, minimumPerChunk: max(1, 4096 / max(p, 1))) { range in
+                for ch in range {
+                    let xs = px + ch * p, ys = py + ch * p
+                    let mean: Float, invStd: Float
+                    if training {
+                        let m = sumDouble(xs, p) / Double(p)
+                        var ss = 0.0
+                        for i in 0 ..< p { let d = Double(xs[i]) - m; ss += d * d }
+                        let biased = ss / Double(p)
+                        let unbiased = p > 1 ? ss / Double(p - 1) : biased
+                        mean = Float(m)
+                        invStd = Float(1 / (biased + Double(epsilon)).squareRoot())
+                        prm[ch] = (1 - momentum) * prm[ch] + momentum * mean
+                        prv[ch] = (1 - momentum) * prv[ch] + momentum * Float(unbiased)
+                    } else {
+                        mean = prm[ch]
+                        invStd = 1 / (prv[ch] + epsilon).squareRoot()
+                    }
+                    psm[ch] = mean
+                    psi[ch] = invStd
+                    let scale = pg[ch] * invStd
+                    let shift = pb[ch] - mean * scale
+                    for i in 0 ..< p { ys[i] = xs[i] * scale + shift }
+                }
+            }
+        }
+    }
+
+    public func batchNormBackward(x: Tensor, channels: Int, training: Bool, gamma: Tensor,
+                                  savedMean: Tensor, savedInvStd: Tensor, dy: Tensor,
+                                  dx: Tensor, dGamma: Tensor, dBeta: Tensor) {
+        let c = channels
+        precondition(c > 0 && x.count % c == 0 && dy.count >= x.count && dx.count >= x.count
+                     && gamma.count >= c && dGamma.count >= c && dBeta.count >= c,
+                     "batchNormBackward: x \(x.shape) with \(c) channels, dy \(dy.shape), dx \(dx.shape)")
+        let p = x.count / c
+        let px = x.cpuPointer, pdy = dy.cpuPointer, pdx = dx.cpuPointer, pg = gamma.cpuPointer
+        let psm = savedMean.cpuPointer, psi = savedInvStd.cpuPointer
+        let pdg = dGamma.cpuPointer, pdb = dBeta.cpuPointer
+        measure("batchNormBackward", bytes: Double(12 * x.count)) {
+            parallelFor(c, threads: threads, minimumPerChunk: max(1, 4096 / max(p, 1))) { range in
+                for ch in range {
+                    let xs = px + ch * p, gs = pdy + ch * p, ds = pdx + ch * p
+                    let mean = psm[ch], invStd = psi[ch]
+                    var sumDy = 0.0, sumDyXhat = 0.0
+                    for i in 0 ..< p {
+                        let g = Double(gs[i])
+                        sumDy += g
+                        sumDyXhat += g * Double((xs[i] - mean) * invStd)
+                    }
+                    pdb[ch] = Float(sumDy)
+                    pdg[ch] = Float(sumDyXhat)
+                    let k = pg[ch] * invStd
+                    if training {
+                        // dx = γ·σ⁻¹·(dy − mean(dy) − x̂·mean(dy·x̂))
+                        let meanDy = Float(sumDy / Double(p)), meanDyXhat = Float(sumDyXhat / Double(p))
+                        for i in 0 ..< p {
+                            let xhat = (xs[i] - mean) * invStd
+                            ds[i] = k * (gs[i] - meanDy - xhat * meanDyXhat)
+                        }
+                    } else {
+                        for i in 0 ..< p { ds[i] = k * gs[i] }
+                    }
+                }
+            }
+        }
+    }
+}

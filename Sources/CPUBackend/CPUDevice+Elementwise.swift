@@ -1,0 +1,158 @@
+import Compute
+
+/// Elementwise ops, parallel over contiguous chunks. Chunks are large enough that waking
+/// a worker pays off.
+private let elementwiseChunk = 1 << 15
+
+extension CPUDevice {
+    public func reluForward(x: Tensor, y: Tensor) {
+        let n = x.count
+        precondition(y.count >= n, "reluForward: x \(x.shape), y \(y.shape)")
+        let px = x.cpuPointer, py = y.cpuPointer
+        measure("reluForward", bytes: Double(8 * n)) {
+            parallelFor(n, threads: threads, minimumPerChunk: elementwiseChunk) { r in
+                for i in r { py[i] = max(px[i], 0) }
+            }
+        }
+    }
+
+    public func reluBackward(y: Tensor, dy: Tensor, dx: Tensor) {
+        let n = y.count
+        precondition(dy.count >= n && dx.count >= n, "reluBackward: y \(y.shape), dy \(dy.shape), dx \(dx.shape)")
+        let py = y.cpuPointer, pdy = dy.cpuPointer, pdx = dx.cpuPointer
+        measure("reluBackward", bytes: Double(12 * n)) {
+            parallelFor(n, threads: threads, minimumPerChunk: elementwiseChunk) { r in
+                for i in r { pdx[i] = py[i] > 0 ? pdy[i] : 0 }
+            }
+        }
+    }
+
+    /// y[i] = x[i]·scale where key.uniform(i) ≥ p, else 0. One Philox block (counter
+    /// (i/4, stream, step, 0)) serves four consecutive elements, as in `RandomKey.uniform`.
+    private func applyDropoutMask(_ op: String, x: Tensor, p: Float, key: RandomKey, y: Tensor) {
+        let n = x.count
+        precondition(y.count >= n, "\(op): input \(x.shape), output \(y.shape)")
+        precondition(p >= 0 && p <= 1, "\(op): p \(p) outside [0, 1]")
+        let px = x.cpuPointer, py = y.cpuPointer
+        if p == 0 {
+            if px != py { measure(op, bytes: Double(8 * n)) { py.update(from: px, count: n) } }
+            return
+        }
+        let scale: Float = p < 1 ? 1 / (1 - p) : 0
+        let philox = Philox4x32(seed: key.seed)
+        let stream = key.stream, step = key.step
+        let blocks = (n + 3) / 4
+        measure(op, bytes: Double(8 * n)) {
+            parallelFor(blocks, threads: threads, minimumPerChunk: elementwiseChunk / 4) { r in
+                for b in r {
+                    let bits = philox.block(UInt32(truncatingIfNeeded: b), stream, step, 0)
+                    let i = 4 * b
+                    @inline(__always) func apply(_ j: Int, _ word: UInt32) {
+                        py[j] = Philox4x32.unitFloat(word) >= p ? px[j] * scale : 0
+                    }
+                    if i + 4 <= n {
+                        apply(i, bits.0); apply(i + 1, bits.1); apply(i + 2, bits.2); apply(i + 3, bits.3)
+                    } else {
+                        let words = [bits.0, bits.1, bits.2, bits.3]
+                        for j in i ..< n { apply(j, words[j - i]) }
+                    }
+                }
+            }
+        }
+    }
+
+    public func dropoutForward(x: Tensor, p: Float, key: RandomKey, y: Tensor) {
+        applyDropoutMask("dropoutForward", x: x, p: p, key: key, y: y)
+    }
+
+    /// The mask is a pure function of (key, element), so the backward regenerates it.
+    public func dropoutBackward(dy: Tensor, p: Float, key: RandomKey, dx: Tensor) {
+        applyDropoutMask("dropoutBackward", x: dy, p: p, key: key, y: dx)
+    }
+
+    public func add(_ a: Tensor, _ b: Tensor, y: Tensor) {
+        let n = a.count
+        precondition(b.count >= n && y.count >= n, "add: a \(a.shape), b \(b.shape), y \(y.shape)")
+        let pa = a.cpuPointer, pb = b.cpuPointer, py = y.cpuPointer
+        measure("add", bytes: Double(12 * n)) {
+            parallelFor(n, threads: threads, minimumPerChunk: elementwiseChunk) { r in
+                for i in r { py[i] = pa[i] + pb[i] }
+            }
+        }
+    }
+
+    public func multiply(_ a: Tensor, _ b: Tensor, y: Tensor) {
+        let n = a.count
+        precondition(b.count >= n && y.count >= n, "multiply: a \(a.shape), b \(b.shape), y \(y.shape)")
+        let pa = a.cpuPointer, pb = b.cpuPointer, py = y.cpuPointer
+        measure("multiply", bytes: Double(12 * n)) {
+            parallelFor(n, threads: threads, minimumPerChunk: elementwiseChunk) { r in
+                for i in r { py[i] = pa[i] * pb[i] }
+            }
+        }
+    }
+
+    public func axpby(alpha: Float, x: Tensor, beta: Float, y: Tensor) {
+        let n = x.count
+        precondition(y.count >= n, "axpby: x \(x.shape), y \(y.shape)")
+        let px = x.cpuPointer, py = y.cpuPointer
+        measure("axpby", bytes: Double(12 * n)) {
+            parallelFor(n, threads: threads, minimumPerChunk: elementwiseChunk) { r in
+                if beta == 0 {
+                    for i in r { py[i] = alpha * px[i] }
+                } else {
+                    for i in r { py[i] = alpha * px[i] + beta * py[i] }
+                }
+            }
+        }
+    }
+
+    public func permute(x: Tensor, shape: [Int], perm: [Int], y: Tensor) {
+        let rank = shape.count
+        precondition(rank >= 1 && rank <= 6 && perm.count == rank && Set(perm) == Set(0 ..< rank),
+                     "permute: shape \(shape), perm \(perm) (at most 6 dims, perm a permutation)")
+        let n = shape.reduce(1, *)
+        precondition(x.count >= n && y.count >= n, "permute: x \(x.shape), y \(y.shape) for shape \(shape)")
+        // Pad to six dims at the front so one loop nest covers every rank.
+        let pad = 6 - rank
+        var inShape = [Int](repeating: 1, count: 6)
+        var inStride = [Int](repeating: 0, count: 6)
+        var running = 1
+        for d in (0 ..< rank).reversed() {
+            inShape[pad + d] = shape[d]
+            inStride[pad + d] = running
+            running *= shape[d]
+        }
+        var outShape = [Int](repeating: 1, count: 6)
+        var outSrcStride = [Int](repeating: 0, count: 6)
+        for i in 0 ..< rank {
+            outShape[pad + i] = shape[perm[i]]
+            outSrcStride[pad + i] = inStride[pad + perm[i]]
+        }
+        let d = (outShape[0], outShape[1], outShape[2], outShape[3], outShape[4], outShape[5])
+        let s = (outSrcStride[0], outSrcStride[1], outSrcStride[2], outSrcStride[3], outSrcStride[4], outSrcStride[5])
+        let rows = n / max(d.5, 1)
+        let px = x.cpuPointer, py = y.cpuPointer
+        measure("permute", bytes: Double(8 * n)) {
+            guard n > 0 else { return }
+            parallelFor(rows, threads: threads, minimumPerChunk: max(1, elementwiseChunk / max(d.5, 1))) { r in
+                for row in r {
+                    // Decode the output row (i0 … i4) and find its source offset.
+                    var rem = row
+                    let i4 = rem % d.4; rem /= d.4
+                    let i3 = rem % d.3; rem /= d.3
+                    let i2 = rem % d.2; rem /= d.2
+                    let i1 = rem % d.1; rem /= d.1
+                    let i0 = rem
+                    let src = px + i0 * s.0 + i1 * s.1 + i2 * s.2 + i3 * s.3 + i4 * s.4
+                    let dst = py + row * d.5
+                    if s.5 == 1 {
+                        dst.update(from: src, count: d.5)
+                    } else {
+                        for j in 0 ..< d.5 { dst[j] = src[j * s.5] }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,102 @@
+import CBLAS
+import Compute
+import Foundation
+
+/// The CPU backend: OpenBLAS for the GEMMs, tight Swift loops over raw pointers for the
+/// rest, parallel over the cores through `parallelFor`.
+///
+/// Every op runs synchronously on the calling thread (plus workers), so `synchronize()`
+/// has nothing to wait for. The device is not thread-safe: one caller at a time.
+public final class CPUDevice: Device {
+    /// Worker count used by our own parallel loops and by OpenBLAS.
+    public let threads: Int
+    public var kind: DeviceKind { .cpu }
+    public var name: String { "cpu (\(threads) threads, \(CPUDevice.blasDescription))" }
+
+    var profiler = Profiler()
+    /// Scratch for gradients of im2col columns and for Â = A ⊙ E; grown as needed.
+    let columnScratch = Scratch()
+    let adjacencyScratch = Scratch()
+
+    /// - Parameter threads: workers for our loops and for OpenBLAS (default: all cores).
+    public init(threads: Int? = nil) {
+        let n = max(1, threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        self.threads = n
+        openblas_set_num_threads(Int32(n))
+    }
+
+    /// OpenBLAS build and thread count, e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH ... , 2 threads".
+    public static var blasDescription: String {
+        let config = openblas_get_config().map { String(cString: $0) } ?? "OpenBLAS"
+        let parallel: String
+        switch openblas_get_parallel() {
+        case 0: parallel = "sequential"
+        case 1: parallel = "pthread"
+        default: parallel = "openmp"
+        }
+        return "\(config.trimmingCharacters(in: .whitespaces)) (\(parallel)), \(openblas_get_num_threads()) threads"
+    }
+
+    // MARK: Memory
+
+    public func makeTensor(_ shape: [Int]) throws -> Tensor {
+        guard shape.allSatisfy({ $0 >= 0 }) else {
+            throw DeviceError.shapeMismatch(op: "makeTensor", detail: "negative dimension in \(shape)")
+        }
+        let count = shape.reduce(1, *)
+        let (bytes, overflow) = count.multipliedReportingOverflow(by: MemoryLayout<Float>.stride)
+        guard !overflow, bytes < (1 << 46) else {
+            throw DeviceError.outOfMemory(op: "makeTensor", bytes: overflow ? Int.max : bytes,
+                                          detail: "shape \(shape) is too large for host memory")
+        }
+        return Tensor(device: self, shape: shape, buffer: CPUBuffer(capacity: count))
+    }
+
+    public func upload(_ values: UnsafeBufferPointer<Float>, to tensor: Tensor) {
+        precondition(values.count <= tensor.buffer.count,
+                     "upload: \(values.count) values into tensor \(tensor.shape)")
+        guard let base = values.baseAddress, values.count > 0 else { return }
+        tensor.cpuPointer.update(from: base, count: values.count)
+    }
+
+    public func download(_ tensor: Tensor, into values: UnsafeMutableBufferPointer<Float>) {
+        let n = min(values.count, tensor.count)
+        guard let base = values.baseAddress, n > 0 else { return }
+        base.update(from: tensor.cpuPointer, count: n)
+    }
+
+    public func fill(_ tensor: Tensor, value: Float) {
+        let p = tensor.cpuPointer
+        let n = tensor.count
+        measure("fill", bytes: Double(4 * n)) {
+            parallelFor(n, threads: threads, minimumPerChunk: 1 << 16) { r in
+                (p + r.lowerBound).update(repeating: value, count: r.count)
+            }
+        }
+    }
+
+    public func copy(_ src: Tensor, srcOffset: Int, to dst: Tensor, dstOffset: Int, count: Int) {
+        precondition(srcOffset >= 0 && dstOffset >= 0 && count >= 0
+                     && srcOffset + count <= src.buffer.count && dstOffset + count <= dst.buffer.count,
+                     "copy: [\(srcOffset) ..< \(srcOffset + count)] of \(src.shape) to [\(dstOffset) ..< \(dstOffset + count)] of \(dst.shape)")
+        let s = src.cpuPointer + srcOffset
+        let d = dst.cpuPointer + dstOffset
+        measure("copy", bytes: Double(8 * count)) {
+            // `update` is memmove-safe, so overlapping ranges of one tensor are fine.
+            d.update(from: s, count: count)
+        }
+    }
+
+    public func synchronize() {}
+
+    // MARK: Profiling
+
+    public var profilingEnabled: Bool {
+        get { profiler.enabled }
+        set { profiler.enabled = newValue }
+    }
+
+    public func profile() -> [OpTiming] { profiler.enabled ? profiler.sorted : [] }
+
+    public func resetProfile() { profiler.reset() }
+}

@@ -1,0 +1,32 @@
+import Dispatch
+
+/// Wraps a value that is shared across worker threads on purpose; the loops that use it
+/// give each worker a disjoint part of the output, so no element is written twice.
+struct UncheckedSendable<T>: @unchecked Sendable {
+    let value: T
+}
+
+/// Splits `0 ..< count` into at most `threads` contiguous chunks and runs them on the
+/// dispatch worker pool (persistent threads, no per-call thread creation).
+///
+/// Loops below `minimumPerChunk` items per chunk run inline: waking workers costs a few
+/// microseconds, more than a small loop takes. These loops never call OpenBLAS, which has
+/// its own threads, so the two never nest and oversubscribe the cores.
+@inline(__always)
+func parallelFor(_ count: Int, threads: Int, minimumPerChunk: Int = 1,
+                 _ body: (Range<Int>) -> Void) {
+    guard count > 0 else { return }
+    let chunks = min(threads, max(1, count / max(minimumPerChunk, 1)))
+    if chunks <= 1 {
+        body(0 ..< count)
+        return
+    }
+    withoutActuallyEscaping(body) { escapable in
+        let box = UncheckedSendable(value: escapable)
+        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+            let start = count * chunk / chunks
+            let end = count * (chunk + 1) / chunks
+            box.value(start ..< end)
+        }
+    }
+}

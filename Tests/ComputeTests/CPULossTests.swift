@@ -1,0 +1,121 @@
+import XCTest
+import Compute
+import CPUBackend
+
+/// Cross-entropy losses, MoCo logits, the NNM mask and the queue update.
+/// Losses are accumulated in Double and stored as Float: abs 1e-6 + rel 1e-5.
+/// Gradients are O(1/B) values: abs 1e-6 + rel 1e-4 against Double central differences
+/// (h = 1e-4, smooth functions, error ≈ 1e-9).
+final class CPULossTests: XCTestCase {
+    let device = CPUDevice(threads: 2)
+    let rows = 4, classes = 9
+
+    func testSoftmaxCrossEntropy() throws {
+        var rng = RefRandom(seed: 700)
+        // Large logits: a plain exp would overflow in float.
+        var logits = rng.values(rows * classes, -5, 5)
+        logits[3] = 95
+        logits[classes + 2] = -120
+        let labels = [3, 2, 0, 8]
+        let lt = try device.tensor(logits, [rows, classes]), labt = try device.tensor(labels.map(Double.init), [rows])
+        let loss = try device.makeTensor([1]), d = try device.makeTensor([rows, classes])
+        let scale: Float = 0.5
+        device.softmaxCrossEntropy(logits: lt, labels: labt, scale: scale, loss: loss, dLogits: d)
+        let ref = { (l: [Double]) in Ref.crossEntropy(l, rows: self.rows, classes: self.classes, labels: labels) }
+        assertClose([device.scalar(loss)], [ref(logits)], abs: 1e-6, rel: 1e-5, "CE loss")
+        assertClose(device.read(d), numericalGradient(at: logits, indices: Array(logits.indices)) { ref($0) }.map { $0 * Double(scale) },
+                    abs: 1e-6, rel: 1e-4, "CE dLogits vs finite differences")
+        device.fill(loss, value: 0)
+        device.softmaxCrossEntropy(logits: lt, labels: labt, scale: scale, loss: loss, dLogits: nil)
+        assertClose([device.scalar(loss)], [ref(logits)], abs: 1e-6, rel: 1e-5, "CE loss without gradient")
+    }
+
+    func testSoftTargetCrossEntropy() throws {
+        var rng = RefRandom(seed: 701)
+        let logits = rng.values(rows * classes, -4, 4), target = rng.values(rows * classes, -60, 60)
+        let lt = try device.tensor(logits, [rows, classes]), tt = try device.tensor(target, [rows, classes])
+        let loss = try device.makeTensor([1]), d = try device.makeTensor([rows, classes])
+        device.softTargetCrossEntropy(logits: lt, targetLogits: tt, scale: 2, loss: loss, dLogits: d)
+        let ref = { (l: [Double]) in Ref.softTargetCrossEntropy(l, target: target, rows: self.rows, classes: self.classes) }
+        assertClose([device.scalar(loss)], [ref(logits)], abs: 1e-6, rel: 1e-5, "soft-target CE loss")
+        assertClose(device.read(d), numericalGradient(at: logits, indices: Array(logits.indices)) { ref($0) }.map { $0 * 2 },
+                    abs: 1e-6, rel: 1e-4, "soft-target CE dLogits vs finite differences")
+    }
+
+    func testMaskedCrossEntropy() throws {
+        var rng = RefRandom(seed: 702)
+        let logits = rng.values(rows * classes, -4, 4)
+        var mask = [Double](repeating: 0, count: rows * classes)
+        for r in 0 ..< rows {
+            mask[r * classes] = 1
+            for _ in 0 ..< r { mask[r * classes + 1 + rng.int(classes - 1)] = 1 }
+        }
+        let lt = try device.tensor(logits, [rows, classes]), mt = try device.tensor(mask, [rows, classes])
+        let loss = try device.makeTensor([1]), d = try device.makeTensor([rows, classes])
+        device.maskedCrossEntropy(logits: lt, positives: mt, scale: 1, loss: loss, dLogits: d)
+        let ref = { (l: [Double]) in Ref.maskedCrossEntropy(l, mask: mask, rows: self.rows, classes: self.classes) }
+        assertClose([device.scalar(loss)], [ref(logits)], abs: 1e-6, rel: 1e-5, "masked CE loss")
+        assertClose(device.read(d), numericalGradient(at: logits, indices: Array(logits.indices)) { ref($0) },
+                    abs: 1e-6, rel: 1e-4, "masked CE dLogits vs finite differences")
+        // With only column 0 positive it is the ordinary cross-entropy with label 0.
+        let only0 = (0 ..< rows * classes).map { $0 % classes == 0 ? 1.0 : 0 }
+        device.write(only0, to: mt)
+        device.maskedCrossEntropy(logits: lt, positives: mt, scale: 1, loss: loss, dLogits: nil)
+        assertClose([device.scalar(loss)], [Ref.crossEntropy(logits, rows: rows, classes: classes, labels: [0, 0, 0, 0])],
+                    abs: 1e-6, rel: 1e-5, "masked CE with one positive")
+    }
+
+    func testContrastiveLogitsForwardBackward() throws {
+        let b = 4, d = 8, k = 12, tau = 0.2
+        var rng = RefRandom(seed: 703)
+        let q = rng.values(b * d), key = rng.values(b * d), queue = rng.values(d * k)
+        let qt = try device.tensor(q, [b, d]), kt = try device.tensor(key, [b, d]), queuet = try device.tensor(queue, [d, k])
+        let lt = try device.makeTensor([b, 1 + k])
+        device.contrastiveLogits(q: qt, k: kt, queue: queuet, temperature: Float(tau), logits: lt)
+        let ref = { (qq: [Double]) in Ref.contrastiveLogits(q: qq, k: key, queue: queue, rows: b, d: d, size: k, tau: tau) }
+        assertClose(device.read(lt), ref(q), abs: 1e-5, rel: 1e-5, "contrastive logits")
+        let dl = rng.values(b * (1 + k))
+        let dlt = try device.tensor(dl, [b, 1 + k]), dqt = try device.makeTensor([b, d])
+        device.contrastiveLogitsBackward(k: kt, queue: queuet, temperature: Float(tau), dLogits: dlt, dq: dqt)
+        assertClose(device.read(dqt), numericalGradient(at: q, indices: Array(q.indices)) { dotLoss(ref($0), dl) },
+                    abs: 1e-4, rel: 1e-4, "contrastive dq vs finite differences")
+    }
+
+    func testNearestNeighbourMask() throws {
+        let b = 5, width = 11
+        var rng = RefRandom(seed: 704)
+        // Coarse values so that ties occur; column 0 is large and must be ignored.
+        let sims = (0 ..< 3).map { _ in
+            (0 ..< b * width).map { i in i % width == 0 ? 10.0 : Double(rng.int(4)) / 4 }
+        }
+        let tensors = try sims.map { try device.tensor($0, [b, width]) }
+        let mt = try device.makeTensor([b, width])
+        for topK in [1, 2, 3] {
+            for used in 1 ... 3 {
+                device.fill(mt, value: 7)
+                device.nearestNeighbourMask(similarities: Array(tensors.prefix(used)), topK: topK, mask: mt)
+                assertClose(device.read(mt), Ref.nearestNeighbourMask(Array(sims.prefix(used)), rows: b, width: width, topK: topK),
+                            abs: 0, rel: 0, "NNM mask topK \(topK) over \(used) similarities")
+            }
+        }
+        // Ties go to the lowest index.
+        let tie = try device.tensor([0, 1, 1, 0.5, 1], [1, 5])
+        let m1 = try device.makeTensor([1, 5])
+        device.nearestNeighbourMask(similarities: [tie], topK: 1, mask: m1)
+        XCTAssertEqual(device.read(m1), [1, 1, 0, 0, 0])
+        device.nearestNeighbourMask(similarities: [tie], topK: 2, mask: m1)
+        XCTAssertEqual(device.read(m1), [1, 1, 1, 0, 0])
+    }
+
+    func testEnqueue() throws {
+        let b = 3, d = 4, k = 9
+        let keys = (0 ..< b * d).map(Double.init)
+        let kt = try device.tensor(keys, [b, d]), qt = try device.tensor(filledWith: -1, shape: [d, k])
+        device.enqueue(keys: kt, queue: qt, pointer: 6)
+        let q = device.read(qt)
+        for row in 0 ..< d { for col in 0 ..< k {
+            let expected: Float = col >= 6 ? Float(keys[(col - 6) * d + row]) : -1
+            XCTAssertEqual(q[row * k + col], expected, "queue[\(row), \(col)]")
+        } }
+    }
+}
