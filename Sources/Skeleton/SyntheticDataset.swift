@@ -87,7 +87,7 @@ public enum SyntheticDataset {
         let distance = s.uniform(2.6, 3.8), height = s.uniform(0.7, 1.2), tilt = s.uniform(-8, 8) * Double.pi / 180
         let sideShift = s.uniform(-0.4, 0.4)
         var raw = [Float](repeating: 0, count: 3 * 300 * 25 * 2)
-        var noise = DrawStream(seed: config.seed, epoch: part == .train ? 0 : 1, sample: index, rawView: 0x534E)
+        let noise = DrawStream(seed: config.seed, epoch: part == .train ? 0 : 1, sample: index, rawView: 0x534E)
         let jitter = noise.normals(count: 3 * length * 25 * bodies.count, std: config.noise)
         var k = 0
         for t in 0..<length {
