@@ -14,6 +14,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
     targets: [
         // System libraries.
@@ -24,7 +25,8 @@ let package = Package(
 
         // Device abstraction: Tensor, Device protocol, op catalogue, Philox, selector.
         .target(name: "Compute"),
-        .target(name: "CPUBackend", dependencies: ["Compute", "CBLAS"], swiftSettings: fastLoops),
+        .target(name: "CPUPeak", cSettings: [.unsafeFlags(["-O2"])]),
+        .target(name: "CPUBackend", dependencies: ["Compute", "CBLAS", "CPUPeak"], swiftSettings: fastLoops),
         .executableTarget(name: "EmbedKernelsTool", path: "Sources/EmbedKernelsTool"),
         .plugin(name: "EmbedKernels", capability: .buildTool(), dependencies: ["EmbedKernelsTool"]),
         .target(name: "OpenCLBackend", dependencies: ["Compute", "COpenCL"],
@@ -34,17 +36,20 @@ let package = Package(
         // Data, layers, method.
         .target(name: "Skeleton", dependencies: ["Compute"], swiftSettings: fastLoops),
         .target(name: "NN", dependencies: ["Compute"]),
-        .target(name: "AimCLR", dependencies: ["NN", "Skeleton", "Compute"]),
+        .target(name: "AimCLR", dependencies: ["NN", "Skeleton", "Compute", "Yams"]),
+
+        // Benchmarks (op catalogue and training-step timing), used by `aimclr bench`.
+        .target(name: "Benchmarking", dependencies: ["Compute", "CBLAS"], path: "Benchmarks/Benchmarking"),
 
         // Command line.
         .executableTarget(name: "aimclr", dependencies: [
-            "AimCLR", "NN", "Skeleton", "Compute", "Backends",
+            "AimCLR", "NN", "Skeleton", "Compute", "Backends", "Benchmarking", "CPUBackend", "OpenCLBackend",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         .testTarget(name: "ComputeTests", dependencies: ["Compute", "CPUBackend", "OpenCLBackend", "Backends"]),
         .testTarget(name: "SkeletonTests", dependencies: ["Skeleton", "Compute"]),
-        .testTarget(name: "NNTests", dependencies: ["NN", "Compute", "Backends"]),
+        .testTarget(name: "NNTests", dependencies: ["NN", "Compute", "Backends", "CPUBackend", "OpenCLBackend"]),
         .testTarget(name: "AimCLRTests", dependencies: ["AimCLR", "NN", "Skeleton", "Compute", "Backends"]),
     ]
 )

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Philox-4x32-10 (Salmon et al., "Parallel random numbers: as easy as 1, 2, 3", SC'11).
 ///
 /// A counter-based generator: the output is a pure function of a 64-bit key and a
@@ -62,5 +64,17 @@ public struct RandomKey: Sendable, Equatable {
         case 2: return Philox4x32.unitFloat(r.2)
         default: return Philox4x32.unitFloat(r.3)
         }
+    }
+}
+
+extension RandomKey {
+    /// A standard normal draw for element `index` (Box-Muller on the Philox block of `index`,
+    /// counter `(index, stream, step, 1)`), for initialisation and queue draws on the host.
+    public func gaussian(_ index: Int) -> Float {
+        let r = Philox4x32(seed: seed).block(UInt32(truncatingIfNeeded: index), stream, step,
+                                             1 &+ UInt32(truncatingIfNeeded: index >> 32))
+        let u1 = max(Philox4x32.unitDouble(r.0, r.1), 1e-300)
+        let u2 = Philox4x32.unitDouble(r.2, r.3)
+        return Float((-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2))
     }
 }

@@ -1,0 +1,59 @@
+// Deterministic reductions: fixed work-group trees, no atomics.
+
+/// y[r, c] += b[r] over a (rows, cols) matrix (bias of a channel-major activation).
+__kernel void add_bias_rows(__global float* y, __global const float* b, const int rows, const int cols) {
+    const int i = get_global_id(0);
+    if (i < rows * cols) y[i] += b[i / cols];
+}
+
+/// y[r, c] += b[c] over a (rows, cols) matrix (bias of a linear layer).
+__kernel void add_bias_cols(__global float* y, __global const float* b, const int rows, const int cols) {
+    const int i = get_global_id(0);
+    if (i < rows * cols) y[i] += b[i % cols];
+}
+
+/// out[r] = Σ_c x[r, c]; one work-group per row.
+__kernel void row_sums(__global const float* x, __global float* out, const int cols, __local float* s) {
+    const int r = get_group_id(0);
+    const int lid = get_local_id(0);
+    const int wg = get_local_size(0);
+    __global const float* row = x + (long)r * cols;
+    float acc = 0.0f;
+    for (int c = lid; c < cols; c += wg) acc += row[c];
+    acc = group_sum(acc, s);
+    if (lid == 0) out[r] = acc;
+}
+
+/// out[c] = Σ_r x[r, c]; one work-item per column (neighbouring items read neighbouring addresses).
+__kernel void col_sums(__global const float* x, __global float* out, const int rows, const int cols) {
+    const int c = get_global_id(0);
+    if (c >= cols) return;
+    float acc = 0.0f;
+    for (int r = 0; r < rows; ++r) acc += x[r * cols + c];
+    out[c] = acc;
+}
+
+/// First pass of Σ x²: work-group g sums a contiguous chunk into partial[g].
+__kernel void sum_squares_partial(__global const float* x, const int n, const int chunk,
+                                  __global float* partial, __local float* s) {
+    const int g = get_group_id(0);
+    const int lid = get_local_id(0);
+    const int wg = get_local_size(0);
+    const int start = g * chunk;
+    const int end = min(n, start + chunk);
+    float acc = 0.0f;
+    for (int i = start + lid; i < end; i += wg) acc += x[i] * x[i];
+    acc = group_sum(acc, s);
+    if (lid == 0) partial[g] = acc;
+}
+
+/// Second pass: out[0] = Σ partial (one work-group).
+__kernel void sum_partials(__global const float* partial, const int count, __global float* out,
+                           __local float* s) {
+    const int lid = get_local_id(0);
+    const int wg = get_local_size(0);
+    float acc = 0.0f;
+    for (int i = lid; i < count; i += wg) acc += partial[i];
+    acc = group_sum(acc, s);
+    if (lid == 0) out[0] = acc;
+}

@@ -1,0 +1,223 @@
+import Foundation
+import Yams
+
+/// Which input stream a model is trained on (spec §1.4).
+public enum Stream: String, Codable, Sendable, CaseIterable {
+    case joint, motion, bone
+}
+
+/// Which method a pretraining run uses.
+public enum PretrainMethod: String, Codable, Sendable, CaseIterable {
+    /// AimCLR: normal + extreme views, EADM, D3M, NNM.
+    case aimclr
+    /// SkeletonCLR baseline: normal views only, InfoNCE (spec §7).
+    case skeletonclr
+}
+
+/// Everything a pretraining run needs. Defaults are the reference hyper-parameters
+/// (`pretext_aimclr_xsub_joint.yaml`); `load(yaml:)` reads the reference YAML keys.
+public struct PretrainConfig: Codable, Sendable, Equatable {
+    // Data (`train_feeder_args`).
+    public var dataPath: String = "data/synthetic/train_position.npy"
+    public var labelPath: String = "data/synthetic/train_label.pkl"
+    public var shearAmplitude: Double = 0.5
+    public var temporalPaddingRatio: Int = 6
+    public var stream: Stream = .joint
+
+    // Model (`model_args`).
+    public var method: PretrainMethod = .aimclr
+    public var featureDim: Int = 128
+    public var queueSize: Int = 32768
+    public var momentum: Float = 0.999
+    public var temperature: Float = 0.07
+    public var inChannels: Int = 3
+    public var hiddenChannels: Int = 16
+    public var hiddenDim: Int = 256
+    public var numClass: Int = 60
+    public var dropout: Float = 0.5
+    public var layout: String = "ntu-rgb+d"
+    public var edgeImportance: Bool = true
+
+    // Optimisation.
+    public var baseLR: Float = 0.1
+    public var weightDecay: Float = 1e-4
+    public var steps: [Int] = [250]
+    public var batchSize: Int = 128
+    public var numEpoch: Int = 300
+    public var miningEpoch: Int = 150
+    public var topK: Int = 1
+
+    // Version switches (spec §8.1): HEAD behaviour by default.
+    public var eadmNoOp: Bool = false
+    public var extremeTimeFlip: Bool = false
+
+    // Run control.
+    public var workDir: String = "runs/pretrain"
+    public var saveInterval: Int = 5
+    public var seed: UInt64 = 0
+    /// Stop after this many iterations per epoch (0: the whole epoch). For smoke runs and demos.
+    public var maxIterationsPerEpoch: Int = 0
+
+    public init() {}
+
+    public enum ConfigError: Error, CustomStringConvertible, Equatable {
+        case unreadable(path: String, detail: String)
+        case wrongType(path: String, key: String, expected: String, found: String)
+        case invalid(key: String, detail: String)
+
+        public var description: String {
+            switch self {
+            case .unreadable(let p, let d): return "\(p): cannot read configuration: \(d)"
+            case .wrongType(let p, let k, let e, let f): return "\(p): key '\(k)' should be \(e), found '\(f)'"
+            case .invalid(let k, let d): return "configuration key '\(k)': \(d)"
+            }
+        }
+    }
+
+    /// Reads a reference-style YAML file on top of the defaults. Unknown keys are returned
+    /// (the caller warns about them); keys with the wrong type are errors naming the key.
+    public static func load(yaml path: String) throws -> (PretrainConfig, unknownKeys: [String]) {
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw ConfigError.unreadable(path: path, detail: error.localizedDescription)
+        }
+        let root: Any?
+        do { root = try Yams.load(yaml: text) } catch {
+            throw ConfigError.unreadable(path: path, detail: "\(error)")
+        }
+        guard let dict = root as? [String: Any] else {
+            throw ConfigError.unreadable(path: path, detail: "the top level is not a mapping")
+        }
+        var c = PretrainConfig()
+        var r = YAMLReader(path: path)
+        try r.apply(dict, to: &c)
+        try c.validate()
+        return (c, r.unknown)
+    }
+
+    /// Checks values that would otherwise fail deep inside a run.
+    public func validate() throws {
+        func need(_ ok: Bool, _ key: String, _ why: String) throws { if !ok { throw ConfigError.invalid(key: key, detail: why) } }
+        try need(batchSize > 0, "batch_size", "must be positive")
+        try need(queueSize > 0 && queueSize % batchSize == 0, "queue_size",
+                 "must be a positive multiple of batch_size (\(queueSize) vs \(batchSize))")
+        try need(numEpoch > 0, "num_epoch", "must be positive")
+        try need(topK >= 1, "topk", "must be at least 1")
+        try need(dropout >= 0 && dropout < 1, "dropout", "must be in [0, 1)")
+        try need(temperature > 0, "Temperature", "must be positive")
+        try need(momentum >= 0 && momentum <= 1, "momentum", "must be in [0, 1]")
+        try need(saveInterval >= 1, "save_interval", "must be at least 1")
+    }
+
+    /// Learning rate of a 1-based epoch: base · 0.1^(number of steps < epoch).
+    public func learningRate(epoch: Int) -> Float {
+        baseLR * pow(0.1, Float(steps.filter { $0 < epoch }.count))
+    }
+}
+
+/// Maps the reference YAML keys onto `PretrainConfig`, with typed errors.
+struct YAMLReader {
+    let path: String
+    var unknown: [String] = []
+
+    /// Keys of the reference configs that have no meaning here (device ids, class paths, ...).
+    static let ignored: Set<String> = ["train_feeder", "test_feeder", "model", "base_encoder", "pretrain", "mlp",
+                                       "optimizer", "nesterov", "device", "test_batch_size", "start_epoch",
+                                       "eval_interval", "log_interval", "mmap", "graph_args", "strategy",
+                                       "config", "debug", "ignore_weights", "weights", "phase", "num_worker",
+                                       "print_log", "save_log", "save_result", "use_gpu", "test_feeder_args",
+                                       "show_topk", "label_path_test", "data_path_test"]
+
+    mutating func apply(_ dict: [String: Any], to c: inout PretrainConfig) throws {
+        for (key, value) in dict.sorted(by: { $0.key < $1.key }) {
+            switch key {
+            case "work_dir": c.workDir = try string(key, value)
+            case "train_feeder_args", "model_args":
+                guard let sub = value as? [String: Any] else { throw wrong(key, "a mapping", value) }
+                try apply(sub, to: &c)
+            case "data_path": c.dataPath = try string(key, value)
+            case "label_path": c.labelPath = try string(key, value)
+            case "shear_amplitude": c.shearAmplitude = try double(key, value)
+            case "temperal_padding_ratio": c.temporalPaddingRatio = try int(key, value)
+            case "aug_method":
+                c.extremeTimeFlip = try string(key, value).contains("6")
+            case "feature_dim": c.featureDim = try int(key, value)
+            case "queue_size": c.queueSize = try int(key, value)
+            case "momentum": c.momentum = Float(try double(key, value))
+            case "Temperature", "temperature": c.temperature = Float(try double(key, value))
+            case "in_channels": c.inChannels = try int(key, value)
+            case "hidden_channels": c.hiddenChannels = try int(key, value)
+            case "hidden_dim": c.hiddenDim = try int(key, value)
+            case "num_class": c.numClass = try int(key, value)
+            case "dropout": c.dropout = Float(try double(key, value))
+            case "layout": c.layout = try string(key, value)
+            case "edge_importance_weighting": c.edgeImportance = try bool(key, value)
+            case "base_lr": c.baseLR = Float(try double(key, value))
+            case "weight_decay": c.weightDecay = Float(try double(key, value))
+            case "step": c.steps = try intList(key, value)
+            case "batch_size": c.batchSize = try int(key, value)
+            case "num_epoch": c.numEpoch = try int(key, value)
+            case "mining_epoch": c.miningEpoch = try int(key, value)
+            case "topk": c.topK = try int(key, value)
+            case "stream":
+                let s = try string(key, value)
+                guard let v = Stream(rawValue: s) else { throw wrong(key, "one of joint, motion, bone", value) }
+                c.stream = v
+            case "method":
+                let s = try string(key, value)
+                guard let v = PretrainMethod(rawValue: s) else { throw wrong(key, "aimclr or skeletonclr", value) }
+                c.method = v
+            case "save_interval": c.saveInterval = try int(key, value)
+            case "seed": c.seed = UInt64(try int(key, value))
+            case "eadm_no_op": c.eadmNoOp = try bool(key, value)
+            case "extreme_time_flip": c.extremeTimeFlip = try bool(key, value)
+            default:
+                if !Self.ignored.contains(key) { unknown.append(key) }
+            }
+        }
+        if let graph = dict["graph_args"] as? [String: Any], let layout = graph["layout"] {
+            c.layout = try string("graph_args.layout", layout)
+        }
+    }
+
+    func wrong(_ key: String, _ expected: String, _ value: Any) -> PretrainConfig.ConfigError {
+        .wrongType(path: path, key: key, expected: expected, found: "\(value)")
+    }
+
+    func string(_ key: String, _ v: Any) throws -> String {
+        if let s = v as? String { return s }
+        throw wrong(key, "a string", v)
+    }
+
+    func int(_ key: String, _ v: Any) throws -> Int {
+        if let i = v as? Int { return i }
+        if let s = v as? String, let i = Int(s) { return i }
+        throw wrong(key, "an integer", v)
+    }
+
+    /// PyYAML reads `1e-4` as a string (no dot); the reference then converts it, so do we.
+    func double(_ key: String, _ v: Any) throws -> Double {
+        if let d = v as? Double, d.isFinite { return d }
+        if let i = v as? Int { return Double(i) }
+        if let s = v as? String, let d = Double(s), d.isFinite { return d }
+        throw wrong(key, "a finite number", v)
+    }
+
+    func bool(_ key: String, _ v: Any) throws -> Bool {
+        if let b = v as? Bool { return b }
+        if let s = v as? String {
+            switch s.lowercased() {
+            case "true", "yes", "1": return true
+            case "false", "no", "0": return false
+            default: break
+            }
+        }
+        throw wrong(key, "true or false", v)
+    }
+
+    func intList(_ key: String, _ v: Any) throws -> [Int] {
+        if let list = v as? [Any] { return try list.map { try int(key, $0) } }
+        if let i = v as? Int { return [i] }
+        throw wrong(key, "a list of integers", v)
+    }
+}

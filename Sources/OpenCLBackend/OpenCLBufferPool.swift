@@ -1,0 +1,85 @@
+import COpenCL
+import Compute
+import Foundation
+
+/// Device memory behind a `Tensor`. Dropping the last reference hands the `cl_mem` back to the
+/// pool instead of releasing it: training allocates the same sizes every step.
+final class OpenCLBuffer: DeviceBuffer {
+    let mem: cl_mem
+    private let pool: OpenCLBufferPool
+
+    init(mem: cl_mem, capacity: Int, pool: OpenCLBufferPool) {
+        self.mem = mem
+        self.pool = pool
+        super.init(count: capacity)
+    }
+
+    deinit { pool.recycle(mem, capacity: count) }
+}
+
+/// Free `cl_mem` objects keyed by capacity bucket. Buckets are 1, 1.25, 1.5, 1.75 × 2^k elements,
+/// so a request wastes at most 25 % and similar sizes share buffers.
+///
+/// Reuse is safe without waiting: the queue is in-order, so any command that still reads a
+/// recycled buffer runs before the commands of its next owner.
+final class OpenCLBufferPool: @unchecked Sendable {
+    private let context: cl_context
+    private let lock = NSLock()
+    private var free: [Int: [cl_mem]] = [:]
+    private(set) var bytesInPool = 0
+
+    init(context: cl_context) {
+        self.context = context
+        clRetainContext(context)
+    }
+
+    deinit {
+        for list in free.values { for mem in list { clReleaseMemObject(mem) } }
+        clReleaseContext(context)
+    }
+
+    static func bucket(_ count: Int) -> Int {
+        if count <= 64 { return 64 }
+        var base = 1
+        while base * 2 <= count { base *= 2 }
+        let quarter = max(base / 4, 1)
+        return base + ((count - base + quarter - 1) / quarter) * quarter
+    }
+
+    func allocate(count: Int, op: String) throws -> OpenCLBuffer {
+        let capacity = Self.bucket(max(count, 1))
+        lock.lock()
+        let reused = free[capacity]?.popLast()
+        if reused != nil { bytesInPool -= capacity * 4 }
+        lock.unlock()
+        if let mem = reused { return OpenCLBuffer(mem: mem, capacity: capacity, pool: self) }
+        var rc: cl_int = 0
+        var mem = clCreateBuffer(context, cl_mem_flags(CL_MEM_READ_WRITE), capacity * 4, nil, &rc)
+        if mem == nil || rc != CL_SUCCESS {
+            // Free cached buffers and try once more before giving up.
+            trim()
+            mem = clCreateBuffer(context, cl_mem_flags(CL_MEM_READ_WRITE), capacity * 4, nil, &rc)
+        }
+        guard let mem, rc == CL_SUCCESS else {
+            throw DeviceError.outOfMemory(op: op, bytes: capacity * 4, detail: "clCreateBuffer: \(clErrorName(rc))")
+        }
+        return OpenCLBuffer(mem: mem, capacity: capacity, pool: self)
+    }
+
+    func recycle(_ mem: cl_mem, capacity: Int) {
+        lock.lock()
+        free[capacity, default: []].append(mem)
+        bytesInPool += capacity * 4
+        lock.unlock()
+    }
+
+    /// Releases every cached buffer.
+    func trim() {
+        lock.lock()
+        let all = free.values.flatMap { $0 }
+        free.removeAll()
+        bytesInPool = 0
+        lock.unlock()
+        for mem in all { clReleaseMemObject(mem) }
+    }
+}

@@ -1,0 +1,73 @@
+import COpenCL
+import Compute
+
+/// GEMMs through CLBlast (row-major, element offsets). CLBlast compiles and caches its kernels
+/// per context on first use of each routine.
+extension OpenCLDevice {
+    public func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+                     a: Tensor, aOffset: Int, lda: Int,
+                     b: Tensor, bOffset: Int, ldb: Int,
+                     beta: Float, c: Tensor, cOffset: Int, ldc: Int) {
+        let flops: Double = 2 * Double(m) * Double(n) * Double(k)
+        let bytes: Double = 4 * (Double(m * k) + Double(k * n) + 2 * Double(m * n))
+        op("gemm", flops: flops, bytes: bytes) {
+            sgemm(transA, transB, m, n, k, alpha, mem(a), aOffset, lda, mem(b), bOffset, ldb, beta, mem(c), cOffset, ldc)
+        }
+    }
+
+    public func gemmStridedBatched(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+                                   a: Tensor, aOffset: Int, lda: Int, strideA: Int,
+                                   b: Tensor, bOffset: Int, ldb: Int, strideB: Int,
+                                   beta: Float, c: Tensor, cOffset: Int, ldc: Int, strideC: Int,
+                                   batch: Int) {
+        guard batch > 0, m > 0, n > 0 else { return }
+        let fb = Double(batch)
+        let flops: Double = 2 * Double(m) * Double(n) * Double(k) * fb
+        let bytes: Double = 4 * fb * (Double(m * k) + Double(k * n) + 2 * Double(m * n))
+        op("gemmStridedBatched", flops: flops, bytes: bytes) {
+            if k == 0 {
+                for i in 0..<batch { scaleMatrix(c, cOffset + i * strideC, m, n, ldc, beta) }
+                return
+            }
+            let status = enqueue("CLBlastSgemmStridedBatched") { event in CLBlastSgemmStridedBatched(
+                CLBlastLayoutRowMajor, transA ? CLBlastTransposeYes : CLBlastTransposeNo,
+                transB ? CLBlastTransposeYes : CLBlastTransposeNo, m, n, k, alpha,
+                mem(a), aOffset, lda, strideA, mem(b), bOffset, ldb, strideB, beta,
+                mem(c), cOffset, ldc, strideC, batch, &queue, event) }
+            checkBLAS(status, "CLBlastSgemmStridedBatched(m \(m), n \(n), k \(k), batch \(batch))")
+        }
+    }
+
+    /// One CLBlast SGEMM on raw buffers (used by the ops as well as `gemm`).
+    func sgemm(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
+               _ a: cl_mem, _ aOffset: Int, _ lda: Int, _ b: cl_mem, _ bOffset: Int, _ ldb: Int,
+               _ beta: Float, _ c: cl_mem, _ cOffset: Int, _ ldc: Int) {
+        guard m > 0, n > 0 else { return }
+        if k == 0 {
+            scaleMatrix(c, cOffset, m, n, ldc, beta)
+            return
+        }
+        let status = enqueue("CLBlastSgemm") { event in CLBlastSgemm(CLBlastLayoutRowMajor, transA ? CLBlastTransposeYes : CLBlastTransposeNo,
+                                  transB ? CLBlastTransposeYes : CLBlastTransposeNo, m, n, k, alpha,
+                                  a, aOffset, lda, b, bOffset, ldb, beta, c, cOffset, ldc,
+                                  &queue, event) }
+        checkBLAS(status, "CLBlastSgemm(m \(m), n \(n), k \(k), transA \(transA), transB \(transB))")
+    }
+
+    /// C = beta·C for an empty inner dimension (CLBlast rejects k == 0).
+    private func scaleMatrix(_ c: Tensor, _ offset: Int, _ m: Int, _ n: Int, _ ldc: Int, _ beta: Float) {
+        scaleMatrix(mem(c), offset, m, n, ldc, beta)
+    }
+
+    private func scaleMatrix(_ c: cl_mem, _ offset: Int, _ m: Int, _ n: Int, _ ldc: Int, _ beta: Float) {
+        launch("elementwise.cl", "scale_matrix", count: m * n,
+               [.mem(c), .int(offset), .int(m), .int(n), .int(ldc), .float(beta)])
+    }
+
+    private func checkBLAS(_ status: CLBlastStatusCode, _ call: String) {
+        if status != CLBlastSuccess {
+            fatalError(DeviceError.backend(op: currentOp ?? "gemm",
+                                           detail: "\(call) failed with \(clblastStatusName(status))").description)
+        }
+    }
+}

@@ -1,0 +1,69 @@
+import COpenCL
+import Compute
+
+/// Batch norm over channel-major (C, P). Statistics and parameter gradients are reduced in two
+/// deterministic passes (`Kernels/batchnorm.cl`): chunk partials on a (G, C) grid of
+/// work-groups, then a per-channel merge.
+extension OpenCLDevice {
+    /// Elements per chunk of the first reduction pass.
+    private var bnChunk: Int { 4096 }
+
+    public func batchNormForward(x: Tensor, channels: Int, training: Bool, momentum: Float, epsilon: Float,
+                                 gamma: Tensor, beta: Tensor, runningMean: Tensor, runningVar: Tensor,
+                                 savedMean: Tensor, savedInvStd: Tensor, y: Tensor) {
+        let c = channels, p = x.count / channels
+        let flops: Double = Double(c * p) * (training ? 7 : 4)
+        let elements: Int = c * p * (training ? 4 : 2)
+        let bytes = 4 * Double(elements)
+        op("batchNormForward", flops: flops, bytes: bytes) {
+            if training {
+                let chunk = bnChunk, groups = (p + chunk - 1) / chunk
+                let partial = scratch(c * groups * 2, "batchNormForward")
+                launchGrid("bn_partial_stats", groups: groups, channels: c,
+                           [.tensor(x), .int(p), .int(chunk), .int(groups), .tensor(partial), .localPerItem(4)])
+                launch("batchnorm.cl", "bn_finalize_stats", count: c,
+                       [.tensor(partial), .int(c), .int(groups), .int(p), .int(chunk), .float(momentum),
+                        .float(epsilon), .tensor(runningMean), .tensor(runningVar),
+                        .tensor(savedMean), .tensor(savedInvStd)])
+            } else {
+                launch("batchnorm.cl", "bn_eval_stats", count: c,
+                       [.tensor(runningMean), .tensor(runningVar), .int(c), .float(epsilon),
+                        .tensor(savedMean), .tensor(savedInvStd)])
+            }
+            launch("batchnorm.cl", "bn_apply", count: c * p,
+                   [.tensor(x), .tensor(y), .tensor(savedMean), .tensor(savedInvStd),
+                    .tensor(gamma), .tensor(beta), .int(c), .int(p)])
+        }
+    }
+
+    public func batchNormBackward(x: Tensor, channels: Int, training: Bool, gamma: Tensor,
+                                  savedMean: Tensor, savedInvStd: Tensor, dy: Tensor,
+                                  dx: Tensor, dGamma: Tensor, dBeta: Tensor) {
+        let c = channels, p = x.count / channels
+        let flops: Double = Double(c * p) * 10
+        let bytes: Double = 4 * Double(c * p) * 5
+        op("batchNormBackward", flops: flops, bytes: bytes) {
+            let chunk = bnChunk, groups = (p + chunk - 1) / chunk
+            let partial = scratch(c * groups * 2, "batchNormBackward")
+            launchGrid("bn_partial_grad", groups: groups, channels: c,
+                       [.tensor(x), .tensor(dy), .tensor(savedMean), .tensor(savedInvStd), .int(p),
+                        .int(chunk), .int(groups), .tensor(partial), .localPerItem(4)])
+            launch("batchnorm.cl", "bn_finalize_grad", count: c,
+                   [.tensor(partial), .int(c), .int(groups), .tensor(dGamma), .tensor(dBeta)])
+            if training {
+                launch("batchnorm.cl", "bn_backward_train", count: c * p,
+                       [.tensor(x), .tensor(dy), .tensor(dx), .tensor(savedMean), .tensor(savedInvStd),
+                        .tensor(gamma), .tensor(dGamma), .tensor(dBeta), .int(c), .int(p)])
+            } else {
+                launch("batchnorm.cl", "bn_backward_eval", count: c * p,
+                       [.tensor(dy), .tensor(dx), .tensor(savedInvStd), .tensor(gamma), .int(c), .int(p)])
+            }
+        }
+    }
+
+    /// A (groups × channels) grid with one work-group per (chunk, channel).
+    private func launchGrid(_ name: String, groups: Int, channels: Int, _ args: [KernelArg]) {
+        let g = groupSize(for: kernel("batchnorm.cl", name))
+        launch("batchnorm.cl", name, global: [groups * g, channels], local: [g, 1], args)
+    }
+}

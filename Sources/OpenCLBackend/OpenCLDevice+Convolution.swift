@@ -1,0 +1,131 @@
+import COpenCL
+import Compute
+
+/// 1x1 and temporal convolutions: each is one CLBlast GEMM over the channel-major layout plus
+/// small reshaping kernels (`Kernels/conv.cl`). Backward passes avoid atomics: dW is a GEMM,
+/// db a row reduction and dx a GEMM followed by a gather (col2im / frame scatter).
+extension OpenCLDevice {
+    public func conv1x1Forward(x: Tensor, input: ActivationShape, stride: Int,
+                               weight: Tensor, bias: Tensor, y: Tensor) {
+        let cin = input.channels, cout = weight.dim(0)
+        let tout = (input.frames - 1) / stride + 1
+        let q = input.batch * tout * input.joints
+        let flops: Double = 2 * Double(cout * cin) * Double(q)
+        let elements: Int = cin * q + cout * cin + cout * q
+        let bytes = 4 * Double(elements)
+        op("conv1x1Forward", flops: flops, bytes: bytes) {
+            let xs = strided(x, input, stride, tout)
+            sgemm(false, false, cout, q, cin, 1, mem(weight), 0, cin, mem(xs), 0, q, 0, mem(y), 0, q)
+            addBiasRows(y, bias, rows: cout, cols: q)
+        }
+    }
+
+    public func conv1x1Backward(x: Tensor, input: ActivationShape, stride: Int, weight: Tensor,
+                                dy: Tensor, dx: Tensor?, accumulate: Bool, dWeight: Tensor, dBias: Tensor) {
+        let cin = input.channels, cout = weight.dim(0)
+        let tout = (input.frames - 1) / stride + 1
+        let q = input.batch * tout * input.joints
+        let flops: Double = 4 * Double(cout * cin) * Double(q)
+        let elements: Int = 2 * cin * q + 2 * cout * cin + cout * q
+        let bytes = 4 * Double(elements)
+        op("conv1x1Backward", flops: flops, bytes: bytes) {
+            let xs = strided(x, input, stride, tout)
+            sgemm(false, true, cout, cin, q, 1, mem(dy), 0, q, mem(xs), 0, q, 0, mem(dWeight), 0, cin)
+            rowSums(dy, into: dBias, rows: cout, cols: q)
+            guard let dx else { return }
+            if stride == 1 {
+                sgemm(true, false, cin, q, cout, 1, mem(weight), 0, cin, mem(dy), 0, q,
+                      accumulate ? 1 : 0, mem(dx), 0, q)
+            } else {
+                let dxs = scratch(cin * q, "conv1x1Backward")
+                sgemm(true, false, cin, q, cout, 1, mem(weight), 0, cin, mem(dy), 0, q, 0, mem(dxs), 0, q)
+                let rows = cin * input.batch
+                let args: [KernelArg] = [.tensor(dxs), .tensor(dx), .int(rows), .int(input.frames),
+                                         .int(input.joints), .int(stride), .int(tout), .int(accumulate ? 1 : 0)]
+                launch("conv.cl", "scatter_frames", count: rows * input.frames * input.joints, args)
+            }
+        }
+    }
+
+    /// x itself for stride 1, else a scratch copy of every stride-th frame.
+    private func strided(_ x: Tensor, _ input: ActivationShape, _ stride: Int, _ tout: Int) -> Tensor {
+        if stride == 1 { return x }
+        let rows = input.channels * input.batch
+        let xs = scratch(rows * tout * input.joints, "conv1x1 gather")
+        launch("conv.cl", "gather_frames", count: rows * tout * input.joints,
+               [.tensor(x), .tensor(xs), .int(rows), .int(input.frames), .int(input.joints),
+                .int(stride), .int(tout)])
+        return xs
+    }
+
+    public func temporalConvForward(x: Tensor, input: ActivationShape, kernel: Int, stride: Int,
+                                    weight: Tensor, bias: Tensor, columns: Tensor, y: Tensor) {
+        let g = TemporalGeometry(input, kernel, stride, cout: weight.dim(0))
+        precondition(columns.buffer.count >= g.rows * g.q, "temporalConvForward: columns hold \(columns.buffer.count) < \(g.rows * g.q)")
+        let flops: Double = 2 * Double(g.cout * g.rows) * Double(g.q)
+        let elements: Int = input.count + 2 * g.rows * g.q + g.cout * g.rows + g.cout * g.q
+        let bytes = 4 * Double(elements)
+        op("temporalConvForward", flops: flops, bytes: bytes) {
+            let args: [KernelArg] = [.tensor(x), .tensor(columns)] + g.args
+            launch("conv.cl", "im2col_temporal", count: g.rows * g.q, args)
+            sgemm(false, false, g.cout, g.q, g.rows, 1, mem(weight), 0, g.rows, mem(columns), 0, g.q, 0, mem(y), 0, g.q)
+            addBiasRows(y, bias, rows: g.cout, cols: g.q)
+        }
+    }
+
+    public func temporalConvBackward(x: Tensor, input: ActivationShape, kernel: Int, stride: Int,
+                                     weight: Tensor, columns: Tensor, dy: Tensor,
+                                     dx: Tensor?, accumulate: Bool, dWeight: Tensor, dBias: Tensor) {
+        let g = TemporalGeometry(input, kernel, stride, cout: weight.dim(0))
+        let flops: Double = 4 * Double(g.cout * g.rows) * Double(g.q)
+        let elements: Int = 3 * g.rows * g.q + 2 * g.cout * g.q + 2 * g.cout * g.rows + input.count
+        let bytes = 4 * Double(elements)
+        op("temporalConvBackward", flops: flops, bytes: bytes) {
+            sgemm(false, true, g.cout, g.rows, g.q, 1, mem(dy), 0, g.q, mem(columns), 0, g.q, 0, mem(dWeight), 0, g.rows)
+            rowSums(dy, into: dBias, rows: g.cout, cols: g.q)
+            guard let dx else { return }
+            let dcols = scratch(g.rows * g.q, "temporalConvBackward")
+            sgemm(true, false, g.rows, g.q, g.cout, 1, mem(weight), 0, g.rows, mem(dy), 0, g.q, 0, mem(dcols), 0, g.q)
+            var args: [KernelArg] = [.tensor(dcols), .tensor(dx)]
+            args += g.args
+            args.append(.int(accumulate ? 1 : 0))
+            launch("conv.cl", "col2im_temporal", count: input.count, args)
+        }
+    }
+
+    // MARK: Shared pieces
+
+    /// y[r, c] += b[r].
+    func addBiasRows(_ y: Tensor, _ b: Tensor, rows: Int, cols: Int) {
+        launch("reduce.cl", "add_bias_rows", count: rows * cols, [.tensor(y), .tensor(b), .int(rows), .int(cols)])
+    }
+
+    /// out[r] = Σ_c x[r, c] (one work-group per row).
+    func rowSums(_ x: Tensor, into out: Tensor, rows: Int, cols: Int) {
+        launch("reduce.cl", "row_sums", groups: rows, [.tensor(x), .tensor(out), .int(cols), .localPerItem(4)])
+    }
+}
+
+/// Sizes of a temporal convolution: kernel (kt, 1), padding (kt − 1)/2, stride s.
+struct TemporalGeometry {
+    let input: ActivationShape
+    let kt, stride, pad, tout, cout: Int
+    /// Rows of the im2col matrix (Cin·kt) and its columns (N·Tout·V).
+    var rows: Int { input.channels * kt }
+    var q: Int { input.batch * tout * input.joints }
+
+    init(_ input: ActivationShape, _ kt: Int, _ stride: Int, cout: Int) {
+        self.input = input
+        self.kt = kt
+        self.stride = stride
+        self.cout = cout
+        pad = (kt - 1) / 2
+        tout = (input.frames + 2 * pad - kt) / stride + 1
+    }
+
+    /// C, N, T, V, kt, stride, pad, Tout as kernel arguments (the order of conv.cl).
+    var args: [KernelArg] {
+        [.int(input.channels), .int(input.batch), .int(input.frames), .int(input.joints),
+         .int(kt), .int(stride), .int(pad), .int(tout)]
+    }
+}

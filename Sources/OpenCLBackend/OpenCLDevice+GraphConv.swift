@@ -1,0 +1,53 @@
+import COpenCL
+import Compute
+
+/// ST-GCN graph convolution: one GEMM for the K·Cout channel mix, then the partition
+/// aggregation with Â = A ⊙ E in local memory (`Kernels/graph.cl`).
+extension OpenCLDevice {
+    public func graphConvForward(x: Tensor, input: ActivationShape, weight: Tensor, bias: Tensor,
+                                 adjacency: Tensor, importance: Tensor, z: Tensor, y: Tensor) {
+        let k = adjacency.dim(0), v = input.joints
+        let kc = weight.dim(0), cin = input.channels, p = input.plane
+        let r = (kc / k) * input.batch * input.frames
+        let flops: Double = 2 * Double(kc * cin) * Double(p) + 2 * Double(k * r * v * v)
+        let elements: Int = input.count + 2 * kc * p + r * v
+        let bytes = 4 * Double(elements)
+        op("graphConvForward", flops: flops, bytes: bytes) {
+            sgemm(false, false, kc, p, cin, 1, mem(weight), 0, cin, mem(x), 0, p, 0, mem(z), 0, p)
+            addBiasRows(z, bias, rows: kc, cols: p)
+            launch("graph.cl", "graph_aggregate", count: r * v,
+                   [.tensor(z), .tensor(adjacency), .tensor(importance), .tensor(y),
+                    .int(k), .int(r), .int(v), .localBytes(k * v * v * 4)])
+        }
+    }
+
+    public func graphConvBackward(x: Tensor, input: ActivationShape, weight: Tensor,
+                                  adjacency: Tensor, importance: Tensor, z: Tensor, dy: Tensor,
+                                  dz: Tensor, dx: Tensor?, accumulate: Bool,
+                                  dWeight: Tensor, dBias: Tensor, dImportance: Tensor) {
+        let k = adjacency.dim(0), v = input.joints
+        let kc = weight.dim(0), cin = input.channels, p = input.plane
+        let r = (kc / k) * input.batch * input.frames
+        let flops: Double = 4 * Double(kc * cin) * Double(p) + 4 * Double(k * r * v * v)
+        let elements: Int = 2 * input.count + 3 * kc * p + r * v
+        let bytes = 4 * Double(elements)
+        op("graphConvBackward", flops: flops, bytes: bytes) {
+            launch("graph.cl", "graph_aggregate_backward", count: k * r * v,
+                   [.tensor(dy), .tensor(adjacency), .tensor(importance), .tensor(dz),
+                    .int(k), .int(r), .int(v), .localBytes(k * v * v * 4)])
+            // ∂L/∂Â_k = z_kᵀ·dy, then ⊙ A for the importance.
+            let dAhat = scratch(k * v * v, "graphConvBackward")
+            for i in 0..<k {
+                sgemm(true, false, v, v, r, 1, mem(z), i * r * v, v, mem(dy), 0, v, 0, mem(dAhat), i * v * v, v)
+            }
+            launch("elementwise.cl", "mul_f32", count: k * v * v,
+                   [.tensor(dAhat), .tensor(adjacency), .tensor(dImportance), .int(k * v * v)])
+            sgemm(false, true, kc, cin, p, 1, mem(dz), 0, p, mem(x), 0, p, 0, mem(dWeight), 0, cin)
+            rowSums(dz, into: dBias, rows: kc, cols: p)
+            if let dx {
+                sgemm(true, false, cin, p, kc, 1, mem(weight), 0, cin, mem(dz), 0, p,
+                      accumulate ? 1 : 0, mem(dx), 0, p)
+            }
+        }
+    }
+}

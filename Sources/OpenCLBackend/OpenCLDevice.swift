@@ -1,0 +1,283 @@
+import COpenCL
+import Compute
+import Foundation
+
+/// A compiled OpenCL program; released when the last reference goes.
+public final class OpenCLProgram {
+    let program: cl_program
+    init(_ program: cl_program) { self.program = program }
+    deinit { clReleaseProgram(program) }
+}
+
+/// An argument of a kernel launch.
+enum KernelArg {
+    case tensor(Tensor)
+    case mem(cl_mem)
+    case int(Int)
+    case uint(UInt32)
+    case float(Float)
+    /// `__local` memory of this many bytes per work-item of the launch's work-group.
+    case localPerItem(Int)
+    /// `__local` memory of a fixed byte size.
+    case localBytes(Int)
+}
+
+/// The OpenCL backend: one context and one in-order, profiled command queue on one device.
+///
+/// Kernel files (`Kernels/*.cl`, embedded at build time) are compiled on first use, once per
+/// device, with `common.cl` prepended, and cached by file name. GEMMs go to CLBlast, which
+/// caches its own compiled routines per context. Ops only enqueue work; `download` and
+/// `synchronize` wait.
+public final class OpenCLDevice: Device {
+    public let info: OpenCLDeviceInfo
+    public var name: String { "opencl:\(info.index) \(info.name) (\(info.platformName))" }
+    public var kind: DeviceKind { info.kind }
+
+    let deviceID: cl_device_id
+    let context: cl_context
+    var queue: cl_command_queue?
+    let pool: OpenCLBufferPool
+
+    private var programs: [String: OpenCLProgram] = [:]
+    private var kernels: [String: (kernel: cl_kernel, maxGroup: Int)] = [:]
+    /// Preferred work-group size for elementwise kernels and upper bound for reductions.
+    let groupSize: Int
+
+    // Profiling state (see OpenCLDevice+Profiling.swift).
+    public var profilingEnabled = false
+    var currentOp: String?
+    var pendingEvents: [(op: String, event: cl_event)] = []
+    var timings: [String: OpTiming] = [:]
+
+    /// Opens device `index` of `OpenCLRuntime.devices()`.
+    public init(index: Int) throws {
+        let handles = OpenCLRuntime.handles()
+        guard handles.indices.contains(index) else {
+            throw DeviceError.unavailable(handles.isEmpty
+                ? "no OpenCL platform or device found (is an ICD such as pocl or a GPU driver installed?)"
+                : "no OpenCL device with index \(index); \(handles.count) available")
+        }
+        let handle = handles[index]
+        info = OpenCLRuntime.info(index: index, platform: handle.platform, device: handle.device)
+        deviceID = handle.device
+        var rc: cl_int = 0
+        var device: cl_device_id? = handle.device
+        guard let ctx = clCreateContext(nil, 1, &device, nil, nil, &rc), rc == CL_SUCCESS else {
+            throw DeviceError.unavailable("clCreateContext on \(info.name): \(clErrorName(rc))")
+        }
+        context = ctx
+        let q = clCreateCommandQueue(ctx, handle.device, cl_command_queue_properties(CL_QUEUE_PROFILING_ENABLE), &rc)
+        guard let q, rc == CL_SUCCESS else {
+            clReleaseContext(ctx)
+            throw DeviceError.unavailable("clCreateCommandQueue on \(info.name): \(clErrorName(rc))")
+        }
+        queue = q
+        pool = OpenCLBufferPool(context: ctx)
+        var g = 1
+        while g * 2 <= min(256, max(info.maxWorkGroupSize, 1)) { g *= 2 }
+        groupSize = g
+    }
+
+    deinit {
+        if let queue { clFinish(queue) }
+        releaseEvents()
+        for entry in kernels.values { clReleaseKernel(entry.kernel) }
+        kernels.removeAll()
+        programs.removeAll()
+        if let queue { clReleaseCommandQueue(queue) }
+        clReleaseContext(context)
+    }
+
+    // MARK: Programs and kernels
+
+    /// Compiles `common.cl` followed by `source` for this device with "-cl-std=CL1.2" (and no
+    /// fast-math flags). A compiler error throws `DeviceError.kernelBuild` with the build log.
+    public func buildProgram(source: String, name: String) throws -> OpenCLProgram {
+        let text = (EmbeddedKernels.sources["common.cl"] ?? "") + "\n" + source
+        var rc: cl_int = 0
+        let created: cl_program? = text.withCString { ptr in
+            var p: UnsafePointer<CChar>? = ptr
+            var length = strlen(ptr)
+            return clCreateProgramWithSource(context, 1, &p, &length, &rc)
+        }
+        guard let program = created, rc == CL_SUCCESS else {
+            throw DeviceError.kernelBuild(file: name, log: "clCreateProgramWithSource: \(clErrorName(rc))")
+        }
+        var device: cl_device_id? = deviceID
+        rc = clBuildProgram(program, 1, &device, "-cl-std=CL1.2", nil, nil)
+        if rc != CL_SUCCESS {
+            let log = buildLog(program)
+            clReleaseProgram(program)
+            throw DeviceError.kernelBuild(file: name, log: "\(clErrorName(rc)):\n\(log)")
+        }
+        return OpenCLProgram(program)
+    }
+
+    private func buildLog(_ program: cl_program) -> String {
+        var size = 0
+        clGetProgramBuildInfo(program, deviceID, cl_program_build_info(CL_PROGRAM_BUILD_LOG), 0, nil, &size)
+        guard size > 0 else { return "" }
+        var bytes = [CChar](repeating: 0, count: size + 1)
+        clGetProgramBuildInfo(program, deviceID, cl_program_build_info(CL_PROGRAM_BUILD_LOG), size, &bytes, nil)
+        let end = bytes.firstIndex(of: 0) ?? bytes.count
+        return String(decoding: bytes[..<end].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// The program of one kernel file, compiled on first use.
+    func program(_ file: String) throws -> OpenCLProgram {
+        if let p = programs[file] { return p }
+        guard let source = EmbeddedKernels.sources[file] else {
+            throw DeviceError.kernelBuild(file: file, log: "no such embedded kernel file")
+        }
+        let p = try buildProgram(source: source, name: file)
+        programs[file] = p
+        return p
+    }
+
+    /// Compiles every kernel file now (otherwise each compiles on its first launch).
+    public func buildAllPrograms() throws {
+        for file in EmbeddedKernels.sources.keys.sorted() where file != "common.cl" { _ = try program(file) }
+    }
+
+    func kernel(_ file: String, _ name: String) -> (kernel: cl_kernel, maxGroup: Int) {
+        let key = file + ":" + name
+        if let k = kernels[key] { return k }
+        let p: OpenCLProgram
+        do { p = try program(file) } catch { fatalError("\(error)") }
+        var rc: cl_int = 0
+        guard let k = clCreateKernel(p.program, name, &rc), rc == CL_SUCCESS else {
+            fatalError(DeviceError.backend(op: name, detail: "clCreateKernel in \(file): \(clErrorName(rc))").description)
+        }
+        var maxGroup = 0
+        clGetKernelWorkGroupInfo(k, deviceID, cl_kernel_work_group_info(CL_KERNEL_WORK_GROUP_SIZE),
+                                 MemoryLayout<Int>.size, &maxGroup, nil)
+        if maxGroup <= 0 { maxGroup = groupSize }
+        kernels[key] = (k, maxGroup)
+        return (k, maxGroup)
+    }
+
+    // MARK: Launching
+
+    func mem(_ t: Tensor, _ op: @autoclosure () -> String = "op") -> cl_mem {
+        guard t.device === self, let b = t.buffer as? OpenCLBuffer else {
+            fatalError(DeviceError.backend(op: op(), detail: "tensor \(t.shape) does not live on \(name)").description)
+        }
+        return b.mem
+    }
+
+    /// Largest power of two ≤ min(groupSize, the kernel's limit).
+    func groupSize(for k: (kernel: cl_kernel, maxGroup: Int)) -> Int {
+        var g = 1
+        while g * 2 <= min(groupSize, k.maxGroup) { g *= 2 }
+        return g
+    }
+
+    /// Enqueues `name` from `file` over an NDRange. `local[0]` sizes `.localPerItem` arguments.
+    func launch(_ file: String, _ name: String, global: [Int], local: [Int], _ args: [KernelArg]) {
+        let k = kernel(file, name).kernel
+        let items = local.reduce(1, *)
+        for (i, arg) in args.enumerated() {
+            var rc: cl_int
+            switch arg {
+            case .tensor(let t):
+                var m: cl_mem? = mem(t, name)
+                rc = clSetKernelArg(k, cl_uint(i), MemoryLayout<cl_mem?>.size, &m)
+            case .mem(let m0):
+                var m: cl_mem? = m0
+                rc = clSetKernelArg(k, cl_uint(i), MemoryLayout<cl_mem?>.size, &m)
+            case .int(let v):
+                precondition(v >= Int(Int32.min) && v <= Int(Int32.max), "\(name): argument \(i) = \(v) overflows int")
+                var x = Int32(v)
+                rc = clSetKernelArg(k, cl_uint(i), 4, &x)
+            case .uint(let v):
+                var x = v
+                rc = clSetKernelArg(k, cl_uint(i), 4, &x)
+            case .float(let v):
+                var x = v
+                rc = clSetKernelArg(k, cl_uint(i), 4, &x)
+            case .localPerItem(let bytes):
+                rc = clSetKernelArg(k, cl_uint(i), bytes * items, nil)
+            case .localBytes(let bytes):
+                rc = clSetKernelArg(k, cl_uint(i), max(bytes, 4), nil)
+            }
+            clCheck(rc, currentOp ?? name, "clSetKernelArg(\(name), \(i))")
+        }
+        var g = global
+        var l = local
+        let rc = enqueue(name) { event in clEnqueueNDRangeKernel(queue, k, cl_uint(g.count), nil, &g, &l, 0, nil, event) }
+        clCheck(rc, currentOp ?? name, "clEnqueueNDRangeKernel(\(name), global \(global), local \(local))")
+    }
+
+    /// One work-item per element: global = count rounded up to the work-group size.
+    func launch(_ file: String, _ name: String, count: Int, _ args: [KernelArg]) {
+        guard count > 0 else { return }
+        let g = groupSize(for: kernel(file, name))
+        launch(file, name, global: [(count + g - 1) / g * g], local: [g], args)
+    }
+
+    /// One work-group per item of `groups` (reductions); returns nothing, sizes local memory.
+    func launch(_ file: String, _ name: String, groups: Int, _ args: [KernelArg]) {
+        guard groups > 0 else { return }
+        let g = groupSize(for: kernel(file, name))
+        launch(file, name, global: [groups * g], local: [g], args)
+    }
+
+    // MARK: Memory
+
+    public func makeTensor(_ shape: [Int]) throws -> Tensor {
+        let count = shape.reduce(1, *)
+        let buffer = try pool.allocate(count: count, op: "makeTensor(\(shape))")
+        return Tensor(device: self, shape: shape, buffer: buffer)
+    }
+
+    /// Scratch space for one op; returned to the pool when the op's reference goes.
+    func scratch(_ count: Int, _ op: String) -> Tensor {
+        do { return try makeTensor([count]) } catch { fatalError("\(op): \(error)") }
+    }
+
+    public func upload(_ values: UnsafeBufferPointer<Float>, to tensor: Tensor) {
+        precondition(values.count <= tensor.buffer.count, "upload of \(values.count) values into \(tensor)")
+        guard let base = values.baseAddress, values.count > 0 else { return }
+        let rc = clEnqueueWriteBuffer(queue, mem(tensor, "upload"), cl_bool(CL_TRUE), 0, values.count * 4, base, 0, nil, nil)
+        clCheck(rc, "upload", "clEnqueueWriteBuffer(\(values.count * 4) bytes)")
+    }
+
+    public func download(_ tensor: Tensor, into values: UnsafeMutableBufferPointer<Float>) {
+        precondition(values.count <= tensor.buffer.count, "download of \(values.count) values from \(tensor)")
+        guard let base = values.baseAddress, values.count > 0 else { return }
+        let rc = clEnqueueReadBuffer(queue, mem(tensor, "download"), cl_bool(CL_TRUE), 0, values.count * 4, base, 0, nil, nil)
+        clCheck(rc, "download", "clEnqueueReadBuffer(\(values.count * 4) bytes)")
+    }
+
+    public func fill(_ tensor: Tensor, value: Float) {
+        op("fill", bytes: Double(tensor.count * 4)) {
+            launch("elementwise.cl", "fill_f32", count: tensor.count, [.tensor(tensor), .float(value), .int(tensor.count)])
+        }
+    }
+
+    public func copy(_ src: Tensor, srcOffset: Int, to dst: Tensor, dstOffset: Int, count: Int) {
+        guard count > 0 else { return }
+        precondition(srcOffset + count <= src.buffer.count && dstOffset + count <= dst.buffer.count,
+                     "copy of \(count) elements from \(src)+\(srcOffset) to \(dst)+\(dstOffset) out of range")
+        op("copy", bytes: Double(count * 8)) {
+            let overlapping = mem(src) == mem(dst) && srcOffset < dstOffset + count && dstOffset < srcOffset + count
+            if overlapping {
+                if srcOffset == dstOffset { return }
+                let tmp = scratch(count, "copy")
+                launch("elementwise.cl", "copy_f32", count: count,
+                       [.tensor(src), .int(srcOffset), .tensor(tmp), .int(0), .int(count)])
+                launch("elementwise.cl", "copy_f32", count: count,
+                       [.tensor(tmp), .int(0), .tensor(dst), .int(dstOffset), .int(count)])
+            } else {
+                launch("elementwise.cl", "copy_f32", count: count,
+                       [.tensor(src), .int(srcOffset), .tensor(dst), .int(dstOffset), .int(count)])
+            }
+        }
+    }
+
+    public func synchronize() {
+        let rc = clFinish(queue)
+        clCheck(rc, "synchronize", "clFinish")
+        harvestEvents()
+    }
+}

@@ -1,0 +1,13 @@
+import ArgumentParser
+
+@main
+struct AimCLRCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "aimclr",
+        abstract: "AimCLR self-supervised skeleton action representation learning (ST-GCN, MoCo, EADM, D3M, NNM).",
+        discussion: """
+        Every heavy op runs on the selected device: `--device auto` picks the first OpenCL GPU and \
+        otherwise the CPU backend (OpenBLAS); `cpu`, `opencl` and `opencl:N` choose explicitly.
+        """,
+        subcommands: [DevicesCommand.self, BenchCommand.self])
+}
