@@ -5,10 +5,10 @@ import Compute
 /// `columns` is (Cin·kt, N·Tout·V) with row ci·kt + k, which is exactly the memory order
 /// of PyTorch's weight (Cout, Cin, kt, 1) viewed as (Cout, Cin·kt).
 ///
-/// Both directions work in blocks of whole samples: the forward builds the columns of a
-/// block and multiplies them while they are still in cache; the backward multiplies
-/// Wᵀ·dy for a block into a small cached scratch and folds it straight back onto dx, so
-/// the full-size column gradient never goes through memory.
+/// Narrow layers work in blocks of whole samples (see `TemporalBlocking`): the forward builds
+/// the columns of a block and multiplies them while they are still in cache; the backward
+/// multiplies Wᵀ·dy for a block into a small cached scratch and folds it straight back onto
+/// dx, so the full-size column gradient never goes through memory.
 extension CPUDevice {
     private func temporalGeometry(_ op: String, x: Tensor, input: ActivationShape, kernel: Int, stride: Int,
                                   weight: Tensor) -> (cout: Int, tOut: Int, cols: Int) {
@@ -22,11 +22,6 @@ extension CPUDevice {
         return (cout, tOut, input.batch * tOut * input.joints)
     }
 
-    /// Samples per block: as many as fit `temporalBlockFloats` of columns, at least one.
-    private func samplesPerBlock(rows: Int, sampleColumns: Int) -> Int {
-        max(1, temporalBlockFloats / max(rows * sampleColumns, 1))
-    }
-
     public func temporalConvForward(x: Tensor, input: ActivationShape, kernel: Int, stride: Int,
                                     weight: Tensor, bias: Tensor, columns: Tensor, y: Tensor) {
         let (cout, tOut, cols) = temporalGeometry("temporalConvForward", x: x, input: input, kernel: kernel,
@@ -37,7 +32,8 @@ extension CPUDevice {
         let px = x.cpuPointer, pw = weight.cpuPointer, pb = bias.cpuPointer
         let pc = columns.cpuPointer, py = y.cpuPointer
         let sampleColumns = tOut * input.joints
-        let block = samplesPerBlock(rows: rowsK, sampleColumns: sampleColumns)
+        let block = temporalBlocking.samplesPerBlock(outputChannels: cout, rows: rowsK, sampleColumns: sampleColumns,
+                                                     batch: input.batch)
         measure("temporalConvForward", flops: 2 * Double(cout * rowsK) * Double(cols)) {
             broadcastRows(pb, into: py, rows: cout, cols: cols, threads: threads)
             for first in Swift.stride(from: 0, to: input.batch, by: block) {
@@ -66,7 +62,8 @@ extension CPUDevice {
         let pdw = dWeight.cpuPointer, pdb = dBias.cpuPointer
         let pdx = dx?.cpuPointer
         let sampleColumns = tOut * input.joints
-        let block = samplesPerBlock(rows: rowsK, sampleColumns: sampleColumns)
+        let block = temporalBlocking.samplesPerBlock(outputChannels: cout, rows: rowsK, sampleColumns: sampleColumns,
+                                                     batch: input.batch)
         measure("temporalConvBackward", flops: 2 * Double(cout * rowsK) * Double(cols) * (dx == nil ? 1 : 2)) {
             rowSums(pdy, rows: cout, cols: cols, into: pdb, threads: threads)
             // dW(Cout, Cin·kt) = dy · columnsᵀ

@@ -19,10 +19,9 @@ public final class CPUDevice: Device {
     let columnScratch = Scratch()
     let adjacencyScratch = Scratch()
 
-    /// Size, in floats, of the im2col block a temporal convolution builds and multiplies
-    /// while it is still in cache (whole samples per block, at least one). About 512 KB
-    /// fits the L2 of current cores; exposed for tuning and so tests can force many blocks.
-    public var temporalBlockFloats = 1 << 17
+    /// How a temporal convolution splits the batch into blocks of whole samples (see
+    /// `TemporalBlocking`); exposed for tuning and so tests can force many blocks.
+    public var temporalBlocking = TemporalBlocking()
 
     /// - Parameter threads: workers for our loops and for OpenBLAS (default: all cores).
     public init(threads: Int? = nil) {
