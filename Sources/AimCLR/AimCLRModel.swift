@@ -39,6 +39,9 @@ public final class AimCLRModel {
     // EADM: kept-element scale, dropped map and the summed feature-map gradient.
     let eadmScale: Tensor, droppedFeatures: Tensor, dFeatures: Tensor
 
+    /// When set, D3M uses these logits as its target instead of this step's (gradient checks only).
+    var frozenD3MTarget: Tensor?
+
     /// Global iteration counter (keys dropout masks; restored on resume).
     public var iteration: Int = 0
 
@@ -94,8 +97,18 @@ public final class AimCLRModel {
     /// One training iteration. Returns the loss terms (read back from the device).
     @discardableResult
     public func step(_ views: PretrainViews, epoch: Int) throws -> LossTerms {
+        let losses = try forwardBackward(views, epoch: epoch, momentumUpdate: true)
+        try optimizer.step(learningRate: config.schedule.learningRate(epoch: epoch))
+        queue.enqueue(k)
+        iteration += 1
+        return losses
+    }
+
+    /// Everything of a step but the SGD update and the enqueue: forwards, momentum update of the
+    /// key encoder (when asked), losses, and the query encoder's gradients (left in its parameters).
+    @discardableResult
+    public func forwardBackward(_ views: PretrainViews, epoch: Int, momentumUpdate updateKeys: Bool) throws -> LossTerms {
         let d = device
-        let lr = config.schedule.learningRate(epoch: epoch)
         views.query.withUnsafeBufferPointer { d.upload($0, to: contextQuery.input) }
         views.key.withUnsafeBufferPointer { d.upload($0, to: contextKey.input) }
         let aimclr = config.method == .aimclr
@@ -118,7 +131,9 @@ public final class AimCLRModel {
             d.l2NormalizeForward(x: droppedHead.output, epsilon: 1e-12, y: qDropped)
         }
         // 3. Momentum update, then the key view in train mode (batch BN statistics, dropout on).
-        try momentumUpdate(key: encoderK.parameters, query: encoderQ.parameters, momentum: config.momentum)
+        if updateKeys {
+            try momentumUpdate(key: encoderK.parameters, query: encoderQ.parameters, momentum: config.momentum)
+        }
         try encoderK.forward(contextKey.input, context: contextKey, training: true,
                              dropout: dropoutKeys(encoder: 1, view: 2))
         d.l2NormalizeForward(x: contextKey.output, epsilon: 1e-12, y: k)
@@ -126,7 +141,7 @@ public final class AimCLRModel {
         let mine = mining(epoch: epoch)
         if aimclr {
             objective.aimclr(q: q, qExtreme: qExtreme, qDropped: qDropped, k: k, queue: queue, mining: mine,
-                             dq: dq, dqExtreme: dqExtreme, dqDropped: dqDropped)
+                             dq: dq, dqExtreme: dqExtreme, dqDropped: dqDropped, frozenTarget: frozenD3MTarget)
         } else {
             objective.skeletonclr(q: q, k: k, queue: queue, mining: mine, dq: dq)
         }
@@ -145,10 +160,6 @@ public final class AimCLRModel {
             d.add(dFeatures, dPlain, y: dFeatures)
             try encoderQ.backwardFeatures(context: contextExtreme, dFeatures: dFeatures)
         }
-        // 6. Update and enqueue.
-        try optimizer.step(learningRate: lr)
-        queue.enqueue(k)
-        iteration += 1
         return losses
     }
 }
