@@ -89,8 +89,24 @@ public struct DropoutKeys: Sendable, Equatable {
 /// The ST-GCN encoder (`net/st_gcn.py` Model): data BN, 10 blocks with edge importance,
 /// pooling with person mean, and a head.
 ///
-/// Usage per step: `zeroGradients()`, then for each view `forward` into its own `Context`, then
-/// `backward` for each context; parameter gradients accumulate over the backwards.
+/// One AimCLR step on the query encoder, as a sketch:
+///
+///     q.zeroGradients()
+///     let normal = try q.forward(ctxQ.input, context: ctxQ, training: true, dropout: keys(site: 0))
+///     let f = try q.forwardFeatures(ctxE.input, context: ctxE, training: true, dropout: keys(site: 1))
+///     q.forwardHead(features: f, head: ctxE.head)              // extreme embedding
+///     device.eadmForward(x: f, …, scale: s, y: dropped)
+///     q.forwardHead(features: dropped, head: droppedHead)      // dropped-extreme embedding
+///     … losses give dQ, dQe, dQed …
+///     try q.backward(context: ctxQ, dOutput: dQ)
+///     let dF = try q.backwardHead(ctxE.head, dOutput: dQe)
+///     let dFd = try q.backwardHead(droppedHead, dOutput: dQed)
+///     device.multiply(dFd, s, y: dFd); device.add(dF, dFd, y: dF)
+///     try q.backwardFeatures(context: ctxE, dFeatures: dF)
+///     try sgd.step(learningRate: schedule.learningRate(epoch: epoch))
+///
+/// Each context owns the activations its backward needs and is allocated once per geometry;
+/// parameter gradients accumulate over backwards until `zeroGradients()`.
 public final class STGCN: Module {
     public let config: STGCNConfig
     public let device: Device
