@@ -120,6 +120,13 @@ public final class STGCN: Module {
 
     /// Gradient scratch per input geometry, shared by all contexts (backwards run one at a time).
     private var workspaces: [InputGeometry: Workspace] = [:]
+    /// Contexts handed out by `context(_:requiresGrad:tag:)`.
+    private var contextCache: [ContextKey: Context] = [:]
+    private struct ContextKey: Hashable {
+        var geometry: InputGeometry
+        var requiresGrad: Bool
+        var tag: Int
+    }
 
     public init(config: STGCNConfig, device: Device, seed: UInt64) throws {
         let v = config.joints
@@ -301,6 +308,23 @@ public final class STGCN: Module {
     public func makeContext(samples: Int, frames: Int, persons: Int, requiresGrad: Bool = true) throws -> Context {
         try makeContext(InputGeometry(samples: samples, channels: config.inChannels, frames: frames,
                                       joints: config.joints, persons: persons), requiresGrad: requiresGrad)
+    }
+
+    /// The context for (`geometry`, `requiresGrad`, `tag`), created on first use and reused
+    /// afterwards, so a loop over batches (including a smaller last batch) allocates once per
+    /// shape. Use distinct tags for views whose activations must coexist (normal and extreme).
+    public func context(_ geometry: InputGeometry, requiresGrad: Bool, tag: Int = 0) throws -> Context {
+        let key = ContextKey(geometry: geometry, requiresGrad: requiresGrad, tag: tag)
+        if let c = contextCache[key] { return c }
+        let c = try makeContext(geometry, requiresGrad: requiresGrad)
+        contextCache[key] = c
+        return c
+    }
+
+    /// Drops cached contexts and gradient scratch (e.g. between pre-training and evaluation).
+    public func releaseActivationMemory() {
+        contextCache.removeAll()
+        workspaces.removeAll()
     }
 
     /// A second head pass over the feature map of `context` (AimCLR's EADM branch).

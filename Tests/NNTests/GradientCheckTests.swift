@@ -256,4 +256,17 @@ final class GradientCheckTests: XCTestCase {
         XCTAssertEqual(dA, dB)
         for i in 0..<gA.count { XCTAssertEqual(gA[i], gB[i], "parameter \(i)") }
     }
+
+    func testContextCacheReusesPerGeometryAndTag() throws {
+        let e = try smallEncoder(device: TestSupport.cpu(), dropout: 0)
+        let g = InputGeometry(samples: 2, channels: 3, frames: frames, joints: joints, persons: 2)
+        let a = try e.context(g, requiresGrad: true)
+        XCTAssertTrue(a === (try e.context(g, requiresGrad: true)))
+        XCTAssertFalse(a === (try e.context(g, requiresGrad: true, tag: 1)))
+        XCTAssertFalse(a === (try e.context(g, requiresGrad: false)))
+        var smaller = g
+        smaller.samples = 1
+        XCTAssertEqual(try e.context(smaller, requiresGrad: true).representation.shape, [1, 6])
+        XCTAssertThrowsError(try e.makeContext(InputGeometry(samples: 2, channels: 2, frames: frames, joints: joints, persons: 2)))
+    }
 }
