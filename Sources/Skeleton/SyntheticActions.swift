@@ -40,6 +40,25 @@ public enum SyntheticAction: Int, CaseIterable, Sendable {
     /// Whether two people act together.
     public var isInteraction: Bool { self == .pushAndSway || self == .handshake }
     public var name: String { String(describing: self) }
+
+    /// One line on what moves, for listings.
+    public var summary: String {
+        switch self {
+        case .armSwingForward: return "one arm (either side) swings forward and back"
+        case .armSwingSideways: return "one arm swings out to the side and back"
+        case .armsTogether: return "both arms swing forward and back together"
+        case .armsAlternating: return "both arms swing forward and back in anti-phase"
+        case .elbowPumping: return "both forearms bend and stretch, upper arms still"
+        case .doubleBeat: return "one arm swings in a two-beat rhythm (two quick swings, a pause)"
+        case .marching: return "the legs lift alternately"
+        case .kneeBounce: return "both knees bend and stretch together"
+        case .torsoTwist: return "the upper body twists left and right"
+        case .torsoSway: return "the upper body sways sideways"
+        case .bowing: return "repeated small bows with a nod"
+        case .pushAndSway: return "two people: one pushes with both arms, the partner sways back"
+        case .handshake: return "two people: one arm each moves up and down in step"
+        }
+    }
 }
 
 /// The per-sample randomness of one performance: the resting posture, tempo, tempo drift,

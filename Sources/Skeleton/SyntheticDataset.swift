@@ -42,7 +42,7 @@ public enum SyntheticDataset {
     public static func generate(_ config: SyntheticConfig, to directory: String) throws -> PrepareReport {
         precondition(config.valSubjects > 0 && config.valSubjects < config.subjects, "need both train and val subjects")
         precondition(!config.actions.isEmpty && config.minLength >= 2 && config.maxLength <= 300 && config.minLength <= config.maxLength)
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try DatasetPreparation.makeOutputDirectory(directory)
         var report = PrepareReport()
         for part in DataPart.allCases {
             let n = part == .train ? config.trainCount : config.valCount
