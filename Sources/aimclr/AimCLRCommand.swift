@@ -9,6 +9,6 @@ struct AimCLRCommand: ParsableCommand {
         Every heavy op runs on the selected device: `--device auto` picks the first OpenCL GPU and \
         otherwise the CPU backend (OpenBLAS); `cpu`, `opencl` and `opencl:N` choose explicitly.
         """,
-        subcommands: [DevicesCommand.self, BenchCommand.self, PrepareCommand.self, SynthCommand.self,
-                      InspectCommand.self])
+        subcommands: [DevicesCommand.self, PretrainCommand.self, BenchCommand.self, PrepareCommand.self,
+                      SynthCommand.self, InspectCommand.self])
 }
