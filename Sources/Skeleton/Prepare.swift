@@ -146,7 +146,9 @@ public enum DatasetPreparation {
         for part in options.parts {
             let selection = try NTUSampleList.select(directory: rawDirectory, benchmark: benchmark, part: part, ignored: ignored)
             if part == options.parts.first {
-                report.skipped += selection.unparsable.map { SkippedSample(file: $0, reason: "\($0): name does not follow SsssCcccPpppRrrrAaaa") }
+                report.skipped += selection.unparsable.map {
+                    SkippedSample(file: rawDirectory + "/" + $0, reason: "\(rawDirectory)/\($0): name does not follow SsssCcccPpppRrrrAaaa")
+                }
                 report.ignored = listing.filter { $0.hasSuffix(".skeleton") && NTUSampleName($0).map { ignored.contains($0.stem) } == true }.count
             }
             let writer = try PartWriter(part: part, directory: outputDirectory, frames: options.frame50.targetFrames,

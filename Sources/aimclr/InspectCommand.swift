@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Skeleton
 
 /// `aimclr inspect FILE`: what is in a data or checkpoint file.
@@ -14,9 +15,17 @@ struct InspectCommand: ParsableCommand {
 
     @Argument(help: "Files to inspect.") var files: [String]
 
+    /// Every file is tried; a failing one prints one error line and makes the exit status 1.
     func run() throws {
+        var failed = false
         for f in files {
-            for line in try reportingErrors(f, { try FileSummary.describe(path: f) }) { print(line) }
+            do {
+                for line in try reportingErrors(f, { try FileSummary.describe(path: f) }) { print(line) }
+            } catch {
+                FileHandle.standardError.write(Data("Error: \(error)\n".utf8))
+                failed = true
+            }
         }
+        if failed { throw ExitCode.failure }
     }
 }

@@ -147,6 +147,6 @@ final class PrepareTests: XCTestCase {
         }
         // A bad name is reported, and with no listed file left both parts are written empty.
         let report = try DatasetPreparation.prepareNTU(rawDirectory: dir, outputDirectory: dir + "/out", benchmark: .xsub)
-        XCTAssertEqual(report.skipped.map(\.file), ["a.skeleton"]); XCTAssertEqual(report.written[.train], 0)
+        XCTAssertEqual(report.skipped.map(\.description), ["\(dir)/a.skeleton: name does not follow SsssCcccPpppRrrrAaaa"]); XCTAssertEqual(report.written[.train], 0)
     }
 }
