@@ -79,3 +79,21 @@ public struct EvaluationSummary: Codable, Sendable {
         ]
     }
 }
+
+extension EvaluationSummary {
+    /// How the trained protocols' headline is chosen (spec §5.2).
+    public static let bestSelection = "best, selected on the test set as the reference does"
+
+    /// The summary of a classifier-training protocol: headline = best evaluation, with the last too.
+    public init(protocolName: String, dataset: String, trainSplit: String, testSplit: String, stream: String,
+                checkpoint: String, encoder: String, hyperParameters: [String: String],
+                outcome o: ClassifierTrainingOutcome, device: String) {
+        self.init(protocolName: protocolName, dataset: dataset, trainSplit: trainSplit, testSplit: testSplit,
+                  stream: stream, checkpoint: checkpoint, encoder: encoder, hyperParameters: hyperParameters,
+                  report: o.best, seconds: o.seconds, device: device)
+        selection = Self.bestSelection
+        best = EpochAccuracy(epoch: o.bestEpoch, top1: o.best.top1, top5: o.best.top5)
+        last = EpochAccuracy(epoch: o.lastEpoch, top1: o.last.top1, top5: o.last.top5)
+        history = o.history
+    }
+}
