@@ -80,7 +80,7 @@ enum EvaluationOutput {
             .write(logitsPath: logitsPath, labels: test.labels)
         s.logits = logitsPath
         print("last (epoch \(outcome.lastEpoch)): top-1 \(percent(outcome.last.top1))  top-5 \(percent(outcome.last.top5))")
-        print("best (epoch \(outcome.bestEpoch)), \(EvaluationSummary.bestSelection): top-1 \(percent(outcome.best.top1))  top-5 \(percent(outcome.best.top5))")
+        print("best (epoch \(outcome.bestEpoch); \(EvaluationSummary.bestSelection.dropFirst(6))): top-1 \(percent(outcome.best.top1))  top-5 \(percent(outcome.best.top5))")
         print(ClassificationMetrics.compactText(outcome.best))
         let path = try s.write(to: out)
         print("logits: \(logitsPath) (+ _names.json, _labels.pkl)")

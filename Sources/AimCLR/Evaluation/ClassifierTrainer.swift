@@ -149,49 +149,90 @@ public final class ClassifierTrainer {
         let started = Date()
         let extractor = FeatureExtractor(encoder: encoder, batchSize: config.batchSize, stream: stream, layout: layout,
                                          progress: progress)
-        var cachedTrain: FeatureSet?, cachedTest: FeatureSet?
         if mode == .cachedFeatures {
-            cachedTrain = try extractor.representations(of: train, label: "features train")
-            cachedTest = try extractor.representations(of: test, label: "features test")
-            progress?.finish("features cached: train \(train.count) x \(cachedTrain!.dimension), test \(test.count)")
+            let cachedTrain = try extractor.representations(of: train, label: "features train")
+            let cachedTest = try extractor.representations(of: test, label: "features test")
+            progress?.finish("features cached: train \(train.count) x \(cachedTrain.dimension), test \(test.count)")
+            var outcome = try run(trainFeatures: cachedTrain, testFeatures: cachedTest)
+            outcome.seconds = Date().timeIntervalSince(started)
+            return outcome
         }
         let augmentation: BatchLoader.Mode = config.augment
             ? .augmented(AugmentationDraws(seed: config.seed, config: { var a = AugmentationConfig(); a.flipPermutation = layout.flip; return a }()))
             : .plain
         let loader = try BatchLoader(data: train.positions, labels: train.labels, batchSize: config.batchSize, shuffle: true,
-                                     dropLast: train.count >= config.batchSize, seed: config.seed, mode: augmentation,
+                                     dropLast: dropLast(train.count), seed: config.seed, mode: augmentation,
                                      stream: stream, layout: layout)
+        return try loop(started: started, batchCount: loader.batchCount, testLabels: test.labels, trainEpoch: { epoch, lr in
+            var sum = 0.0, n = 0
+            for batch in loader.batches(epoch: epoch) {
+                sum += try self.stepEncoder(batch, set: train, lr: lr)
+                n += 1
+                self.progress?.update(String(format: "epoch %d/%d  batch %d/%d  lr %g", epoch, self.config.epochs, n, loader.batchCount, lr))
+            }
+            return (sum, n)
+        }, evaluate: { epoch in
+            try extractor.logits(of: test, label: "evaluating epoch \(epoch)").values
+        })
+    }
+
+    /// Trains the fc alone on ready-made representations (the cached-feature path; the encoder
+    /// is not run). Batches follow the same seeded order as the loader of `run(train:test:)`.
+    public func run(trainFeatures train: FeatureSet, testFeatures test: FeatureSet) throws -> ClassifierTrainingOutcome {
+        guard train.dimension == encoder.head.inFeatures, test.dimension == train.dimension else {
+            throw EvaluationError.shape(what: "cached features",
+                                        detail: "dimensions \(train.dimension) / \(test.dimension) vs the classifier's \(encoder.head.inFeatures)")
+        }
+        let classes = encoder.head.outFeatures
+        if let bad = (train.labels + test.labels).first(where: { $0 < 0 || $0 >= classes }) {
+            throw EvaluationError.shape(what: "cached features", detail: "label \(bad) outside the \(classes) classes of the classifier")
+        }
+        let batchCount = dropLast(train.count) ? train.count / config.batchSize : (train.count + config.batchSize - 1) / config.batchSize
+        return try loop(started: Date(), batchCount: batchCount, testLabels: test.labels, trainEpoch: { epoch, lr in
+            let order = Self.epochOrder(count: train.count, seed: self.config.seed, epoch: epoch)
+            var sum = 0.0
+            for b in 0..<batchCount {
+                let idx = Array(order[(b * self.config.batchSize)..<min((b + 1) * self.config.batchSize, order.count)])
+                sum += try self.stepCached(train, indices: idx, lr: lr)
+                self.progress?.update(String(format: "epoch %d/%d  batch %d/%d  lr %g", epoch, self.config.epochs, b + 1, batchCount, lr))
+            }
+            return (sum, batchCount)
+        }, evaluate: { _ in try self.classify(test) })
+    }
+
+    /// `drop_last` as the reference train loader, unless the set is smaller than one batch.
+    func dropLast(_ count: Int) -> Bool { count >= config.batchSize }
+
+    /// The shuffled sample order of a 1-based epoch: the same Philox Fisher–Yates as `BatchLoader.order`.
+    public static func epochOrder(count: Int, seed: UInt64, epoch: Int) -> [Int] {
+        var idx = Array(0..<count)
+        guard count > 1 else { return idx }
+        var s = DrawStream(seed: seed, epoch: epoch, sample: 0, rawView: 0xFFFF)
+        for i in stride(from: count - 1, to: 0, by: -1) { idx.swapAt(i, s.int(0, i)) }
+        return idx
+    }
+
+    /// Epochs, schedule, periodic evaluation and best/last bookkeeping around one epoch of training.
+    private func loop(started: Date, batchCount: Int, testLabels: [Int],
+                      trainEpoch: (Int, Float) throws -> (Double, Int),
+                      evaluate: (Int) throws -> [Float]) throws -> ClassifierTrainingOutcome {
+        guard batchCount > 0 else {
+            throw EvaluationError.invalidSetting(name: "training", detail: "no training batch (empty training set)")
+        }
+        let classes = encoder.head.outFeatures
         var history: [EvaluationRecord] = []
         var best: (ClassificationReport, Int, [Float])?
         var last: (ClassificationReport, Int)?
         for epoch in 1...config.epochs {
             let lr = config.schedule.learningRate(epoch: epoch)
-            var lossSum = 0.0, batches = 0
-            if let cached = cachedTrain {
-                let order = loader.order(epoch: epoch)
-                for b in 0..<loader.batchCount {
-                    let idx = Array(order[(b * config.batchSize)..<min((b + 1) * config.batchSize, order.count)])
-                    lossSum += try stepCached(cached, indices: idx, lr: lr)
-                    batches += 1
-                    progress?.update(String(format: "epoch %d/%d  batch %d/%d  lr %g", epoch, config.epochs, b + 1, loader.batchCount, lr))
-                }
-            } else {
-                for batch in loader.batches(epoch: epoch) {
-                    lossSum += try stepEncoder(batch, set: train, lr: lr)
-                    batches += 1
-                    progress?.update(String(format: "epoch %d/%d  batch %d/%d  lr %g", epoch, config.epochs, batch.index + 1, loader.batchCount, lr))
-                }
-            }
+            let (lossSum, batches) = try trainEpoch(epoch, lr)
             let meanLoss = lossSum / Double(max(batches, 1))
             guard meanLoss.isFinite else {
                 throw EvaluationError.invalidSetting(name: "training", detail: "non-finite loss \(meanLoss) in epoch \(epoch) (lr \(lr))")
             }
             if epoch % config.evalInterval == 0 || epoch == config.epochs {
-                let logits: [Float]
-                if let cached = cachedTest { logits = try classify(cached) } else {
-                    logits = try extractor.logits(of: test, label: "evaluating epoch \(epoch)").values
-                }
-                let report = ClassificationMetrics.report(scores: logits, classes: classes, labels: test.labels)
+                let logits = try evaluate(epoch)
+                let report = ClassificationMetrics.report(scores: logits, classes: classes, labels: testLabels)
                 let record = EvaluationRecord(epoch: epoch, top1: report.top1, top5: report.top5, trainLoss: meanLoss, learningRate: lr)
                 history.append(record)
                 onEvaluation?(record)
