@@ -29,7 +29,7 @@ public enum LabelSampler {
             // Partial Fisher–Yates: position i swaps with a uniform j in [i, n).
             for i in 0..<k {
                 let r = key.block(UInt32(truncatingIfNeeded: c), UInt32(i), 0x4C41_4245, 0).0
-                let j = i + Int(UInt64(r) * UInt64(members.count - i) >> 32)
+                let j = i + Int((UInt64(r) * UInt64(members.count - i)) >> 32)
                 members.swapAt(i, j)
             }
             chosen.append(contentsOf: members.prefix(k))
