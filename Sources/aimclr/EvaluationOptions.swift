@@ -2,6 +2,7 @@ import AimCLR
 import ArgumentParser
 import Compute
 import Foundation
+import NN
 import Skeleton
 
 /// Inputs shared by every evaluation verb: the encoder, the data, the stream and the output folder.
@@ -72,18 +73,24 @@ enum EvaluationOutput {
 
     /// Prints last and best, saves the best logits and the result JSON.
     static func finish(_ summary: EvaluationSummary, outcome: ClassifierTrainingOutcome, test: EvaluationSet,
-                       out: String) throws {
+                       out: String, encoder: STGCN) throws {
         var s = summary
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         let logitsPath = out + "/\(s.protocolName)_best_logits.npy"
         try ScoreFile(logits: outcome.bestLogits, classes: outcome.classes, names: test.names, source: logitsPath)
             .write(logitsPath: logitsPath, labels: test.labels)
         s.logits = logitsPath
+        // The trained classifier (last epoch) as a classifier checkpoint every verb can load again.
+        let modelPath = out + "/\(s.protocolName)_last_model.safetensors"
+        try SafeTensors(entries: encoder.exportState(), metadata: ["format": "aimclr-classifier-1", "protocol": s.protocolName,
+                                                                   "epoch": "\(outcome.lastEpoch)"])
+            .write(to: URL(fileURLWithPath: modelPath))
         print("last (epoch \(outcome.lastEpoch)): top-1 \(percent(outcome.last.top1))  top-5 \(percent(outcome.last.top5))")
         print("best (epoch \(outcome.bestEpoch); \(EvaluationSummary.bestSelection.dropFirst(6))): top-1 \(percent(outcome.best.top1))  top-5 \(percent(outcome.best.top5))")
         print(ClassificationMetrics.compactText(outcome.best))
         let path = try s.write(to: out)
         print("logits: \(logitsPath) (+ _names.json, _labels.pkl)")
+        print("model (last epoch): \(modelPath)")
         print("result: \(path)")
     }
 }

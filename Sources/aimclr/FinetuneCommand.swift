@@ -73,6 +73,7 @@ struct FinetuneCommand: ParsableCommand {
                                         testSplit: evaluation.testPart, stream: evaluation.stream,
                                         checkpoint: evaluation.source.summary, encoder: loaded.kind, hyperParameters: hp,
                                         outcome: outcome, device: device.name)
-        try EvaluationOutput.finish(summary, outcome: outcome, test: test, out: evaluation.out)
+        try EvaluationOutput.finish(summary, outcome: outcome, test: test, out: evaluation.out,
+                                    encoder: loaded.encoder)
     }
 }

@@ -54,6 +54,7 @@ struct LinearCommand: ParsableCommand {
                                         checkpoint: evaluation.source.summary, encoder: loaded.kind,
                                         hyperParameters: EvaluationSummary.describe(c, mode: mode), outcome: outcome,
                                         device: device.name)
-        try EvaluationOutput.finish(summary, outcome: outcome, test: test, out: evaluation.out)
+        try EvaluationOutput.finish(summary, outcome: outcome, test: test, out: evaluation.out,
+                                    encoder: loaded.encoder)
     }
 }
