@@ -66,7 +66,8 @@ final class EvalLoaderTests: XCTestCase {
         XCTAssertEqual(d.read(a.encoder.parameter(named: name)!.value), d.read(b.encoder.parameter(named: name)!.value))
         XCTAssertNotEqual(d.read(a.encoder.parameter(named: name)!.value), d.read(c.encoder.parameter(named: name)!.value))
         XCTAssertThrowsError(try EncoderLoader.readTensors(path: "/nonexistent/epoch300_model.pt")) { error in
-            guard case .unsupportedFormat = error as? EvaluationError else { return XCTFail("\(error)") }
+            guard case .checkpoint(let file, _) = error as? EvaluationError else { return XCTFail("\(error)") }
+            XCTAssertEqual(file, "/nonexistent/epoch300_model.pt")
         }
         XCTAssertThrowsError(try EncoderLoader.readTensors(path: "/nonexistent/epoch300_model.safetensors")) { error in
             XCTAssertTrue("\(error)".contains("epoch300_model.safetensors"))

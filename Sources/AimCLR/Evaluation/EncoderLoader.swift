@@ -47,17 +47,13 @@ public enum EncoderLoader {
         public let loadedClassifier: Bool
     }
 
-    /// Reads a checkpoint's tensors by file type. A `.pt` reader plugs in here.
+    /// Reads a checkpoint's tensors: safetensors, or a PyTorch `.pt`/`.pth` state dict (such as
+    /// the reference's `epoch300_model.pt`), told apart by content (`WeightsFile`).
     public static func readTensors(path: String) throws -> [String: HostTensor] {
-        let lower = path.lowercased()
-        if lower.hasSuffix(".pt") || lower.hasSuffix(".pth") {
-            throw EvaluationError.unsupportedFormat(
-                file: path, detail: "PyTorch .pt files are not readable by this build; convert to safetensors")
-        }
         do {
-            return try SafeTensors.read(contentsOf: URL(fileURLWithPath: path)).dictionary
+            return try WeightsFile.read(path: path)
         } catch {
-            throw EvaluationError.checkpoint(file: path, detail: "cannot read as safetensors: \(error)")
+            throw EvaluationError.checkpoint(file: path, detail: "cannot read the checkpoint: \(error)")
         }
     }
 

@@ -4,8 +4,6 @@ import Foundation
 public enum EvaluationError: Error, CustomStringConvertible, Equatable {
     /// A checkpoint could not be read or does not hold an encoder.
     case checkpoint(file: String, detail: String)
-    /// A checkpoint format this build cannot read yet.
-    case unsupportedFormat(file: String, detail: String)
     /// Two sample lists that must line up do not.
     case sampleMismatch(source: String, index: Int, found: String, expected: String)
     /// Array sizes disagree.
@@ -16,7 +14,6 @@ public enum EvaluationError: Error, CustomStringConvertible, Equatable {
     public var description: String {
         switch self {
         case .checkpoint(let f, let d): return "\(f): \(d)"
-        case .unsupportedFormat(let f, let d): return "\(f): unsupported checkpoint format: \(d)"
         case .sampleMismatch(let s, let i, let found, let expected):
             return "\(s): sample \(i) is '\(found)' but '\(expected)' was expected there (the sample lists do not line up)"
         case .shape(let w, let d): return "\(w): \(d)"
