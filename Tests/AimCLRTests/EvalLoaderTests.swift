@@ -73,4 +73,17 @@ final class EvalLoaderTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("epoch300_model.safetensors"))
         }
     }
+
+    /// PyTorch checkpoints go through the same reader (the fixture is a partial encoder state dict).
+    func testPtCheckpointsAreReadAndTheirEncoderFound() throws {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/tiny_state_dict.pt").path
+        guard FileManager.default.fileExists(atPath: path) else { throw XCTSkip("no .pt fixture at \(path)") }
+        let tensors = try EncoderLoader.readTensors(path: path)
+        XCTAssertEqual(try EncoderLoader.encoderPrefix(tensors, file: path), "encoder_q.")
+        XCTAssertEqual(tensors["encoder_q.data_bn.weight"]?.shape, [6])
+        // Incomplete as an encoder: the loader names what is missing.
+        XCTAssertThrowsError(try EncoderLoader.inferShape(tensors, prefix: "encoder_q.", joints: 2, file: path)) { error in
+            XCTAssertTrue("\(error)".contains("missing 'encoder_q."), "\(error)")
+        }
+    }
 }
