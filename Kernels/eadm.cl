@@ -3,9 +3,11 @@
 // Spatial mask m_s[n, v] = (mean_{c,t} Att < τ); element mask m_t = (Att < τ).
 // Scale = m_s·m_t·f1·f2 with batch-global f1 = N·V/Σm_s and f2 = numel/Σm_t.
 
+/// Att = sigmoid((x − μ)²·inv4 + 0.5) with inv4 = 1/(4(σ̂² + λ)), rounded as the CPU backend does.
 inline float eadm_att(const float x, const float mu, const float var, const float lambda) {
-    const float d = (x - mu) * (x - mu);
-    const float yv = d / (4.0f * (var + lambda)) + 0.5f;
+    const float inv4 = 1.0f / (4.0f * (var + lambda));
+    const float d = x - mu;
+    const float yv = d * d * inv4 + 0.5f;
     return 1.0f / (1.0f + exp(-yv));
 }
 
@@ -36,7 +38,8 @@ __kernel void eadm_plane_stats(__global const float* x, const int plane, const f
     const float mu = group_sum(acc, s) / (float)plane;
     float m2 = 0.0f;
     for (int i = lid; i < plane; i += wg) { const float d = xp[i] - mu; m2 += d * d; }
-    const float var = group_sum(m2, s) / (float)(plane - 1);
+    const float m2sum = group_sum(m2, s);  // outside the branch: barriers stay uniform
+    const float var = plane > 1 ? m2sum / (float)(plane - 1) : 0.0f;
     int cnt = 0;
     for (int i = lid; i < plane; i += wg) cnt += eadm_att(xp[i], mu, var, lambda) < tau ? 1 : 0;
     cnt = group_sum_int(cnt, si);

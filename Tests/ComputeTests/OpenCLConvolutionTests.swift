@@ -15,7 +15,7 @@ final class OpenCLConvolutionTests: XCTestCase {
 
     private func checkSampled(_ got: [Float], _ want: (Int) -> Double, abs: Float, rel: Float, _ what: String) {
         let idx = sample(400, got.count)
-        assertClose(idx.map { got[$0] }, idx.map { Float(want($0)) }, abs: abs, rel: rel, what)
+        expectClose(idx.map { got[$0] }, idx.map { Float(want($0)) }, abs: abs, rel: rel, what)
     }
 
     func testTemporalConvStride1And2() throws {
@@ -62,10 +62,10 @@ final class OpenCLConvolutionTests: XCTestCase {
         dev.upload(base.withUnsafeBufferPointer { $0 }, to: dx)
         dev.temporalConvBackward(x: x, input: s, kernel: kt, stride: stride, weight: w, columns: cols, dy: dy,
                                  dx: dx, accumulate: true, dWeight: dw, dBias: db)
-        assertClose(dev.read(dx), zip(base, dxv).map { $0 + $1 }, abs: 1e-5, rel: 1e-5, what + " accumulate")
+        expectClose(dev.read(dx), zip(base, dxv).map { $0 + $1 }, abs: 1e-5, rel: 1e-5, what + " accumulate")
         // db is the per-channel sum of dy.
         let p = dyv.count / cout
-        assertClose(dbv, (0..<cout).map { c in Float(dyv[c * p ..< (c + 1) * p].reduce(0.0) { $0 + Double($1) }) },
+        expectClose(dbv, (0..<cout).map { c in Float(dyv[c * p ..< (c + 1) * p].reduce(0.0) { $0 + Double($1) }) },
                     abs: 1e-3, rel: 1e-4, what + " dBias")
     }
 
@@ -118,7 +118,7 @@ final class OpenCLConvolutionTests: XCTestCase {
         let base = rng.values(s.count)
         dev.upload(base.withUnsafeBufferPointer { $0 }, to: dx)
         dev.conv1x1Backward(x: x, input: s, stride: stride, weight: w, dy: dy, dx: dx, accumulate: true, dWeight: dw, dBias: db)
-        assertClose(dev.read(dx), zip(base, dxv).map { $0 + $1 }, abs: 1e-5, rel: 1e-5, what + " accumulate")
+        expectClose(dev.read(dx), zip(base, dxv).map { $0 + $1 }, abs: 1e-5, rel: 1e-5, what + " accumulate")
     }
 
     func testGraphConvForwardBackward() throws {
@@ -136,9 +136,9 @@ final class OpenCLConvolutionTests: XCTestCase {
         let z = try dev.makeTensor([kc, s.batch, s.frames, v]), y = try dev.makeTensor([cout, s.batch, s.frames, v])
         dev.graphConvForward(x: x, input: s, weight: w, bias: b, adjacency: a, importance: e, z: z, y: y)
         let ref = Reference.graphConv(x: xv, s, w: wv, b: bv, kc: kc, a: av, e: ev, k: k)
-        assertClose(dev.read(z), ref.z, abs: 1e-5, rel: 1e-4, "graphConv z")
+        expectClose(dev.read(z), ref.z, abs: 1e-5, rel: 1e-4, "graphConv z")
         let yv = dev.read(y)
-        assertClose(yv, ref.y, abs: 1e-4, rel: 1e-4, "graphConv y")
+        expectClose(yv, ref.y, abs: 1e-4, rel: 1e-4, "graphConv y")
 
         let dyv = rng.values(yv.count)
         let dy = try dev.tensor(dyv, shape: y.shape)
@@ -162,6 +162,6 @@ final class OpenCLConvolutionTests: XCTestCase {
         dev.upload(base.withUnsafeBufferPointer { $0 }, to: dx)
         dev.graphConvBackward(x: x, input: s, weight: w, adjacency: a, importance: e, z: z, dy: dy, dz: dz, dx: dx,
                               accumulate: true, dWeight: dw, dBias: db, dImportance: de)
-        assertClose(dev.read(dx), zip(base, dxv).map { $0 + $1 }, abs: 1e-5, rel: 1e-5, "graphConv accumulate")
+        expectClose(dev.read(dx), zip(base, dxv).map { $0 + $1 }, abs: 1e-5, rel: 1e-5, "graphConv accumulate")
     }
 }

@@ -51,7 +51,7 @@ struct TestRandom {
 }
 
 /// Asserts |got − want| <= abs + rel·|want| elementwise and names the worst element.
-func assertClose(_ got: [Float], _ want: [Float], abs: Float, rel: Float, _ what: String,
+func expectClose(_ got: [Float], _ want: [Float], abs: Float, rel: Float, _ what: String,
                  file: StaticString = #filePath, line: UInt = #line) {
     XCTAssertEqual(got.count, want.count, "\(what): count", file: file, line: line)
     var worst = -1
@@ -66,7 +66,7 @@ func assertClose(_ got: [Float], _ want: [Float], abs: Float, rel: Float, _ what
     }
 }
 
-func assertClose(_ got: Double, _ want: Double, rel: Double, _ what: String,
+func expectClose(_ got: Double, _ want: Double, rel: Double, _ what: String,
                  file: StaticString = #filePath, line: UInt = #line) {
     XCTAssert(Swift.abs(got - want) <= rel * max(Swift.abs(want), 1e-30), "\(what): \(got) vs \(want)",
               file: file, line: line)
