@@ -9,6 +9,7 @@ extension OpenCLDevice {
         let k = adjacency.dim(0), v = input.joints
         let kc = weight.dim(0), cin = input.channels, p = input.plane
         let r = (kc / k) * input.batch * input.frames
+        checkLocalMemory(k * v * v * 4, "graphConv")
         let flops: Double = 2 * Double(kc * cin) * Double(p) + 2 * Double(k * r * v * v)
         let elements: Int = input.count + 2 * kc * p + r * v
         let bytes = 4 * Double(elements)
@@ -21,6 +22,14 @@ extension OpenCLDevice {
         }
     }
 
+    /// Â of all partitions must fit the work-group's local memory (7.5 KiB for K = 3, V = 25).
+    private func checkLocalMemory(_ bytes: Int, _ op: String) {
+        if bytes > info.localMemoryBytes {
+            fatalError(DeviceError.backend(op: op, detail: "adjacency needs \(bytes) bytes of local memory, "
+                + "device has \(info.localMemoryBytes)").description)
+        }
+    }
+
     public func graphConvBackward(x: Tensor, input: ActivationShape, weight: Tensor,
                                   adjacency: Tensor, importance: Tensor, z: Tensor, dy: Tensor,
                                   dz: Tensor, dx: Tensor?, accumulate: Bool,
@@ -28,6 +37,7 @@ extension OpenCLDevice {
         let k = adjacency.dim(0), v = input.joints
         let kc = weight.dim(0), cin = input.channels, p = input.plane
         let r = (kc / k) * input.batch * input.frames
+        checkLocalMemory(k * v * v * 4, "graphConv")
         let flops: Double = 4 * Double(kc * cin) * Double(p) + 4 * Double(k * r * v * v)
         let elements: Int = 2 * input.count + 3 * kc * p + r * v
         let bytes = 4 * Double(elements)
