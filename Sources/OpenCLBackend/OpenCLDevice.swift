@@ -275,6 +275,12 @@ public final class OpenCLDevice: Device {
         }
     }
 
+    /// Bytes held in the buffer pool for reuse (not counting live tensors).
+    public var pooledBytes: Int { pool.bytesInPool }
+
+    /// Releases the pool's cached buffers (live tensors are unaffected).
+    public func trimPool() { pool.trim() }
+
     public func synchronize() {
         let rc = clFinish(queue)
         clCheck(rc, "synchronize", "clFinish")

@@ -52,6 +52,37 @@ final class OpenCLRuntimeTests: XCTestCase {
         XCTAssertEqual(dev.read(t), moved)
     }
 
+    func testBufferPoolReusesReleasedBuffers() throws {
+        let dev = try OpenCLTestDevice.get()
+        dev.trimPool()
+        XCTAssertEqual(dev.pooledBytes, 0)
+        var t: Tensor? = try dev.makeTensor([1000, 3])
+        let capacity = t!.buffer.count
+        XCTAssertTrue((3000...3750).contains(capacity), "bucket of 3000 elements is \(capacity)")
+        t = nil
+        XCTAssertEqual(dev.pooledBytes, capacity * 4, "a dropped tensor returns its buffer to the pool")
+        let u = try dev.makeTensor([2900])  // same bucket: reused
+        XCTAssertEqual(u.buffer.count, capacity)
+        XCTAssertEqual(dev.pooledBytes, 0)
+        dev.fill(u, value: 1)
+        XCTAssertEqual(dev.read(u).count, 2900)
+    }
+
+    func testWarmUpCompilesGemmRoutines() throws {
+        let dev = try OpenCLTestDevice.get()
+        try dev.warmUp()
+        var rng = TestRandom(5)
+        let a = try dev.tensor(random: &rng, [512, 512]), c = try dev.makeTensor([512, 512])
+        dev.gemm(transA: false, transB: true, m: 512, n: 512, k: 512, alpha: 1, a: a, aOffset: 0, lda: 512,
+                 b: a, bOffset: 0, ldb: 512, beta: 0, c: c, cOffset: 0, ldc: 512)
+        let av = dev.read(a), cv = dev.read(c)
+        // Spot-check the Gram matrix a·aᵀ.
+        for (i, j) in [(0, 0), (3, 500), (511, 7)] {
+            let want = (0..<512).reduce(0.0) { $0 + Double(av[i * 512 + $1]) * Double(av[j * 512 + $1]) }
+            XCTAssertEqual(Double(cv[i * 512 + j]), want, accuracy: 1e-3)
+        }
+    }
+
     func testGemmTransposesOffsetsAndIgnoresOldContentsWhenBetaIsZero() throws {
         let dev = try OpenCLTestDevice.get()
         var rng = TestRandom(2)
