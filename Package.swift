@@ -25,7 +25,8 @@ let package = Package(
 
         // Device abstraction: Tensor, Device protocol, op catalogue, Philox, selector.
         .target(name: "Compute"),
-        .target(name: "CPUBackend", dependencies: ["Compute", "CBLAS"], swiftSettings: fastLoops),
+        .target(name: "CPUPeak", cSettings: [.unsafeFlags(["-O2"])]),
+        .target(name: "CPUBackend", dependencies: ["Compute", "CBLAS", "CPUPeak"], swiftSettings: fastLoops),
         .executableTarget(name: "EmbedKernelsTool", path: "Sources/EmbedKernelsTool"),
         .plugin(name: "EmbedKernels", capability: .buildTool(), dependencies: ["EmbedKernelsTool"]),
         .target(name: "OpenCLBackend", dependencies: ["Compute", "COpenCL"],
@@ -48,7 +49,7 @@ let package = Package(
 
         .testTarget(name: "ComputeTests", dependencies: ["Compute", "CPUBackend", "OpenCLBackend", "Backends"]),
         .testTarget(name: "SkeletonTests", dependencies: ["Skeleton", "Compute"]),
-        .testTarget(name: "NNTests", dependencies: ["NN", "Compute", "Backends"]),
+        .testTarget(name: "NNTests", dependencies: ["NN", "Compute", "Backends", "CPUBackend", "OpenCLBackend"]),
         .testTarget(name: "AimCLRTests", dependencies: ["AimCLR", "NN", "Skeleton", "Compute", "Backends"]),
     ]
 )

@@ -1,1 +1,0 @@
-// Module Backends: device selection over the CPU and OpenCL backends.

@@ -1,0 +1,156 @@
+import Compute
+
+/// What sits on top of the pooled 256-d representation (`fc` in the reference model).
+public enum HeadKind: Sendable, Equatable {
+    /// `fc`: Linear(hiddenDim, numClass) (linear evaluation, fine-tuning, semi-supervised).
+    case classifier(numClass: Int)
+    /// `fc.0` Linear(hiddenDim, hidden) → ReLU → `fc.2` Linear(hidden, out) (pre-training).
+    case projection(hidden: Int, out: Int)
+    /// No head: the output is the representation.
+    case none
+}
+
+/// Global average pooling over (T, V), mean over persons, then the head.
+///
+/// Like the blocks, the head's activations live in a `Head.Activations`; one backbone pass can
+/// feed several head passes (AimCLR's extreme view runs the head on F and on EADM(F)), and their
+/// backwards accumulate into the shared fc parameters.
+public final class Head: Module {
+    public let kind: HeadKind
+    public let inFeatures: Int
+    /// `fc` (classifier) or `fc.0` (projection).
+    public let first: Linear?
+    /// `fc.2` (projection only).
+    public let second: Linear?
+
+    init(device: Device, kind: HeadKind, inFeatures: Int) throws {
+        self.device = device
+        self.kind = kind
+        self.inFeatures = inFeatures
+        switch kind {
+        case .classifier(let numClass):
+            first = try Linear(device: device, inFeatures: inFeatures, outFeatures: numClass, name: "fc")
+            second = nil
+        case .projection(let hidden, let out):
+            first = try Linear(device: device, inFeatures: inFeatures, outFeatures: hidden, name: "fc.0")
+            second = try Linear(device: device, inFeatures: hidden, outFeatures: out, name: "fc.2")
+        case .none:
+            first = nil
+            second = nil
+        }
+    }
+
+    public var parameters: [Parameter] { (first?.parameters ?? []) + (second?.parameters ?? []) }
+
+    /// Width of the head output.
+    public var outFeatures: Int {
+        switch kind {
+        case .classifier(let n): return n
+        case .projection(_, let out): return out
+        case .none: return inFeatures
+        }
+    }
+
+    /// Activations of one head pass over a feature map of a fixed geometry.
+    public final class Activations {
+        public let features: ActivationShape
+        public let samples: Int
+        public let persons: Int
+        /// (N, hiddenDim): the pooled representation.
+        public let representation: Tensor
+        /// (N, hidden) after ReLU (projection only).
+        let hidden: Tensor?
+        /// (N, out); equals `representation` for `.none`.
+        public let output: Tensor
+        // Gradient scratch (per pass, since the two head passes of one view both need theirs
+        // before the backbone backward).
+        let dRepresentation: Tensor
+        let dHidden: Tensor?
+        /// Gradient of the feature map (C, N·M, T, V).
+        public let dFeatures: Tensor
+
+        init(head: Head, features: ActivationShape, persons: Int) throws {
+            let device = head.device
+            precondition(features.batch % persons == 0, "batch \(features.batch) not a multiple of persons \(persons)")
+            self.features = features
+            self.persons = persons
+            samples = features.batch / persons
+            representation = try device.makeTensor([samples, head.inFeatures])
+            dRepresentation = try device.makeTensor([samples, head.inFeatures])
+            switch head.kind {
+            case .projection(let h, let out):
+                hidden = try device.makeTensor([samples, h])
+                dHidden = try device.makeTensor([samples, h])
+                output = try device.makeTensor([samples, out])
+            case .classifier(let n):
+                hidden = nil
+                dHidden = nil
+                output = try device.makeTensor([samples, n])
+            case .none:
+                hidden = nil
+                dHidden = nil
+                output = representation
+            }
+            dFeatures = try device.makeTensor(features.dims)
+        }
+    }
+
+    let device: Device
+
+    /// Allocates the activations of one head pass.
+    public func makeActivations(features: ActivationShape, persons: Int) throws -> Activations {
+        try Activations(head: self, features: features, persons: persons)
+    }
+
+    /// Pools `features` and runs the head; results in `a.representation` and `a.output`.
+    public func forward(features: Tensor, activations a: Activations) {
+        device.poolForward(x: features, channels: a.features.channels, samples: a.samples, persons: a.persons,
+                           plane: a.features.frames * a.features.joints, y: a.representation)
+        switch kind {
+        case .classifier:
+            first!.forward(x: a.representation, y: a.output)
+        case .projection:
+            first!.forward(x: a.representation, y: a.hidden!)
+            device.reluForward(x: a.hidden!, y: a.hidden!)
+            second!.forward(x: a.hidden!, y: a.output)
+        case .none:
+            break
+        }
+    }
+
+    /// Backward of one head pass. `dOutput` is the gradient of `a.output` and `dRepresentation`
+    /// an extra gradient of the representation (either may be nil). The feature-map gradient is
+    /// written to `a.dFeatures` (overwritten) and returned; fc gradients accumulate.
+    @discardableResult
+    public func backward(activations a: Activations, dOutput: Tensor?, dRepresentation: Tensor?) throws -> Tensor {
+        var haveDRep = false
+        if let dOutput {
+            switch kind {
+            case .classifier:
+                try first!.backward(x: a.representation, dy: dOutput, dx: a.dRepresentation)
+                haveDRep = true
+            case .projection:
+                try second!.backward(x: a.hidden!, dy: dOutput, dx: a.dHidden!)
+                device.reluBackward(y: a.hidden!, dy: a.dHidden!, dx: a.dHidden!)
+                try first!.backward(x: a.representation, dy: a.dHidden!, dx: a.dRepresentation)
+                haveDRep = true
+            case .none:
+                device.copy(dOutput, srcOffset: 0, to: a.dRepresentation, dstOffset: 0, count: dOutput.count)
+                haveDRep = true
+            }
+        }
+        if let dRepresentation {
+            if haveDRep {
+                device.add(a.dRepresentation, dRepresentation, y: a.dRepresentation)
+            } else {
+                device.copy(dRepresentation, srcOffset: 0, to: a.dRepresentation, dstOffset: 0,
+                            count: dRepresentation.count)
+                haveDRep = true
+            }
+        }
+        if !haveDRep { device.fill(a.dRepresentation, value: 0) }
+        device.poolBackward(dy: a.dRepresentation, channels: a.features.channels, samples: a.samples,
+                            persons: a.persons, plane: a.features.frames * a.features.joints, dx: a.dFeatures)
+        return a.dFeatures
+    }
+}

@@ -1,0 +1,280 @@
+import Compute
+
+/// The residual branch of an ST-GCN block (spec §2.2).
+public enum ResidualKind: Sendable, Equatable {
+    /// Block 1: adds nothing.
+    case none
+    /// C_in == C_out and stride 1: adds the block input.
+    case identity
+    /// Otherwise: 1×1 conv with temporal stride, then BatchNorm (`residual.0`, `residual.1`).
+    case convolution
+}
+
+/// Static description of one block.
+public struct BlockSpec: Sendable, Equatable {
+    public var inChannels: Int
+    public var outChannels: Int
+    public var stride: Int
+    public var residual: ResidualKind
+    public var dropout: Float
+    public init(inChannels: Int, outChannels: Int, stride: Int, residual: ResidualKind, dropout: Float) {
+        self.inChannels = inChannels; self.outChannels = outChannels; self.stride = stride
+        self.residual = residual; self.dropout = dropout
+    }
+}
+
+/// One ST-GCN block, `st_gcn_networks.{i}`:
+/// out = ReLU(Dropout(BN(TConv(ReLU(BN(GCN(x, A ⊙ E)))))) + residual(x)).
+///
+/// Parameters are shared; activations live in a per-context `Activations` and gradient scratch
+/// in a per-geometry `Gradients`, so two forwards (two views) can coexist before their backwards.
+public final class STGCNBlock: Module {
+    public let index: Int
+    public let spec: BlockSpec
+    public let gcn: GraphConv
+    /// `tcn.0`
+    public let bn1: BatchNorm
+    /// `tcn.2`
+    public let tconv: TemporalConv
+    /// `tcn.3`
+    public let bn2: BatchNorm
+    /// `residual.0`, `residual.1` (conv residual only).
+    public let residualConv: Conv1x1?
+    public let residualBN: BatchNorm?
+    /// `edge_importance.{i}` (owned and listed by the encoder), nil when weighting is off.
+    let importance: Parameter?
+    let adjacency: Tensor
+    /// All ones (3, V, V) when importance weighting is off; also used as a gradient sink then.
+    let constantImportance: Tensor
+    let importanceSink: Tensor
+
+    init(device: Device, index: Int, spec: BlockSpec, adjacency: Tensor, importance: Parameter?,
+         temporalKernel: Int = 9) throws {
+        self.index = index
+        self.spec = spec
+        self.adjacency = adjacency
+        self.importance = importance
+        let name = "st_gcn_networks.\(index)"
+        let k = adjacency.dim(0)
+        gcn = try GraphConv(device: device, inChannels: spec.inChannels, outChannels: spec.outChannels,
+                            partitions: k, name: joinName(name, "gcn"))
+        bn1 = try BatchNorm(device: device, channels: spec.outChannels, name: joinName(name, "tcn.0"))
+        tconv = try TemporalConv(device: device, inChannels: spec.outChannels, outChannels: spec.outChannels,
+                                 kernel: temporalKernel, stride: spec.stride, name: joinName(name, "tcn.2"))
+        bn2 = try BatchNorm(device: device, channels: spec.outChannels, name: joinName(name, "tcn.3"))
+        if spec.residual == .convolution {
+            residualConv = try Conv1x1(device: device, inChannels: spec.inChannels, outChannels: spec.outChannels,
+                                       stride: spec.stride, name: joinName(name, "residual.0"))
+            residualBN = try BatchNorm(device: device, channels: spec.outChannels, name: joinName(name, "residual.1"))
+        } else {
+            residualConv = nil
+            residualBN = nil
+        }
+        constantImportance = try device.tensor(filledWith: 1, shape: adjacency.shape)
+        importanceSink = try device.makeTensor(adjacency.shape)
+    }
+
+    /// Block parameters in PyTorch registration order (gcn, tcn, residual); edge importance is
+    /// listed by the encoder, as in the reference model.
+    public var parameters: [Parameter] {
+        gcn.parameters + bn1.parameters + tconv.parameters + bn2.parameters
+            + (residualConv?.parameters ?? []) + (residualBN?.parameters ?? [])
+    }
+    public var buffers: [StateBuffer] { bn1.buffers + bn2.buffers + (residualBN?.buffers ?? []) }
+    public var counters: [Counter] { bn1.counters + bn2.counters + (residualBN?.counters ?? []) }
+
+    /// Output geometry for a given input geometry.
+    public func outputShape(_ input: ActivationShape) -> ActivationShape {
+        ActivationShape(channels: spec.outChannels, batch: input.batch,
+                        frames: tconv.outputFrames(input.frames), joints: input.joints)
+    }
+
+    /// The tensors one forward writes. Which of them a backward reads again decides whether a
+    /// context must own them or may alias them into shared scratch (see `STGCN.Context`).
+    enum Role: CaseIterable {
+        /// Graph-conv pre-aggregation (K·Cout, N, T, V); read by the backward.
+        case z
+        /// Graph-conv output, input of `tcn.0`; read by the backward.
+        case g
+        /// ReLU(BN(g)), input of `tcn.2`; read by the backward.
+        case a1
+        /// im2col scratch of `tcn.2`; read by the backward unless it is recomputed.
+        case columns
+        /// `tcn.2` output, input of `tcn.3`; read by the backward.
+        case c
+        /// BN/dropout output; forward-only scratch.
+        case d
+        /// Residual conv output, input of `residual.1`; read by the backward.
+        case r0
+        /// Residual BN output; forward-only scratch.
+        case r
+        /// Block output; read by the backward and by the next block.
+        case out
+    }
+
+    /// Shapes of every tensor a forward writes, for an input geometry.
+    func activationShapes(_ input: ActivationShape) -> [Role: [Int]] {
+        let output = outputShape(input)
+        let cout = spec.outChannels
+        let inPlane = [input.batch, input.frames, input.joints]
+        var shapes: [Role: [Int]] = [
+            .z: [adjacency.dim(0) * cout] + inPlane,
+            .g: [cout] + inPlane,
+            .a1: [cout] + inPlane,
+            .columns: [columnsCount(input)],
+            .c: output.dims,
+            .d: output.dims,
+            .out: output.dims,
+        ]
+        if spec.residual == .convolution {
+            shapes[.r0] = output.dims
+            shapes[.r] = output.dims
+        }
+        return shapes
+    }
+
+    /// Saved activations of one forward.
+    final class Activations {
+        let input: ActivationShape
+        let output: ActivationShape
+        let z: Tensor, g: Tensor, a1: Tensor, columns: Tensor, c: Tensor, d: Tensor, out: Tensor
+        let r0: Tensor?, r: Tensor?
+        let saved1: BatchNorm.Saved
+        let saved2: BatchNorm.Saved
+        let savedResidual: BatchNorm.Saved?
+        var dropoutKey: RandomKey?
+
+        /// `tensors` holds one tensor per role of `activationShapes(input)`.
+        init(block: STGCNBlock, input: ActivationShape, tensors: [Role: Tensor]) throws {
+            self.input = input
+            output = block.outputShape(input)
+            z = tensors[.z]!; g = tensors[.g]!; a1 = tensors[.a1]!; columns = tensors[.columns]!
+            c = tensors[.c]!; d = tensors[.d]!; out = tensors[.out]!
+            r0 = tensors[.r0]; r = tensors[.r]
+            saved1 = try block.bn1.makeSaved()
+            saved2 = try block.bn2.makeSaved()
+            savedResidual = try block.residualBN?.makeSaved()
+        }
+    }
+
+    /// Gradient scratch of one block's backward. All but `dInput` are dead once the backward
+    /// returns, so the encoder aliases them across blocks; `dInput` feeds the previous block.
+    final class Gradients {
+        let dS: Tensor, dD: Tensor, dC: Tensor
+        let dA1: Tensor, dG: Tensor, dZ: Tensor
+        let dR0: Tensor?
+        let dInput: Tensor
+
+        /// Reserves this block's slots in `arena` (before it is allocated).
+        static func plan(block: STGCNBlock, input: ActivationShape, arena: ScratchArena, parity: Int) {
+            for (slot, shape) in slots(block: block, input: input, parity: parity) {
+                arena.reserve(slot, shape.reduce(1, *))
+            }
+        }
+
+        static func slots(block: STGCNBlock, input: ActivationShape, parity: Int) -> [(String, [Int])] {
+            let shapes = block.activationShapes(input)
+            var out: [(String, [Int])] = [
+                ("dS", shapes[.out]!), ("dD", shapes[.out]!), ("dC", shapes[.out]!),
+                ("dA1", shapes[.a1]!), ("dG", shapes[.g]!), ("dZ", shapes[.z]!),
+                ("dInput\(parity)", input.dims),
+            ]
+            if block.spec.residual == .convolution { out.append(("dR0", shapes[.out]!)) }
+            return out
+        }
+
+        init(block: STGCNBlock, input: ActivationShape, arena: ScratchArena, parity: Int) {
+            let shapes = block.activationShapes(input)
+            dS = arena.view("dS", shapes[.out]!)
+            dD = arena.view("dD", shapes[.out]!)
+            dC = arena.view("dC", shapes[.out]!)
+            dA1 = arena.view("dA1", shapes[.a1]!)
+            dG = arena.view("dG", shapes[.g]!)
+            dZ = arena.view("dZ", shapes[.z]!)
+            dR0 = block.spec.residual == .convolution ? arena.view("dR0", shapes[.out]!) : nil
+            dInput = arena.view("dInput\(parity)", input.dims)
+        }
+    }
+
+    /// Elements of the temporal conv's im2col scratch for an input geometry.
+    func columnsCount(_ input: ActivationShape) -> Int {
+        let out = outputShape(input)
+        return spec.outChannels * tconv.kernel * out.plane
+    }
+
+    var importanceTensor: Tensor { importance?.value ?? constantImportance }
+
+    /// Runs the block on `x` (input geometry of `a`); the result is `a.out`.
+    /// `dropoutKey` selects the dropout mask (ignored when not training or p = 0).
+    func forward(x: Tensor, activations a: Activations, training: Bool, dropoutKey: RandomKey) {
+        let device = gcn.weight.device
+        // Residual branch first: it reads the block input only.
+        if let conv = residualConv, let bn = residualBN {
+            conv.forward(x: x, input: a.input, y: a.r0!)
+            bn.forward(x: a.r0!, y: a.r!, saved: a.savedResidual!, training: training)
+        }
+        gcn.forward(x: x, input: a.input, adjacency: adjacency, importance: importanceTensor, z: a.z, y: a.g)
+        bn1.forward(x: a.g, y: a.a1, saved: a.saved1, training: training)
+        device.reluForward(x: a.a1, y: a.a1)
+        tconv.forward(x: a.a1, input: ActivationShape(channels: spec.outChannels, batch: a.input.batch,
+                                                      frames: a.input.frames, joints: a.input.joints),
+                      columns: a.columns, y: a.c)
+        bn2.forward(x: a.c, y: a.d, saved: a.saved2, training: training)
+        if training && spec.dropout > 0 {
+            device.dropoutForward(x: a.d, p: spec.dropout, key: dropoutKey, y: a.d)
+            a.dropoutKey = dropoutKey
+        } else {
+            a.dropoutKey = nil
+        }
+        switch spec.residual {
+        case .none: device.reluForward(x: a.d, y: a.out)
+        case .identity:
+            device.add(a.d, x, y: a.out)
+            device.reluForward(x: a.out, y: a.out)
+        case .convolution:
+            device.add(a.d, a.r!, y: a.out)
+            device.reluForward(x: a.out, y: a.out)
+        }
+    }
+
+    /// Backward from `dOut` (gradient of `a.out`) to `g.dInput` (overwritten) and the parameter
+    /// gradients (accumulated). `x` is the same input tensor the forward read.
+    /// With `recomputeColumns` the im2col scratch is rebuilt first (the context let later blocks
+    /// overwrite it to save memory); the recomputed conv output lands in dead scratch.
+    func backward(x: Tensor, activations a: Activations, dOut: Tensor, grads g: Gradients,
+                  recomputeColumns: Bool = false, needInputGradient: Bool = true) throws {
+        let device = gcn.weight.device
+        device.reluBackward(y: a.out, dy: dOut, dx: g.dS)
+        // Main branch: dropout → tcn.3 → tcn.2 → ReLU → tcn.0 → gcn.
+        let dAfterDropout: Tensor
+        if let key = a.dropoutKey {
+            device.dropoutBackward(dy: g.dS, p: spec.dropout, key: key, dx: g.dD)
+            dAfterDropout = g.dD
+        } else {
+            dAfterDropout = g.dS
+        }
+        try bn2.backward(x: a.c, dy: dAfterDropout, dx: g.dC, saved: a.saved2)
+        let mid = ActivationShape(channels: spec.outChannels, batch: a.input.batch,
+                                  frames: a.input.frames, joints: a.input.joints)
+        if recomputeColumns {
+            // dD is dead once tcn.3's backward has run.
+            tconv.forward(x: a.a1, input: mid, columns: a.columns, y: g.dD)
+        }
+        try tconv.backward(x: a.a1, input: mid, columns: a.columns, dy: g.dC, dx: g.dA1, accumulate: false)
+        device.reluBackward(y: a.a1, dy: g.dA1, dx: g.dA1)
+        try bn1.backward(x: a.g, dy: g.dA1, dx: g.dG, saved: a.saved1)
+        try gcn.backward(x: x, input: a.input, adjacency: adjacency, importance: importance,
+                         constantImportance: constantImportance, discard: importanceSink, z: a.z, dy: g.dG,
+                         dz: g.dZ, dx: needInputGradient ? g.dInput : nil, accumulate: false)
+        // Residual branch adds into the input gradient.
+        switch spec.residual {
+        case .none: break
+        case .identity:
+            if needInputGradient { device.add(g.dInput, g.dS, y: g.dInput) }
+        case .convolution:
+            try residualBN!.backward(x: a.r0!, dy: g.dS, dx: g.dR0!, saved: a.savedResidual!)
+            try residualConv!.backward(x: x, input: a.input, dy: g.dR0!, dx: needInputGradient ? g.dInput : nil,
+                                       accumulate: true)
+        }
+    }
+}

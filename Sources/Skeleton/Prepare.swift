@@ -1,0 +1,159 @@
+import Foundation
+
+/// A sample the preparation skipped, with the reason (usually "file:line: ...").
+public struct SkippedSample: Sendable, Equatable, CustomStringConvertible {
+    public var file: String
+    public var reason: String
+    public var description: String { reason.hasPrefix(file) ? reason : "\(file): \(reason)" }
+}
+
+/// What a preparation run wrote and skipped.
+public struct PrepareReport: Sendable {
+    /// Samples written per part.
+    public var written: [DataPart: Int] = [:]
+    /// Samples ignored because they are on the missing-skeleton list.
+    public var ignored = 0
+    public var skipped: [SkippedSample] = []
+    /// Files written (final paths).
+    public var outputs: [String] = []
+
+    public var summary: String {
+        let parts = DataPart.allCases.compactMap { p in written[p].map { "\(p.rawValue) \($0)" } }.joined(separator: ", ")
+        var s = "wrote \(parts); skipped \(skipped.count) bad sample(s)"
+        if ignored > 0 { s += "; ignored \(ignored) listed sample(s)" }
+        return s
+    }
+}
+
+/// Options for `DatasetPreparation.prepareNTU` / `preparePKU`.
+public struct PrepareOptions: Sendable {
+    /// Parts to produce.
+    public var parts: [DataPart] = [.train, .val]
+    /// Also write the raw `(N, 3, maxFrames, 25, 2)` ST-GCN arrays as `{part}_data.npy`.
+    public var writeRawArrays = true
+    /// Frames of the raw arrays (300 in the reference).
+    public var maxFrames = 300
+    /// The frame50 normalisation used for `{part}_position.npy`.
+    public var frame50 = Frame50()
+    /// PKU only: treat label end frames as inclusive.
+    public var pkuEndInclusive = false
+    public init() {}
+}
+
+/// Writes one part's arrays and label file, one sample at a time, into temporary files that
+/// are renamed into place only when the part completes.
+final class PartWriter {
+    let part: DataPart
+    let directory: String
+    private let position: NpyWriter
+    private let raw: NpyWriter?
+    private(set) var names: [String] = []
+    private(set) var labels: [Int] = []
+    let frames: Int, joints: Int, bodies: Int, rawFrames: Int
+
+    init(part: DataPart, directory: String, frames: Int, rawFrames: Int, joints: Int = 25, bodies: Int = 2, writeRaw: Bool) throws {
+        self.part = part; self.directory = directory
+        self.frames = frames; self.rawFrames = rawFrames; self.joints = joints; self.bodies = bodies
+        position = try NpyWriter(path: "\(directory)/\(part.rawValue)_position.npy", dtype: .float32, shape: [0, 3, frames, joints, bodies])
+        raw = writeRaw ? try NpyWriter(path: "\(directory)/\(part.rawValue)_data.npy", dtype: .float32, shape: [0, 3, rawFrames, joints, bodies]) : nil
+    }
+
+    /// Normalises and appends one padded raw sample; throws (writing nothing) if it cannot be normalised.
+    func add(raw sample: [Float], name: String, label: Int, frame50: Frame50) throws {
+        let pos = try frame50.apply(sample, frames: rawFrames, joints: joints, bodies: bodies)
+        try position.append(floats: pos)
+        try raw?.append(floats: sample)
+        names.append(name); labels.append(label)
+    }
+
+    func finish() throws -> [String] {
+        try position.finish(outerCount: names.count)
+        var out = [position.path]
+        if let raw { try raw.finish(outerCount: names.count); out.append(raw.path) }
+        let pkl = "\(directory)/\(part.rawValue)_label.pkl"
+        try LabelFile(names: names, labels: labels).write(to: pkl)
+        out.append(pkl)
+        return out
+    }
+}
+
+/// Raw dataset → training arrays: `{train,val}_position.npy` (N, 3, 50, 25, 2) float32 (frame50),
+/// `{train,val}_label.pkl` `(names, labels)`, and optionally the ST-GCN `{train,val}_data.npy`
+/// (N, 3, 300, 25, 2). Peak memory is one sample plus write buffers.
+public enum DatasetPreparation {
+    /// NTU RGB+D: every `*.skeleton` file of `rawDirectory`, in sorted order, split by `benchmark`.
+    /// Samples named in `missingSkeletons` (a list file, e.g. `samples_with_missing_skeletons.txt`)
+    /// are ignored as the reference does. Malformed files are skipped and reported.
+    public static func prepareNTU(rawDirectory: String, outputDirectory: String, benchmark: NTUBenchmark,
+                                  missingSkeletons: String? = nil, options: PrepareOptions = PrepareOptions(),
+                                  progress: ((String) -> Void)? = nil) throws -> PrepareReport {
+        try FileManager.default.createDirectory(atPath: outputDirectory, withIntermediateDirectories: true)
+        let ignored = Set(try missingSkeletons.map(NTUSampleList.readNames) ?? [])
+        var report = PrepareReport()
+        for part in options.parts {
+            let selection = try NTUSampleList.select(directory: rawDirectory, benchmark: benchmark, part: part, ignored: ignored)
+            if part == options.parts.first {
+                report.skipped += selection.unparsable.map { SkippedSample(file: $0, reason: "\($0): name does not follow SsssCcccPpppRrrrAaaa") }
+                let all = (try? FileManager.default.contentsOfDirectory(atPath: rawDirectory)) ?? []
+                report.ignored = all.filter { $0.hasSuffix(".skeleton") && NTUSampleName($0).map { ignored.contains($0.stem) } == true }.count
+            }
+            let writer = try PartWriter(part: part, directory: outputDirectory, frames: options.frame50.targetFrames,
+                                        rawFrames: options.maxFrames, writeRaw: options.writeRawArrays)
+            for (i, file) in selection.files.enumerated() {
+                let path = rawDirectory + "/" + file
+                do {
+                    let seq = try NTUSkeletonReader.read(path: path, maxFrames: options.maxFrames)
+                    try writer.add(raw: seq.padded(to: options.maxFrames), name: file, label: NTUSampleName(file)!.label,
+                                   frame50: options.frame50)
+                } catch let e as SkeletonFileError {
+                    report.skipped.append(SkippedSample(file: path, reason: e.description))
+                } catch let e as Frame50.Failure {
+                    report.skipped.append(SkippedSample(file: path, reason: "\(path): \(e)"))
+                }
+                if (i + 1) % 1000 == 0 { progress?("\(part.rawValue): \(i + 1)/\(selection.files.count)") }
+            }
+            report.outputs += try writer.finish()
+            report.written[part] = writer.names.count
+            progress?("\(part.rawValue): wrote \(writer.names.count) samples")
+        }
+        return report
+    }
+
+    /// PKU-MMD: for each recording id of the split file (training ids on line 2, test on line 4),
+    /// reads `skeletonDirectory/{id}.txt` and `labelDirectory/{id}.txt`, cuts each action into a
+    /// sample (centre-cropped to 300 frames), and writes the same files as `prepareNTU`.
+    public static func preparePKU(skeletonDirectory: String, labelDirectory: String, splitFile: String,
+                                  outputDirectory: String, options: PrepareOptions = PrepareOptions(),
+                                  progress: ((String) -> Void)? = nil) throws -> PrepareReport {
+        try FileManager.default.createDirectory(atPath: outputDirectory, withIntermediateDirectories: true)
+        let split = try PKUReader.readSplit(path: splitFile)
+        var report = PrepareReport()
+        for part in options.parts {
+            let ids = part == .train ? split.train : split.val
+            let writer = try PartWriter(part: part, directory: outputDirectory, frames: options.frame50.targetFrames,
+                                        rawFrames: options.maxFrames, writeRaw: options.writeRawArrays)
+            for id in ids {
+                let skel = skeletonDirectory + "/" + id + ".txt", lab = labelDirectory + "/" + id + ".txt"
+                do {
+                    let seq = try PKUReader.readSkeleton(path: skel)
+                    let actions = try PKUReader.readLabels(path: lab)
+                    for (k, a) in actions.enumerated() {
+                        let cut = PKUReader.cut(seq, action: a, maxFrames: options.maxFrames, endInclusive: options.pkuEndInclusive)
+                        let name = PKUReader.sampleName(recording: id, classID: a.classID, index: k)
+                        do {
+                            try writer.add(raw: cut.values, name: name, label: a.classID - 1, frame50: options.frame50)
+                        } catch let e as Frame50.Failure {
+                            report.skipped.append(SkippedSample(file: lab, reason: "\(lab): action \(k + 1) (\(a.start)..<\(a.end)): \(e)"))
+                        }
+                    }
+                } catch let e as SkeletonFileError {
+                    report.skipped.append(SkippedSample(file: e.file, reason: e.description))
+                }
+                progress?("\(part.rawValue): \(id)")
+            }
+            report.outputs += try writer.finish()
+            report.written[part] = writer.names.count
+        }
+        return report
+    }
+}

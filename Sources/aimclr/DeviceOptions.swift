@@ -1,0 +1,20 @@
+import ArgumentParser
+import Backends
+import Compute
+
+/// `--device` and `--threads`, shared by every verb that computes.
+struct DeviceOptions: ParsableArguments {
+    @Option(name: .long, help: "Compute device: auto | cpu | opencl | opencl:N (see `aimclr devices`).")
+    var device: String = "auto"
+
+    @Option(name: .long, help: "CPU threads for the CPU backend (default: all cores).")
+    var threads: Int?
+
+    func makeDevice() throws -> Device {
+        do {
+            return try DeviceSelector.make(device, cpuThreads: threads)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+    }
+}
