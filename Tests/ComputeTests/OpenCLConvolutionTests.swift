@@ -44,7 +44,9 @@ final class OpenCLConvolutionTests: XCTestCase {
             for ci in 0..<s.channels { for k in 0..<kt {
                 let t = to * stride + k - pad
                 if t >= 0 && t < s.frames {
-                    acc += Double(wv[(co * s.channels + ci) * kt + k]) * Double(xv[((ci * s.batch + n) * s.frames + t) * s.joints + v])
+                    let wi = (co * s.channels + ci) * kt + k
+                    let xi = ((ci * s.batch + n) * s.frames + t) * s.joints + v
+                    acc += Double(wv[wi]) * Double(xv[xi])
                 }
             } }
             return acc

@@ -91,7 +91,11 @@ final class OpenCLLossTests: XCTestCase {
         var wdq = [Float](repeating: 0, count: b * d)
         for r in 0..<b { for i in 0..<d {
             var s = Double(dlv[r * (1 + kq)]) * Double(kv[r * d + i])
-            for j in 0..<kq { s += Double(dlv[r * (1 + kq) + 1 + j]) * Double(queuev[i * kq + j]) }
+            let row = r * (1 + kq) + 1
+            for j in 0..<kq {
+                let g: Float = dlv[row + j], e: Float = queuev[i * kq + j]
+                s += Double(g) * Double(e)
+            }
             wdq[r * d + i] = Float(s / Double(tau))
         } }
         expectClose(dev.read(dq), wdq, abs: 1e-4, rel: 1e-5, "contrastive dq")

@@ -78,7 +78,11 @@ final class OpenCLRuntimeTests: XCTestCase {
         let av = dev.read(a), cv = dev.read(c)
         // Spot-check the Gram matrix a·aᵀ.
         for (i, j) in [(0, 0), (3, 500), (511, 7)] {
-            let want = (0..<512).reduce(0.0) { $0 + Double(av[i * 512 + $1]) * Double(av[j * 512 + $1]) }
+            var want = 0.0
+            for l in 0..<512 {
+                let u: Float = av[i * 512 + l], w: Float = av[j * 512 + l]
+                want += Double(u) * Double(w)
+            }
             XCTAssertEqual(Double(cv[i * 512 + j]), want, accuracy: 1e-3)
         }
     }

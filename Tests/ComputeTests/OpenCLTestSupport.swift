@@ -105,7 +105,9 @@ enum Reference {
             for ci in 0..<s.channels { for k in 0..<kt {
                 let t = to * stride + k - pad
                 if t < 0 || t >= s.frames { continue }
-                acc += Double(w[(co * s.channels + ci) * kt + k]) * Double(x[((ci * s.batch + n) * s.frames + t) * s.joints + v])
+                let wi = (co * s.channels + ci) * kt + k
+                let xi = ((ci * s.batch + n) * s.frames + t) * s.joints + v
+                acc += Double(w[wi]) * Double(x[xi])
             } }
             y[((co * s.batch + n) * tout + to) * s.joints + v] = Float(acc)
         } } } }
