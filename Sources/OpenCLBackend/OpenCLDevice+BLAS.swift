@@ -29,7 +29,7 @@ extension OpenCLDevice {
                 for i in 0..<batch { scaleMatrix(c, cOffset + i * strideC, m, n, ldc, beta) }
                 return
             }
-            let status = enqueue("CLBlastSgemmStridedBatched") { event in CLBlastSgemmStridedBatched(
+            let status = enqueueSpan("CLBlastSgemmStridedBatched") { event in CLBlastSgemmStridedBatched(
                 CLBlastLayoutRowMajor, transA ? CLBlastTransposeYes : CLBlastTransposeNo,
                 transB ? CLBlastTransposeYes : CLBlastTransposeNo, m, n, k, alpha,
                 mem(a), aOffset, lda, strideA, mem(b), bOffset, ldb, strideB, beta,
@@ -68,7 +68,7 @@ extension OpenCLDevice {
             scaleMatrix(c, cOffset, m, n, ldc, beta)
             return
         }
-        let status = enqueue("CLBlastSgemm") { event in CLBlastSgemm(CLBlastLayoutRowMajor, transA ? CLBlastTransposeYes : CLBlastTransposeNo,
+        let status = enqueueSpan("CLBlastSgemm") { event in CLBlastSgemm(CLBlastLayoutRowMajor, transA ? CLBlastTransposeYes : CLBlastTransposeNo,
                                   transB ? CLBlastTransposeYes : CLBlastTransposeNo, m, n, k, alpha,
                                   a, aOffset, lda, b, bOffset, ldb, beta, c, cOffset, ldc,
                                   &queue, event) }

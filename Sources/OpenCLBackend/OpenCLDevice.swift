@@ -46,7 +46,7 @@ public final class OpenCLDevice: Device {
     // Profiling state (see OpenCLDevice+Profiling.swift).
     public var profilingEnabled = false
     var currentOp: String?
-    var pendingEvents: [(op: String, event: cl_event)] = []
+    var pendingEvents: [PendingEvent] = []
     var timings: [String: OpTiming] = [:]
 
     /// Opens device `index` of `OpenCLRuntime.devices()`.
