@@ -86,22 +86,25 @@ final class OpenCLParityTests: XCTestCase {
 
     func testGraphConvolution() throws {
         var rng = TestRandom(103)
-        let s = ActivationShape(channels: 16, batch: 4, frames: 50, joints: 25)
-        let k = 3, cout = 16, v = 25
-        var adjacency = [Float](repeating: 0, count: k * v * v)
-        for i in 0..<adjacency.count where (i * 7919) % 6 == 0 { adjacency[i] = Float(1 + i % 4) / 5 }
-        let specs = [Spec(s.dims, &rng), Spec([k * cout, s.channels, 1, 1], &rng, -0.2, 0.2), Spec([k * cout], &rng),
-                     Spec([k, v, v], adjacency), Spec([k, v, v], &rng, 0.5, 1.5),
-                     Spec([k * cout, s.batch, s.frames, v]), Spec([cout, s.batch, s.frames, v]),
-                     Spec([cout, s.batch, s.frames, v], &rng), Spec([k * cout, s.batch, s.frames, v]),
-                     Spec(s.dims, &rng), Spec([k * cout, s.channels, 1, 1]), Spec([k * cout]), Spec([k, v, v])]
-        for accumulate in [false, true] {
-            try parity("graphConv acc \(accumulate)", specs, abs: 2e-4, rel: 2e-4) { d, t in
-                d.graphConvForward(x: t[0], input: s, weight: t[1], bias: t[2], adjacency: t[3], importance: t[4],
-                                   z: t[5], y: t[6])
-                d.graphConvBackward(x: t[0], input: s, weight: t[1], adjacency: t[3], importance: t[4], z: t[5],
-                                    dy: t[7], dz: t[8], dx: t[9], accumulate: accumulate,
-                                    dWeight: t[10], dBias: t[11], dImportance: t[12])
+        // R = Cout·N·T rows: 3200 spans several reduction chunks, 624 ends in a partial tile.
+        for (s, cout) in [(ActivationShape(channels: 16, batch: 4, frames: 50, joints: 25), 16),
+                          (ActivationShape(channels: 64, batch: 3, frames: 13, joints: 25), 16)] {
+            let k = 3, v = 25
+            var adjacency = [Float](repeating: 0, count: k * v * v)
+            for i in 0..<adjacency.count where (i * 7919) % 6 == 0 { adjacency[i] = Float(1 + i % 4) / 5 }
+            let specs = [Spec(s.dims, &rng), Spec([k * cout, s.channels, 1, 1], &rng, -0.2, 0.2), Spec([k * cout], &rng),
+                         Spec([k, v, v], adjacency), Spec([k, v, v], &rng, 0.5, 1.5),
+                         Spec([k * cout, s.batch, s.frames, v]), Spec([cout, s.batch, s.frames, v]),
+                         Spec([cout, s.batch, s.frames, v], &rng), Spec([k * cout, s.batch, s.frames, v]),
+                         Spec(s.dims, &rng), Spec([k * cout, s.channels, 1, 1]), Spec([k * cout]), Spec([k, v, v])]
+            for accumulate in [false, true] {
+                try parity("graphConv \(s) -> \(cout) acc \(accumulate)", specs, abs: 2e-4, rel: 2e-4) { d, t in
+                    d.graphConvForward(x: t[0], input: s, weight: t[1], bias: t[2], adjacency: t[3], importance: t[4],
+                                       z: t[5], y: t[6])
+                    d.graphConvBackward(x: t[0], input: s, weight: t[1], adjacency: t[3], importance: t[4], z: t[5],
+                                        dy: t[7], dz: t[8], dx: t[9], accumulate: accumulate,
+                                        dWeight: t[10], dBias: t[11], dImportance: t[12])
+                }
             }
         }
     }
