@@ -24,8 +24,8 @@ enum KernelArg {
 
 /// The OpenCL backend: one context and one in-order, profiled command queue on one device.
 ///
-/// Kernel files (`Kernels/*.cl`, embedded at build time) are compiled on first use, once per
-/// device, with `common.cl` prepended, and cached by file name. GEMMs go to CLBlast, which
+/// Kernel files (`Kernels/*.cl`, embedded at build time) are compiled when the device opens,
+/// with `common.cl` prepended, and cached by file name. GEMMs go to CLBlast, which
 /// caches its own compiled routines per context. Ops only enqueue work; `download` and
 /// `synchronize` wait.
 public final class OpenCLDevice: Device {
@@ -76,6 +76,9 @@ public final class OpenCLDevice: Device {
         var g = 1
         while g * 2 <= min(256, max(info.maxWorkGroupSize, 1)) { g *= 2 }
         groupSize = g
+        // Compile every kernel file now: a driver that cannot build them fails here, where the
+        // caller can still fall back to another device, rather than in the middle of a step.
+        try buildAllPrograms()
     }
 
     deinit {
@@ -134,7 +137,7 @@ public final class OpenCLDevice: Device {
         return p
     }
 
-    /// Compiles every kernel file now (otherwise each compiles on its first launch).
+    /// Compiles every kernel file not yet compiled (the initialiser does this once).
     public func buildAllPrograms() throws {
         for file in EmbeddedKernels.sources.keys.sorted() where file != "common.cl" { _ = try program(file) }
     }
