@@ -8,7 +8,7 @@ RELEASE_BIN  := .build/release/aimclr
 DEMO_DIR     ?= data/synthetic
 export OPENBLAS_NUM_THREADS ?= $(shell nproc)
 
-.PHONY: deps build release test demo bench bench-compare clean
+.PHONY: deps build release test demo bench bench-step bench-compare clean
 
 # Installs whatever of APT_PACKAGES is missing (apt-get update once, then install).
 deps:
@@ -39,3 +39,15 @@ bench: release
 
 clean:
 	rm -rf .build
+
+# A full pretraining iteration on the CPU backend and on PyTorch, in one invocation.
+TORCH_PYTHON ?= python3
+GLIBC_TUNED  := glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=68719476736
+bench-step: release
+	$(RELEASE_BIN) bench step --device cpu --profile
+
+bench-compare: release
+	@$(TORCH_PYTHON) -c "import torch" 2>/dev/null || { echo "bench-compare needs PyTorch: set TORCH_PYTHON to a python with torch installed"; exit 1; }
+	$(RELEASE_BIN) bench step --device cpu --json bench-compare.jsonl | tee bench-compare.txt
+	GLIBC_TUNABLES=$(GLIBC_TUNED) $(TORCH_PYTHON) Benchmarks/pytorch_reference.py --threads $$(nproc) | tee -a bench-compare.txt
+	@python3 Benchmarks/compare.py bench-compare.txt

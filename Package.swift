@@ -39,7 +39,7 @@ let package = Package(
         .target(name: "AimCLR", dependencies: ["NN", "Skeleton", "Compute", "Yams"]),
 
         // Benchmarks (op catalogue and training-step timing), used by `aimclr bench`.
-        .target(name: "Benchmarking", dependencies: ["Compute", "CBLAS"], path: "Benchmarks/Benchmarking"),
+        .target(name: "Benchmarking", dependencies: ["Compute", "CBLAS", "AimCLR", "Skeleton"], path: "Benchmarks/Benchmarking"),
 
         // Command line.
         .executableTarget(name: "aimclr", dependencies: [

@@ -57,16 +57,20 @@ public final class ContrastiveObjective {
 
     /// Full AimCLR objective. `dq`, `dqExtreme`, `dqDropped` receive ∂L/∂(normalised embedding).
     /// Uses the queue as it is before this step's enqueue.
+    /// `frozenTarget` replaces the normal view's logits as the D3M target (gradient checks hold it
+    /// fixed, since the target carries no gradient by definition).
     public func aimclr(q: Tensor, qExtreme: Tensor, qDropped: Tensor, k: Tensor, queue: MoCoQueue,
-                       mining: PositiveMining, dq: Tensor, dqExtreme: Tensor, dqDropped: Tensor) {
+                       mining: PositiveMining, dq: Tensor, dqExtreme: Tensor, dqDropped: Tensor,
+                       frozenTarget: Tensor? = nil) {
         let d = device
         d.contrastiveLogits(q: q, k: k, queue: queue.keys, temperature: temperature, logits: logits)
         d.contrastiveLogits(q: qExtreme, k: k, queue: queue.keys, temperature: temperature, logits: logitsExtreme)
         d.contrastiveLogits(q: qDropped, k: k, queue: queue.keys, temperature: temperature, logits: logitsDropped)
         normalViewLoss(mining: mining, similarities: [logits, logitsExtreme, logitsDropped])
-        d.softTargetCrossEntropy(logits: logitsExtreme, targetLogits: logits, scale: 0.5,
+        let target = frozenTarget ?? logits
+        d.softTargetCrossEntropy(logits: logitsExtreme, targetLogits: target, scale: 0.5,
                                  loss: lossExtreme, dLogits: dLogitsExtreme)
-        d.softTargetCrossEntropy(logits: logitsDropped, targetLogits: logits, scale: 0.5,
+        d.softTargetCrossEntropy(logits: logitsDropped, targetLogits: target, scale: 0.5,
                                  loss: lossDropped, dLogits: dLogitsDropped)
         d.contrastiveLogitsBackward(k: k, queue: queue.keys, temperature: temperature, dLogits: dLogits, dq: dq)
         d.contrastiveLogitsBackward(k: k, queue: queue.keys, temperature: temperature, dLogits: dLogitsExtreme, dq: dqExtreme)

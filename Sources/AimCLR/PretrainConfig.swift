@@ -1,10 +1,7 @@
 import Foundation
+import NN
+import Skeleton
 import Yams
-
-/// Which input stream a model is trained on (spec §1.4).
-public enum Stream: String, Codable, Sendable, CaseIterable {
-    case joint, motion, bone
-}
 
 /// Which method a pretraining run uses.
 public enum PretrainMethod: String, Codable, Sendable, CaseIterable {
@@ -22,7 +19,7 @@ public struct PretrainConfig: Codable, Sendable, Equatable {
     public var labelPath: String = "data/synthetic/train_label.pkl"
     public var shearAmplitude: Double = 0.5
     public var temporalPaddingRatio: Int = 6
-    public var stream: Stream = .joint
+    public var stream: SkeletonStream = .joint
 
     // Model (`model_args`).
     public var method: PretrainMethod = .aimclr
@@ -109,10 +106,8 @@ public struct PretrainConfig: Codable, Sendable, Equatable {
         try need(saveInterval >= 1, "save_interval", "must be at least 1")
     }
 
-    /// Learning rate of a 1-based epoch: base · 0.1^(number of steps < epoch).
-    public func learningRate(epoch: Int) -> Float {
-        baseLR * pow(0.1, Float(steps.filter { $0 < epoch }.count))
-    }
+    /// The step schedule: lr = base · 0.1^(number of steps < epoch), epochs 1-based.
+    public var schedule: StepLRSchedule { StepLRSchedule(baseLearningRate: baseLR, milestones: steps) }
 }
 
 /// Maps the reference YAML keys onto `PretrainConfig`, with typed errors.
@@ -161,7 +156,7 @@ struct YAMLReader {
             case "topk": c.topK = try int(key, value)
             case "stream":
                 let s = try string(key, value)
-                guard let v = Stream(rawValue: s) else { throw wrong(key, "one of joint, motion, bone", value) }
+                guard let v = SkeletonStream(rawValue: s) else { throw wrong(key, "one of joint, motion, bone", value) }
                 c.stream = v
             case "method":
                 let s = try string(key, value)

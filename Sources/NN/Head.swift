@@ -64,12 +64,18 @@ public final class Head: Module {
         public let output: Tensor
         // Gradient scratch (per pass, since the two head passes of one view both need theirs
         // before the backbone backward).
-        let dRepresentation: Tensor
+        /// Gradient of the representation after a backward.
+        public let dRepresentation: Tensor
         let dHidden: Tensor?
+        /// Gradient of the feature map (C, N·M, T, V); nil for representation-only activations.
+        let dFeaturesStorage: Tensor?
         /// Gradient of the feature map (C, N·M, T, V).
-        public let dFeatures: Tensor
+        public var dFeatures: Tensor {
+            guard let t = dFeaturesStorage else { preconditionFailure("representation-only head activations have no feature gradient") }
+            return t
+        }
 
-        init(head: Head, features: ActivationShape, persons: Int) throws {
+        init(head: Head, features: ActivationShape, persons: Int, withFeatureGradient: Bool = true) throws {
             let device = head.device
             precondition(features.batch % persons == 0, "batch \(features.batch) not a multiple of persons \(persons)")
             self.features = features
@@ -91,7 +97,7 @@ public final class Head: Module {
                 dHidden = nil
                 output = representation
             }
-            dFeatures = try device.makeTensor(features.dims)
+            dFeaturesStorage = withFeatureGradient ? try device.makeTensor(features.dims) : nil
         }
     }
 
@@ -102,10 +108,37 @@ public final class Head: Module {
         try Activations(head: self, features: features, persons: persons)
     }
 
+    /// Activations for running the head on ready-made representations (N, inFeatures), e.g. a
+    /// linear classifier trained on features cached from a frozen eval-mode backbone.
+    public func makeRepresentationActivations(samples: Int) throws -> Activations {
+        try Activations(head: self, features: ActivationShape(channels: inFeatures, batch: samples, frames: 1, joints: 1),
+                        persons: 1, withFeatureGradient: false)
+    }
+
+    /// Runs the head on `representation` (N, inFeatures), copied into `a.representation`.
+    public func forward(representation: Tensor, activations a: Activations) {
+        precondition(representation.count == a.representation.count,
+                     "head input \(representation.shape) vs \(a.representation.shape)")
+        device.copy(representation, srcOffset: 0, to: a.representation, dstOffset: 0, count: representation.count)
+        runLayers(a)
+    }
+
+    /// Backward of the head layers only: accumulates fc gradients and returns the gradient of
+    /// the representation (owned by `a`).
+    @discardableResult
+    public func backwardRepresentation(activations a: Activations, dOutput: Tensor) throws -> Tensor {
+        try backwardLayers(a, dOutput: dOutput)
+        return a.dRepresentation
+    }
+
     /// Pools `features` and runs the head; results in `a.representation` and `a.output`.
     public func forward(features: Tensor, activations a: Activations) {
         device.poolForward(x: features, channels: a.features.channels, samples: a.samples, persons: a.persons,
                            plane: a.features.frames * a.features.joints, y: a.representation)
+        runLayers(a)
+    }
+
+    private func runLayers(_ a: Activations) {
         switch kind {
         case .classifier:
             first!.forward(x: a.representation, y: a.output)
@@ -118,6 +151,20 @@ public final class Head: Module {
         }
     }
 
+    /// dOutput → a.dRepresentation (overwritten), fc gradients accumulated.
+    private func backwardLayers(_ a: Activations, dOutput: Tensor) throws {
+        switch kind {
+        case .classifier:
+            try first!.backward(x: a.representation, dy: dOutput, dx: a.dRepresentation)
+        case .projection:
+            try second!.backward(x: a.hidden!, dy: dOutput, dx: a.dHidden!)
+            device.reluBackward(y: a.hidden!, dy: a.dHidden!, dx: a.dHidden!)
+            try first!.backward(x: a.representation, dy: a.dHidden!, dx: a.dRepresentation)
+        case .none:
+            device.copy(dOutput, srcOffset: 0, to: a.dRepresentation, dstOffset: 0, count: dOutput.count)
+        }
+    }
+
     /// Backward of one head pass. `dOutput` is the gradient of `a.output` and `dRepresentation`
     /// an extra gradient of the representation (either may be nil). The feature-map gradient is
     /// written to `a.dFeatures` (overwritten) and returned; fc gradients accumulate.
@@ -125,19 +172,8 @@ public final class Head: Module {
     public func backward(activations a: Activations, dOutput: Tensor?, dRepresentation: Tensor?) throws -> Tensor {
         var haveDRep = false
         if let dOutput {
-            switch kind {
-            case .classifier:
-                try first!.backward(x: a.representation, dy: dOutput, dx: a.dRepresentation)
-                haveDRep = true
-            case .projection:
-                try second!.backward(x: a.hidden!, dy: dOutput, dx: a.dHidden!)
-                device.reluBackward(y: a.hidden!, dy: a.dHidden!, dx: a.dHidden!)
-                try first!.backward(x: a.representation, dy: a.dHidden!, dx: a.dRepresentation)
-                haveDRep = true
-            case .none:
-                device.copy(dOutput, srcOffset: 0, to: a.dRepresentation, dstOffset: 0, count: dOutput.count)
-                haveDRep = true
-            }
+            try backwardLayers(a, dOutput: dOutput)
+            haveDRep = true
         }
         if let dRepresentation {
             if haveDRep {

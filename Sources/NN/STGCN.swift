@@ -89,8 +89,24 @@ public struct DropoutKeys: Sendable, Equatable {
 /// The ST-GCN encoder (`net/st_gcn.py` Model): data BN, 10 blocks with edge importance,
 /// pooling with person mean, and a head.
 ///
-/// Usage per step: `zeroGradients()`, then for each view `forward` into its own `Context`, then
-/// `backward` for each context; parameter gradients accumulate over the backwards.
+/// One AimCLR step on the query encoder, as a sketch:
+///
+///     q.zeroGradients()
+///     let normal = try q.forward(ctxQ.input, context: ctxQ, training: true, dropout: keys(site: 0))
+///     let f = try q.forwardFeatures(ctxE.input, context: ctxE, training: true, dropout: keys(site: 1))
+///     q.forwardHead(features: f, head: ctxE.head)              // extreme embedding
+///     device.eadmForward(x: f, …, scale: s, y: dropped)
+///     q.forwardHead(features: dropped, head: droppedHead)      // dropped-extreme embedding
+///     … losses give dQ, dQe, dQed …
+///     try q.backward(context: ctxQ, dOutput: dQ)
+///     let dF = try q.backwardHead(ctxE.head, dOutput: dQe)
+///     let dFd = try q.backwardHead(droppedHead, dOutput: dQed)
+///     device.multiply(dFd, s, y: dFd); device.add(dF, dFd, y: dF)
+///     try q.backwardFeatures(context: ctxE, dFeatures: dF)
+///     try sgd.step(learningRate: schedule.learningRate(epoch: epoch))
+///
+/// Each context owns the activations its backward needs and is allocated once per geometry;
+/// parameter gradients accumulate over backwards until `zeroGradients()`.
 public final class STGCN: Module {
     public let config: STGCNConfig
     public let device: Device
@@ -104,6 +120,13 @@ public final class STGCN: Module {
 
     /// Gradient scratch per input geometry, shared by all contexts (backwards run one at a time).
     private var workspaces: [InputGeometry: Workspace] = [:]
+    /// Contexts handed out by `context(_:requiresGrad:tag:)`.
+    private var contextCache: [ContextKey: Context] = [:]
+    private struct ContextKey: Hashable {
+        var geometry: InputGeometry
+        var requiresGrad: Bool
+        var tag: Int
+    }
 
     public init(config: STGCNConfig, device: Device, seed: UInt64) throws {
         let v = config.joints
@@ -285,6 +308,23 @@ public final class STGCN: Module {
     public func makeContext(samples: Int, frames: Int, persons: Int, requiresGrad: Bool = true) throws -> Context {
         try makeContext(InputGeometry(samples: samples, channels: config.inChannels, frames: frames,
                                       joints: config.joints, persons: persons), requiresGrad: requiresGrad)
+    }
+
+    /// The context for (`geometry`, `requiresGrad`, `tag`), created on first use and reused
+    /// afterwards, so a loop over batches (including a smaller last batch) allocates once per
+    /// shape. Use distinct tags for views whose activations must coexist (normal and extreme).
+    public func context(_ geometry: InputGeometry, requiresGrad: Bool, tag: Int = 0) throws -> Context {
+        let key = ContextKey(geometry: geometry, requiresGrad: requiresGrad, tag: tag)
+        if let c = contextCache[key] { return c }
+        let c = try makeContext(geometry, requiresGrad: requiresGrad)
+        contextCache[key] = c
+        return c
+    }
+
+    /// Drops cached contexts and gradient scratch (e.g. between pre-training and evaluation).
+    public func releaseActivationMemory() {
+        contextCache.removeAll()
+        workspaces.removeAll()
     }
 
     /// A second head pass over the feature map of `context` (AimCLR's EADM branch).

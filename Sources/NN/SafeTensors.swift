@@ -45,10 +45,10 @@ public struct HostTensor: Equatable, Sendable {
         }
     }
 
-    /// The values as integers (floats truncated).
+    /// The values as integers (floats truncated; NaN and out-of-range values become 0).
     public var int64s: [Int64] {
         switch storage {
-        case .float32(let v): return v.map { Int64($0) }
+        case .float32(let v): return v.map { $0.isFinite && abs($0) < 9.2e18 ? Int64($0) : 0 }
         case .int64(let v): return v
         }
     }

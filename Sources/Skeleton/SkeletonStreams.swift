@@ -1,5 +1,5 @@
 /// The input streams AimCLR trains on, derived from joint positions on the fly.
-public enum SkeletonStream: String, CaseIterable, Sendable {
+public enum SkeletonStream: String, CaseIterable, Sendable, Codable {
     /// Joint positions as they are.
     case joint
     /// `Mot(t) = X(t+1) − X(t)` for t < T−1, and 0 for the last frame.

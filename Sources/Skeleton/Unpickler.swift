@@ -52,6 +52,9 @@ public struct Unpickler {
         self.bytes = bytes; self.source = source
     }
 
+    /// Byte offset just past the last decoded pickle (where a following record starts).
+    public var offset: Int { pos }
+
     /// Decodes the pickle in `path`.
     public static func load(path: String) throws -> PickleValue {
         guard let data = FileManager.default.contents(atPath: path) else {
@@ -202,6 +205,11 @@ public struct Unpickler {
                 stack.append(.value(.global(module: module, name: name)))
             case 0x52, 0x81: // REDUCE, NEWOBJ
                 let args = try pop(at), callable = try pop(at)
+                // `collections.OrderedDict()` (how torch.save writes a state dict) is a dict
+                // that SETITEMS fills next.
+                if case .value(.global("collections", "OrderedDict")) = callable {
+                    stack.append(.box(Box(.dict))); continue
+                }
                 let b = Box(.object); b.callable = callable; b.args = args
                 stack.append(.box(b))
             case 0x62: // BUILD

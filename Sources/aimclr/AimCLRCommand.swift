@@ -9,5 +9,5 @@ struct AimCLRCommand: ParsableCommand {
         Every heavy op runs on the selected device: `--device auto` picks the first OpenCL GPU and \
         otherwise the CPU backend (OpenBLAS); `cpu`, `opencl` and `opencl:N` choose explicitly.
         """,
-        subcommands: [DevicesCommand.self, BenchCommand.self])
+        subcommands: [DevicesCommand.self, PretrainCommand.self, ConvertCommand.self, BenchCommand.self])
 }

@@ -11,7 +11,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmark the op catalogue or a whole training step on each device.",
-        subcommands: [BenchOpsCommand.self])
+        subcommands: [BenchOpsCommand.self, BenchStepCommand.self])
 }
 
 /// Which devices a benchmark runs on: one spec, or `all`.
@@ -55,5 +55,42 @@ struct BenchOpsCommand: ParsableCommand {
             try bench.run(on: device, deviceLabel: label, emit: emit)
         }
         print("JSON lines appended to \(json)")
+    }
+}
+
+struct BenchStepCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "step",
+        abstract: "Time whole pretraining iterations (batch 128, queue 32768) and eval-mode inference.",
+        discussion: "Prints median/min/max seconds per iteration, GFLOP/s (1.10 TFLOP per batch-128 iteration), "
+            + "fraction of the measured CPU peak, peak and per-iteration RSS, inference samples/s, and the per-op "
+            + "breakdown from the engine's profiler. Compare with Benchmarks/pytorch_reference.py (make bench-compare).")
+
+    @Option(help: "Devices: all | auto | cpu | opencl | opencl:N.") var device: String = "cpu"
+    @Option(help: "CPU threads for the CPU backend.") var threads: Int?
+    @Option(help: "Timed iterations (after warm-up).") var runs: Int = 5
+    @Option(help: "Untimed warm-up iterations.") var warmup: Int = 1
+    @Option(help: "Batch size (samples; two persons each).") var batch: Int = 128
+    @Option(name: .customLong("queue-size"), help: "MoCo queue length.") var queueSize: Int = 32768
+    @Flag(help: "Print the per-op breakdown.") var profile = false
+    @Option(help: "Append a JSON line to this file.") var json: String = "bench-step.jsonl"
+
+    func run() throws {
+        let peak = CPUInfo.measureFMAPeakGFLOPS(seconds: 1.0)
+        print(String(format: "CPU fp32 FMA peak: %.1f GFLOP/s (%d cores, %@)", peak, CPUInfo.cores, CPUInfo.fmaPath))
+        var bench = StepBenchmark(cpuPeakGFLOPS: peak)
+        bench.runs = runs; bench.warmup = warmup; bench.batch = batch; bench.queueSize = queueSize
+        let out = try JSONLinesWriter(path: json)
+        let reporter = ProgressReporter()
+        for (label, d) in try benchmarkDevices(device, threads: threads) {
+            d.profilingEnabled = profile
+            let (r, timings) = try bench.run(on: d, label: label) { reporter.update("\(label): \($0)", force: true) }
+            reporter.finish(String(format: "%@: median %.3f s/iteration (min %.3f, max %.3f, %d runs), %.1f GFLOP/s, %.0f%% of CPU peak, peak RSS %.2f GiB (RSS %.2f -> %.2f GiB over the timed runs), inference %.1f samples/s",
+                                   label, r.medianSeconds, r.minSeconds, r.maxSeconds, r.runs, r.gflops, 100 * r.fractionOfCPUPeak,
+                                   Double(r.peakRSSBytes) / 1_073_741_824, Double(r.residentAfterWarmup) / 1_073_741_824,
+                                   Double(r.residentAtEnd) / 1_073_741_824, r.inferenceSamplesPerSecond))
+            out.write(r)
+            if profile { printProfile(timings) }
+        }
     }
 }

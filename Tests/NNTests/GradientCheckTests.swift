@@ -256,4 +256,48 @@ final class GradientCheckTests: XCTestCase {
         XCTAssertEqual(dA, dB)
         for i in 0..<gA.count { XCTAssertEqual(gA[i], gB[i], "parameter \(i)") }
     }
+
+    func testContextCacheReusesPerGeometryAndTag() throws {
+        let e = try smallEncoder(device: TestSupport.cpu(), dropout: 0)
+        let g = InputGeometry(samples: 2, channels: 3, frames: frames, joints: joints, persons: 2)
+        let a = try e.context(g, requiresGrad: true)
+        XCTAssertTrue(a === (try e.context(g, requiresGrad: true)))
+        XCTAssertFalse(a === (try e.context(g, requiresGrad: true, tag: 1)))
+        XCTAssertFalse(a === (try e.context(g, requiresGrad: false)))
+        var smaller = g
+        smaller.samples = 1
+        XCTAssertEqual(try e.context(smaller, requiresGrad: true).representation.shape, [1, 6])
+        XCTAssertThrowsError(try e.makeContext(InputGeometry(samples: 2, channels: 2, frames: frames, joints: joints, persons: 2)))
+    }
+
+    /// A classifier trained on cached representations (frozen eval-mode backbone) sees the same
+    /// outputs and fc gradients as one run through the pooled feature map.
+    func testHeadOnCachedRepresentations() throws {
+        let device = TestSupport.cpu()
+        let plain = try smallEncoder(device: device, dropout: 0)
+        var config = plain.config
+        config.head = .classifier(numClass: 4)
+        let e = try STGCN(config: config, device: device, seed: 3)
+        TestSupport.randomizeState(e, seed: 12)
+        let ctx = try e.makeContext(samples: 2, frames: frames, persons: 2, requiresGrad: false)
+        TestSupport.uniform(count: ctx.geometry.count, lo: -1, hi: 1, seed: 2, stream: 0)
+            .withUnsafeBufferPointer { device.upload($0, to: ctx.input) }
+        try e.forward(ctx.input, context: ctx, training: false)
+        let d = try device.tensor(TestSupport.uniform(count: 8, lo: -1, hi: 1, seed: 2, stream: 1), shape: [2, 4])
+        e.zeroGradients()
+        try e.backwardHead(ctx.head, dOutput: d)
+        let viaFeatures = e.head.parameters.map { device.read($0.gradient) }
+        let dRepViaFeatures = device.read(ctx.head.dRepresentation)
+
+        let cached = try device.makeTensor([2, 6])
+        device.copy(ctx.representation, srcOffset: 0, to: cached, dstOffset: 0, count: 12)
+        let a = try e.head.makeRepresentationActivations(samples: 2)
+        e.head.forward(representation: cached, activations: a)
+        XCTAssertEqual(device.read(a.output), device.read(ctx.output))
+        e.zeroGradients()
+        let dRep = try e.head.backwardRepresentation(activations: a, dOutput: d)
+        XCTAssertEqual(device.read(dRep), dRepViaFeatures)
+        for (i, p) in e.head.parameters.enumerated() { XCTAssertEqual(device.read(p.gradient), viaFeatures[i], p.name) }
+        XCTAssertTrue(e.backboneParameters.allSatisfy { !$0.hasGradient })
+    }
 }

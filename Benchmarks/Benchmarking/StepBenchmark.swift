@@ -1,0 +1,109 @@
+import AimCLR
+import Compute
+import Foundation
+import Skeleton
+
+/// Times whole AimCLR pretraining iterations (spec §4.3) and eval-mode inference on one device,
+/// on random views of the reference shape (B, 3, 50, 25, 2).
+public struct StepBenchmark {
+    public var batch = 128
+    public var warmup = 1
+    public var runs = 5
+    public var queueSize = 32768
+    public var inferenceBatches = 3
+    public var cpuPeakGFLOPS: Double
+
+    public init(cpuPeakGFLOPS: Double) { self.cpuPeakGFLOPS = cpuPeakGFLOPS }
+
+    public struct Result: Codable, Sendable {
+        public var device: String
+        public var batch: Int
+        public var runs: Int
+        public var medianSeconds: Double
+        public var minSeconds: Double
+        public var maxSeconds: Double
+        public var gflops: Double
+        public var fractionOfCPUPeak: Double
+        public var peakRSSBytes: Int
+        public var inferenceSamplesPerSecond: Double
+        /// RSS after the warm-up and after the last iteration (no growth expected).
+        public var residentAfterWarmup: Int
+        public var residentAtEnd: Int
+    }
+
+    /// Forward FLOPs of one view of `batch` samples (two persons each), times 7: the query and
+    /// extreme views forward + backward (3x forward each), the key view forward.
+    public static func iterationFLOPs(batch: Int, hidden: Int = 16, hiddenDim: Int = 256, frames: Int = 50, joints: Int = 25) -> Double {
+        let h = hidden
+        let spec: [(Int, Int, Int, Bool)] = [(3, h, 1, false), (h, h, 1, true), (h, h, 1, true), (h, h, 1, true),
+                                              (h, 2 * h, 2, true), (2 * h, 2 * h, 1, true), (2 * h, 2 * h, 1, true),
+                                              (2 * h, 4 * h, 2, true), (4 * h, 4 * h, 1, true), (4 * h, hiddenDim, 1, true)]
+        var t = frames
+        var flops = 0.0
+        for (ci, co, s, residual) in spec {
+            let to = (t - 1) / s + 1
+            flops += 2.0 * Double(ci * 3 * co * t * joints) + 2.0 * Double(3 * co * t * joints * joints)
+                + 2.0 * Double(co * co * 9 * to * joints)
+            if residual && !(ci == co && s == 1) { flops += 2.0 * Double(ci * co * to * joints) }
+            t = to
+        }
+        return 7 * flops * Double(batch * 2)
+    }
+
+    /// Returns the timings and the per-op profile of the timed iterations (empty unless profiling is on).
+    public func run(on device: Device, label: String, progress: (String) -> Void) throws -> (Result, [OpTiming]) {
+        var config = PretrainConfig()
+        config.batchSize = batch
+        config.queueSize = queueSize
+        let layout = SkeletonLayout.ntuRGBD
+        let model = try AimCLRModel(config: config, device: device, adjacency: SpatialGraph(layout: layout).adjacency,
+                                    joints: 25, frames: 50, persons: 2)
+        let count = batch * 3 * 50 * 25 * 2
+        func randomView(_ stream: UInt32) -> [Float] {
+            let key = RandomKey(seed: 1, stream: stream, step: 0)
+            return (0..<count).map { 0.3 * key.gaussian($0) }
+        }
+        let views = PretrainViews(extreme: randomView(1), query: randomView(2), key: randomView(3))
+        for i in 0..<warmup {
+            progress("warm-up iteration \(i + 1)/\(warmup)")
+            try model.step(views, epoch: 1)
+        }
+        device.synchronize()
+        let afterWarmup = currentResidentBytes()
+        device.resetProfile()
+        var samples: [Double] = []
+        for i in 0..<runs {
+            let start = monotonicSeconds()
+            try model.step(views, epoch: 1)
+            device.synchronize()
+            samples.append(monotonicSeconds() - start)
+            progress(String(format: "iteration %d/%d: %.3f s", i + 1, runs, samples.last!))
+        }
+        let stats = TimingStats(seconds: samples)
+        let atEnd = currentResidentBytes()
+        let profile = device.profile()
+
+        // Eval-mode inference of the query encoder's backbone + pooling on the query view.
+        let context = try model.encoderQ.makeContext(samples: batch, frames: 50, persons: 2, requiresGrad: false)
+        views.query.withUnsafeBufferPointer { device.upload($0, to: context.input) }
+        try model.encoderQ.forward(context.input, context: context, training: false)
+        device.synchronize()
+        let start = monotonicSeconds()
+        for _ in 0..<inferenceBatches { try model.encoderQ.forward(context.input, context: context, training: false) }
+        device.synchronize()
+        let inference = Double(inferenceBatches * batch) / (monotonicSeconds() - start)
+
+        let flops = Self.iterationFLOPs(batch: batch)
+        return (Result(device: label, batch: batch, runs: runs, medianSeconds: stats.median, minSeconds: stats.min,
+                      maxSeconds: stats.max, gflops: flops / stats.median / 1e9,
+                      fractionOfCPUPeak: flops / stats.median / 1e9 / cpuPeakGFLOPS, peakRSSBytes: peakResidentBytes(),
+                      inferenceSamplesPerSecond: inference, residentAfterWarmup: afterWarmup, residentAtEnd: atEnd), profile)
+    }
+}
+
+/// Current resident set size in bytes (from /proc/self/statm).
+public func currentResidentBytes() -> Int {
+    guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+    let fields = text.split(separator: " ").compactMap { Int($0) }
+    return fields.count > 1 ? fields[1] * Int(sysconf(Int32(_SC_PAGESIZE))) : 0
+}

@@ -1,0 +1,141 @@
+import Compute
+import Foundation
+import NN
+import Skeleton
+
+/// What a pretraining run did.
+public struct PretrainSummary: Codable, Sendable {
+    public var device: String
+    public var epochs: Int
+    public var iterations: Int
+    public var firstEpochLoss: LossTerms?
+    public var lastEpochLoss: LossTerms?
+    public var secondsPerIteration: Double
+    public var checkpoint: String?
+}
+
+/// Runs AimCLR (or SkeletonCLR) pretraining: data, model, schedule, logs, checkpoints, resume.
+public final class Pretrainer {
+    public let config: PretrainConfig
+    public let device: Device
+    public let model: AimCLRModel
+    let loader: BatchLoader
+    let workDirectory: URL
+    let progress = ProgressReporter()
+    /// Where warnings and notices go (standard error by default).
+    public var warn: (String) -> Void = { FileHandle.standardError.write(($0 + "\n").data(using: .utf8)!) }
+
+    public init(config: PretrainConfig, device: Device) throws {
+        try config.validate()
+        self.config = config
+        self.device = device
+        let data = try NpyArray.read(config.dataPath)
+        let labels = try LabelFile.read(config.labelPath)
+        let layout = try SkeletonLayout.named(config.layout)
+        guard data.shape.count == 5, data.shape[1] == config.inChannels, data.shape[3] == layout.jointCount else {
+            throw PretrainConfig.ConfigError.invalid(
+                key: "data_path", detail: "\(config.dataPath) has shape \(data.shape); expected (N, \(config.inChannels), T, \(layout.jointCount), M)")
+        }
+        guard data.shape[0] >= config.batchSize else {
+            throw PretrainConfig.ConfigError.invalid(
+                key: "batch_size", detail: "\(config.batchSize) is larger than the \(data.shape[0]) samples of \(config.dataPath) (drop_last would leave no batch)")
+        }
+        var augment = AugmentationConfig()
+        augment.shearAmplitude = config.shearAmplitude
+        augment.paddingRatio = config.temporalPaddingRatio
+        augment.extremeTimeFlip = config.extremeTimeFlip
+        augment.flipPermutation = layout.flip
+        let mode: BatchLoader.Mode = .pretrain(AugmentationDraws(seed: config.seed, config: augment))
+        loader = try BatchLoader(data: data, labels: labels.labels, batchSize: config.batchSize, shuffle: true,
+                                 dropLast: true, seed: config.seed, mode: mode, stream: config.stream, layout: layout)
+        model = try AimCLRModel(config: config, device: device, adjacency: SpatialGraph(layout: layout).adjacency,
+                                joints: layout.jointCount, frames: data.shape[2], persons: data.shape[4])
+        workDirectory = URL(fileURLWithPath: config.workDir)
+    }
+
+    /// Iterations per epoch (after the optional cap).
+    public var iterationsPerEpoch: Int {
+        config.maxIterationsPerEpoch > 0 ? min(loader.batchCount, config.maxIterationsPerEpoch) : loader.batchCount
+    }
+
+    /// Trains from the start, or from the newest readable checkpoint in the work folder when `resume`.
+    @discardableResult
+    public func run(resume: Bool) throws -> PretrainSummary {
+        try FileManager.default.createDirectory(at: workDirectory, withIntermediateDirectories: true)
+        var startEpoch = 1
+        if resume {
+            if let state = try PretrainCheckpoint.resumeLatest(in: workDirectory, into: model, warn: warn) {
+                startEpoch = state.epoch + 1
+                progress.finish("resumed from epoch \(state.epoch) (iteration \(state.iteration))")
+            } else {
+                warn("note: no checkpoint in \(workDirectory.path); starting from scratch")
+            }
+        }
+        let log = try JSONLinesWriter(path: workDirectory.appendingPathComponent("log.jsonl").path)
+        let perEpoch = iterationsPerEpoch
+        var summary = PretrainSummary(device: device.name, epochs: 0, iterations: 0, secondsPerIteration: 0)
+        var lastCheckpoint: String?
+        var trainedSeconds = 0.0, trainedIterations = 0
+        let total = max(0, config.numEpoch - startEpoch + 1) * perEpoch
+
+        for epoch in startEpoch...max(startEpoch, config.numEpoch) where epoch <= config.numEpoch {
+            let lr = config.schedule.learningRate(epoch: epoch)
+            var sums = (0.0, 0.0, 0.0)
+            let epochStart = Date()
+            var done = 0
+            for batch in loader.batches(epoch: epoch) {
+                if done == perEpoch { break }
+                let t0 = Date()
+                let views = PretrainViews(extreme: batch.extreme, query: batch.query, key: batch.key)
+                let losses = try model.step(views, epoch: epoch)
+                let dt = Date().timeIntervalSince(t0)
+                done += 1
+                trainedIterations += 1
+                trainedSeconds += dt
+                sums.0 += Double(losses.contrastive); sums.1 += Double(losses.d3mExtreme); sums.2 += Double(losses.d3mDropped)
+                log.write(IterationRecord(epoch: epoch, iteration: model.iteration, lr: lr, loss: losses.total,
+                                          contrastive: losses.contrastive, d3mExtreme: losses.d3mExtreme,
+                                          d3mDropped: losses.d3mDropped, seconds: dt))
+                let rate = Double(trainedIterations) / trainedSeconds
+                let remaining = Double(total - trainedIterations) / rate
+                progress.update(String(format: "epoch %d/%d  iter %d/%d  loss %.4f (%@ %.4f, d3m %.4f/%.4f)  lr %g  %.2f it/s  ETA %@",
+                                       epoch, config.numEpoch, done, perEpoch, losses.total,
+                                       epoch <= config.miningEpoch ? "info" : "nnm", losses.contrastive,
+                                       losses.d3mExtreme, losses.d3mDropped, lr, rate, ProgressReporter.duration(remaining)))
+            }
+            let n = Double(max(done, 1))
+            let mean = LossTerms(contrastive: Float(sums.0 / n), d3mExtreme: Float(sums.1 / n), d3mDropped: Float(sums.2 / n))
+            let seconds = Date().timeIntervalSince(epochStart)
+            log.write(EpochRecord(epoch: epoch, iterations: done, lr: lr, loss: mean.total, contrastive: mean.contrastive,
+                                  d3mExtreme: mean.d3mExtreme, d3mDropped: mean.d3mDropped, seconds: seconds))
+            if summary.firstEpochLoss == nil { summary.firstEpochLoss = mean }
+            summary.lastEpochLoss = mean
+            summary.epochs += 1
+            progress.finish(String(format: "epoch %d/%d  loss %.4f (%@ %.4f, d3m %.4f/%.4f)  %d it in %@",
+                                   epoch, config.numEpoch, mean.total, epoch <= config.miningEpoch ? "info" : "nnm",
+                                   mean.contrastive, mean.d3mExtreme, mean.d3mDropped, done,
+                                   ProgressReporter.duration(seconds)))
+            if epoch % config.saveInterval == 0 || epoch == config.numEpoch {
+                let url = workDirectory.appendingPathComponent(PretrainCheckpoint.fileName(epoch: epoch))
+                try PretrainCheckpoint.save(model, epoch: epoch, to: url)
+                lastCheckpoint = url.path
+            }
+        }
+        summary.iterations = trainedIterations
+        summary.secondsPerIteration = trainedIterations > 0 ? trainedSeconds / Double(trainedIterations) : 0
+        summary.checkpoint = lastCheckpoint ?? PretrainCheckpoint.candidates(in: workDirectory).first?.url.path
+        return summary
+    }
+}
+
+struct IterationRecord: Encodable {
+    var type = "iteration"
+    var epoch: Int, iteration: Int, lr: Float, loss: Float
+    var contrastive: Float, d3mExtreme: Float, d3mDropped: Float, seconds: Double
+}
+
+struct EpochRecord: Encodable {
+    var type = "epoch"
+    var epoch: Int, iterations: Int, lr: Float, loss: Float
+    var contrastive: Float, d3mExtreme: Float, d3mDropped: Float, seconds: Double
+}

@@ -1,0 +1,95 @@
+import AimCLR
+import ArgumentParser
+import Foundation
+import Skeleton
+
+/// `aimclr pretrain`: self-supervised pretraining with the reference configuration keys.
+struct PretrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pretrain",
+        abstract: "Pretrain an ST-GCN encoder with AimCLR (or the SkeletonCLR baseline).",
+        discussion: """
+        Reads a reference YAML configuration (e.g. pretext_aimclr_xsub_joint.yaml: train_feeder_args, \
+        model_args, base_lr, step, num_epoch, mining_epoch, topk, ...) when --config is given; the \
+        defaults are the reference hyper-parameters. Options given on the command line override the file.
+
+        Writes WORK_DIR/log.jsonl (one JSON object per iteration and per epoch) and \
+        WORK_DIR/epochN_model.safetensors every --save-interval epochs and at the end. Tensor names \
+        are the reference state-dict names (encoder_q.*, encoder_k.*, queue, queue_ptr). \
+        --resume continues from the newest readable checkpoint in WORK_DIR.
+        """)
+
+    @OptionGroup var deviceOptions: DeviceOptions
+
+    @Option(help: "Reference-style YAML configuration file.") var config: String?
+    @Option(help: "Folder of {train}_position.npy and train_label.pkl (sets data_path and label_path).")
+    var data: String?
+    @Option(name: .customLong("work-dir"), help: "Where logs and checkpoints go.") var workDir: String?
+    @Option(help: "Method: aimclr | skeletonclr.") var method: String?
+    @Option(help: "Input stream: joint | motion | bone.") var stream: String?
+    @Option(help: "Epochs (num_epoch).") var epochs: Int?
+    @Option(name: .customLong("batch-size"), help: "Batch size.") var batchSize: Int?
+    @Option(name: .customLong("queue-size"), help: "MoCo queue length K (a multiple of the batch size).") var queueSize: Int?
+    @Option(name: .customLong("base-lr"), help: "Base learning rate.") var baseLR: Float?
+    @Option(name: .customLong("lr-steps"), parsing: .upToNextOption, help: "Epochs after which lr drops x0.1.") var lrSteps: [Int] = []
+    @Option(name: .customLong("mining-epoch"), help: "Last epoch of InfoNCE; NNM afterwards.") var miningEpoch: Int?
+    @Option(help: "NNM neighbours per view.") var topk: Int?
+    @Option(name: .customLong("hidden-channels"), help: "Width of blocks 1-4 (16 in the reference).") var hiddenChannels: Int?
+    @Option(name: .customLong("save-interval"), help: "Checkpoint every N epochs.") var saveInterval: Int?
+    @Option(name: .customLong("max-iterations"), help: "Cap iterations per epoch (smoke runs).") var maxIterations: Int?
+    @Option(help: "Random seed.") var seed: UInt64?
+    @Flag(name: .customLong("eadm-no-op"), help: "December 2021 behaviour: EADM passes features through.") var eadmNoOp = false
+    @Flag(name: .customLong("extreme-time-flip"), help: "December 2021 behaviour: temporal flip in the extreme chain.") var timeFlip = false
+    @Flag(help: "Continue from the newest checkpoint in the work folder.") var resume = false
+    @Flag(help: "Print the per-op time breakdown at the end.") var profile = false
+
+    func makeConfig() throws -> PretrainConfig {
+        var c = PretrainConfig()
+        if let path = config {
+            let (loaded, unknown) = try PretrainConfig.load(yaml: path)
+            c = loaded
+            for key in unknown { FileHandle.standardError.write("warning: \(path): unknown key '\(key)' ignored\n".data(using: .utf8)!) }
+        }
+        if let d = data {
+            c.dataPath = d + "/train_position.npy"
+            c.labelPath = d + "/train_label.pkl"
+        }
+        if let v = workDir { c.workDir = v }
+        if let v = method {
+            guard let m = PretrainMethod(rawValue: v) else { throw ValidationError("--method must be aimclr or skeletonclr") }
+            c.method = m
+        }
+        if let v = stream {
+            guard let s = SkeletonStream(rawValue: v) else { throw ValidationError("--stream must be joint, motion or bone") }
+            c.stream = s
+        }
+        if let v = epochs { c.numEpoch = v }
+        if let v = batchSize { c.batchSize = v }
+        if let v = queueSize { c.queueSize = v }
+        if let v = baseLR { c.baseLR = v }
+        if !lrSteps.isEmpty { c.steps = lrSteps }
+        if let v = miningEpoch { c.miningEpoch = v }
+        if let v = topk { c.topK = v }
+        if let v = hiddenChannels { c.hiddenChannels = v }
+        if let v = saveInterval { c.saveInterval = v }
+        if let v = maxIterations { c.maxIterationsPerEpoch = v }
+        if let v = seed { c.seed = v }
+        if eadmNoOp { c.eadmNoOp = true }
+        if timeFlip { c.extremeTimeFlip = true }
+        try c.validate()
+        return c
+    }
+
+    func run() throws {
+        let c = try makeConfig()
+        let device = try deviceOptions.makeDevice()
+        device.profilingEnabled = profile
+        print("pretraining \(c.method.rawValue) (\(c.stream.rawValue) stream) on \(device.name)")
+        let trainer = try Pretrainer(config: c, device: device)
+        print("data \(c.dataPath): \(trainer.iterationsPerEpoch) iterations/epoch x \(c.numEpoch) epochs, batch \(c.batchSize), queue \(c.queueSize)")
+        let summary = try trainer.run(resume: resume)
+        print(String(format: "done: %d iterations, %.3f s/iteration", summary.iterations, summary.secondsPerIteration))
+        if let ckpt = summary.checkpoint { print("checkpoint: \(ckpt)") }
+        if profile { printProfile(device.profile()) }
+    }
+}
