@@ -218,7 +218,7 @@ public final class OpenCLDevice: Device {
         launch(file, name, global: [(count + g - 1) / g * g], local: [g], args)
     }
 
-    /// One work-group per item of `groups` (reductions); returns nothing, sizes local memory.
+    /// One work-group per item of `groups` (reductions); `.localPerItem` sizes follow the group.
     func launch(_ file: String, _ name: String, groups: Int, _ args: [KernelArg]) {
         guard groups > 0 else { return }
         let g = groupSize(for: kernel(file, name))
