@@ -17,11 +17,13 @@ extension OpenCLDevice {
                 copy(x, srcOffset: 0, to: y, dstOffset: 0, count: count)
                 return
             }
-            let kept = scratch(planes, "eadmForward")
+            precondition(scale.buffer !== x.buffer, "eadmForward: scale must not alias x")
+            let kept = scratch(planes, "eadmForward")  // holds ints (same size as floats)
             let spatial = scratch(n * v, "eadmForward")
             let factors = scratch(2, "eadmForward")
             launch("eadm.cl", "eadm_plane_stats", groups: planes,
-                   [.tensor(x), .int(plane), .float(lambda), .float(threshold), .tensor(scale), .tensor(kept), .localPerItem(4), .localPerItem(4)])
+                   [.tensor(x), .int(plane), .float(lambda), .float(threshold), .tensor(scale), .tensor(kept),
+                    .localPerItem(4), .localPerItem(4)])
             launch("eadm.cl", "eadm_spatial", groups: n * v,
                    [.tensor(scale), .int(c), .int(n), .int(t), .int(v), .float(threshold), .tensor(spatial),
                     .localPerItem(4)])
