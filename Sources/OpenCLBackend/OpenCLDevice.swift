@@ -42,6 +42,10 @@ public final class OpenCLDevice: Device {
     private var kernels: [String: (kernel: cl_kernel, maxGroup: Int)] = [:]
     /// Preferred work-group size for elementwise kernels and upper bound for reductions.
     let groupSize: Int
+    /// Compiler options: OpenCL C 1.2, no fast-math, and where the device offers it correctly
+    /// rounded float divide and sqrt (as on the CPU), so masks that compare a computed value
+    /// with a threshold (EADM) agree across backends.
+    let buildOptions: String
 
     // Profiling state (see OpenCLDevice+Profiling.swift).
     public var profilingEnabled = false
@@ -76,6 +80,9 @@ public final class OpenCLDevice: Device {
         var g = 1
         while g * 2 <= min(256, max(info.maxWorkGroupSize, 1)) { g *= 2 }
         groupSize = g
+        let fp: cl_device_fp_config = OpenCLRuntime.deviceValue(handle.device, CL_DEVICE_SINGLE_FP_CONFIG, 0)
+        buildOptions = fp & cl_device_fp_config(CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT) != 0
+            ? "-cl-std=CL1.2 -cl-fp32-correctly-rounded-divide-sqrt" : "-cl-std=CL1.2"
         // Compile every kernel file now: a driver that cannot build them fails here, where the
         // caller can still fall back to another device, rather than in the middle of a step.
         try buildAllPrograms()
@@ -93,8 +100,8 @@ public final class OpenCLDevice: Device {
 
     // MARK: Programs and kernels
 
-    /// Compiles `common.cl` followed by `source` for this device with "-cl-std=CL1.2" (and no
-    /// fast-math flags). A compiler error throws `DeviceError.kernelBuild` with the build log.
+    /// Compiles `common.cl` followed by `source` for this device with `buildOptions` ("-cl-std=CL1.2",
+    /// no fast-math flags). A compiler error throws `DeviceError.kernelBuild` with the build log.
     public func buildProgram(source: String, name: String) throws -> OpenCLProgram {
         let text = (EmbeddedKernels.sources["common.cl"] ?? "") + "\n" + source
         var rc: cl_int = 0
@@ -107,7 +114,7 @@ public final class OpenCLDevice: Device {
             throw DeviceError.kernelBuild(file: name, log: "clCreateProgramWithSource: \(clErrorName(rc))")
         }
         var device: cl_device_id? = deviceID
-        rc = clBuildProgram(program, 1, &device, "-cl-std=CL1.2", nil, nil)
+        rc = clBuildProgram(program, 1, &device, buildOptions, nil, nil)
         if rc != CL_SUCCESS {
             let log = buildLog(program)
             clReleaseProgram(program)
