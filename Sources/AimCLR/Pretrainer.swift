@@ -31,7 +31,7 @@ public final class Pretrainer {
         self.device = device
         let data = try NpyArray.read(config.dataPath)
         let labels = try LabelFile.read(config.labelPath)
-        let layout = try SkeletonLayout.named(config.layout)
+        let layout = try SkeletonLayout.resolve(config.layout)
         guard data.shape.count == 5, data.shape[1] == config.inChannels, data.shape[3] == layout.jointCount else {
             throw PretrainConfig.ConfigError.invalid(
                 key: "data_path", detail: "\(config.dataPath) has shape \(data.shape); expected (N, \(config.inChannels), T, \(layout.jointCount), M)")
