@@ -127,6 +127,16 @@ final class OpenCLRuntimeTests: XCTestCase {
             Reference.gemm(true, false, m, n, k, 1, a, 10 + i * m * k, m, b, i * k * n, n, 1, &c, i * m * n, n)
         }
         expectClose(dev.read(tc), c, abs: 1e-5, rel: 1e-5, "gemmStridedBatched")
+        // beta == 0 ignores NaN in C here too.
+        dev.fill(tc, value: .nan)
+        dev.gemmStridedBatched(transA: true, transB: false, m: m, n: n, k: k, alpha: 1, a: ta, aOffset: 10, lda: m,
+                               strideA: m * k, b: tb, bOffset: 0, ldb: n, strideB: k * n, beta: 0,
+                               c: tc, cOffset: 0, ldc: n, strideC: m * n, batch: batch)
+        var fresh = [Float](repeating: 0, count: c.count)
+        for i in 0..<batch {
+            Reference.gemm(true, false, m, n, k, 1, a, 10 + i * m * k, m, b, i * k * n, n, 0, &fresh, i * m * n, n)
+        }
+        expectClose(dev.read(tc), fresh, abs: 1e-5, rel: 1e-5, "gemmStridedBatched beta 0 over NaN")
     }
 
     func testProfilingRecordsKernelTimesWithFlops() throws {
