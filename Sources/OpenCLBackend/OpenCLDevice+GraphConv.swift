@@ -29,7 +29,7 @@ extension OpenCLDevice {
         let kvv = k * v * v
         let g = groupSize(for: kernel("graph.cl", "graph_dahat_partial"))
         let tileBytes = (k + 1) * 32 * v * 4
-        if kvv <= 16 * g && tileBytes <= info.localMemoryBytes {
+        if importanceReductionKernels && kvv <= 16 * g && tileBytes <= info.localMemoryBytes {
             let chunk = 256, groups = (r + chunk - 1) / chunk
             let partial = scratch(groups * kvv, "graphConvBackward")
             launch("graph.cl", "graph_dahat_partial", global: [groups * g], local: [g],

@@ -47,6 +47,10 @@ public final class OpenCLDevice: Device {
     /// with a threshold (EADM) agree across backends.
     let buildOptions: String
 
+    /// Use the chunked reduction kernels for the edge-importance gradient (false: K GEMMs; tests
+    /// flip it to cover the fallback that devices with small work-groups take).
+    var importanceReductionKernels = true
+
     // Profiling state (see OpenCLDevice+Profiling.swift).
     public var profilingEnabled = false
     var currentOp: String?
