@@ -27,7 +27,7 @@ enum KernelArg {
 /// Kernel files (`Kernels/*.cl`, embedded at build time) are compiled when the device opens,
 /// with `common.cl` prepended, and cached by file name. GEMMs go to CLBlast, which
 /// caches its own compiled routines per context. Ops only enqueue work; `download` and
-/// `synchronize` wait.
+/// `synchronize` wait. Like the CPU backend, a device serves one caller at a time.
 public final class OpenCLDevice: Device {
     public let info: OpenCLDeviceInfo
     public var name: String { "opencl:\(info.index) \(info.name) (\(info.platformName))" }
@@ -261,6 +261,8 @@ public final class OpenCLDevice: Device {
         guard let base = values.baseAddress, values.count > 0 else { return }
         let rc = clEnqueueReadBuffer(queue, mem(tensor, "download"), cl_bool(CL_TRUE), 0, values.count * 4, base, 0, nil, nil)
         clCheck(rc, "download", "clEnqueueReadBuffer(\(values.count * 4) bytes)")
+        // A blocking read on an in-order queue means every earlier command has finished.
+        harvestEvents()
     }
 
     public func fill(_ tensor: Tensor, value: Float) {
