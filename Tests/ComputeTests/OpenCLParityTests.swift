@@ -214,6 +214,8 @@ final class OpenCLParityTests: XCTestCase {
         }
         var tied = rng.values(b * (1 + kq))
         for r in 0..<b { tied[r * (1 + kq) + 5] = 0.999; tied[r * (1 + kq) + 9] = 0.999 }
+        tied[2 * (1 + kq) + 1] = .nan  // never selected
+        tied[3 * (1 + kq) + 5] = .nan
         for topK in [1, 5] {
             try parity("nearestNeighbourMask topK \(topK)",
                        [Spec([b, 1 + kq], &rng), Spec([b, 1 + kq], tied), Spec([b, 1 + kq], fill: 3)], abs: 0, rel: 0) { dev, t in
