@@ -10,5 +10,6 @@ struct AimCLRCommand: ParsableCommand {
         otherwise the CPU backend (OpenBLAS); `cpu`, `opencl` and `opencl:N` choose explicitly.
         """,
         subcommands: [DevicesCommand.self, SynthCommand.self, PrepareCommand.self, InspectCommand.self,
-                      PretrainCommand.self, ConvertCommand.self, BenchCommand.self])
+                      PretrainCommand.self, LinearCommand.self, KNNCommand.self, FinetuneCommand.self,
+                      EnsembleCommand.self, ConvertCommand.self, BenchCommand.self])
 }
