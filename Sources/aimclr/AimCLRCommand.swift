@@ -11,5 +11,5 @@ struct AimCLRCommand: ParsableCommand {
         """,
         subcommands: [DemoCommand.self, DevicesCommand.self, SynthCommand.self, PrepareCommand.self, InspectCommand.self,
                       PretrainCommand.self, LinearCommand.self, KNNCommand.self, FinetuneCommand.self,
-                      EnsembleCommand.self, ConvertCommand.self, BenchCommand.self])
+                      EnsembleCommand.self, EmbedCommand.self, ConvertCommand.self, BenchCommand.self])
 }
