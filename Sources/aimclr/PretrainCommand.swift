@@ -32,6 +32,8 @@ struct PretrainCommand: ParsableCommand {
     @Option(name: .customLong("queue-size"), help: "MoCo queue length K (a multiple of the batch size).") var queueSize: Int?
     @Option(name: .customLong("base-lr"), help: "Base learning rate.") var baseLR: Float?
     @Option(name: .customLong("lr-steps"), parsing: .upToNextOption, help: "Epochs after which lr drops x0.1.") var lrSteps: [Int] = []
+    @Option(help: "Key-encoder momentum (0.999 in the reference).") var momentum: Float?
+    @Option(help: "Dropout in blocks 2-10 (0.5 in the reference).") var dropout: Float?
     @Option(name: .customLong("mining-epoch"), help: "Last epoch of InfoNCE; NNM afterwards.") var miningEpoch: Int?
     @Option(help: "NNM neighbours per view.") var topk: Int?
     @Option(name: .customLong("hidden-channels"), help: "Width of blocks 1-4 (16 in the reference).") var hiddenChannels: Int?
@@ -71,6 +73,8 @@ struct PretrainCommand: ParsableCommand {
         if let v = baseLR { c.baseLR = v }
         if !lrSteps.isEmpty { c.steps = lrSteps }
         if let v = miningEpoch { c.miningEpoch = v }
+        if let v = momentum { c.momentum = v }
+        if let v = dropout { c.dropout = v }
         if let v = topk { c.topK = v }
         if let v = hiddenChannels { c.hiddenChannels = v }
         if let v = hiddenDim { c.hiddenDim = v }
