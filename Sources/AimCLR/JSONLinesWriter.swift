@@ -18,14 +18,33 @@ public final class JSONLinesWriter {
         guard let h = FileHandle(forWritingAtPath: path) else { throw OpenError(description: "cannot open \(path) for writing") }
         h.seekToEndOfFile()
         handle = h
+        self.path = path
         encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
     }
 
+    public let path: String
+
+    /// Best effort: a failed write (disk full, read-only file system) is ignored.
     public func write<T: Encodable>(_ value: T) {
-        guard var data = try? encoder.encode(value) else { return }
+        try? append(value)
+    }
+
+    /// Appends one record, throwing (naming the file) when the write fails, e.g. on a full disk.
+    /// `FileHandle.write(_: Data)` would trap on such an error; this does not.
+    public func append<T: Encodable>(_ value: T) throws {
+        var data = try encoder.encode(value)
         data.append(0x0A)
-        handle.write(data)
+        do { try handle.write(contentsOf: data) } catch {
+            throw OpenError(description: "\(path): cannot append to the log: \(error.localizedDescription)")
+        }
+    }
+
+    /// Pushes written records to the disk, so a failure shows before a checkpoint is written.
+    public func flush() throws {
+        do { try handle.synchronize() } catch {
+            throw OpenError(description: "\(path): cannot write the log to disk: \(error.localizedDescription)")
+        }
     }
 
     deinit { try? handle.close() }

@@ -78,6 +78,7 @@ public struct PretrainConfig: Codable, Sendable, Equatable {
         do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
             throw ConfigError.unreadable(path: path, detail: error.localizedDescription)
         }
+        try rejectHostileYAML(text, path: path)
         let root: Any?
         do { root = try Yams.load(yaml: text) } catch {
             throw ConfigError.unreadable(path: path, detail: "\(error)")
@@ -88,8 +89,31 @@ public struct PretrainConfig: Codable, Sendable, Equatable {
         var c = PretrainConfig()
         var r = YAMLReader(path: path)
         try r.apply(dict, to: &c)
-        try c.validate()
+        do { try c.validate() } catch let ConfigError.invalid(key, detail) {
+            throw ConfigError.invalid(key: key, detail: "\(detail) (in \(path))")
+        }
         return (c, r.unknown)
+    }
+
+    /// Refuses what no configuration needs but a hostile file could use to exhaust the stack or
+    /// memory while parsing: deep flow nesting and aliases (`*name`, the "billion laughs").
+    static func rejectHostileYAML(_ text: String, path: String) throws {
+        var depth = 0, previous: UInt8 = 0x20
+        for c in text.utf8 {
+            switch c {
+            case UInt8(ascii: "["), UInt8(ascii: "{"):
+                depth += 1
+                if depth > 64 { throw ConfigError.unreadable(path: path, detail: "flow collections nested deeper than 64 levels") }
+            case UInt8(ascii: "]"), UInt8(ascii: "}"): depth = max(0, depth - 1)
+            case UInt8(ascii: "*"):
+                if [0x20, 0x09, 0x0A, UInt8(ascii: "["), UInt8(ascii: "{"), UInt8(ascii: ","), UInt8(ascii: ":"),
+                    UInt8(ascii: "-")].contains(previous) {
+                    throw ConfigError.unreadable(path: path, detail: "YAML aliases (*name) are not supported in configurations")
+                }
+            default: break
+            }
+            previous = c
+        }
     }
 
     /// Checks values that would otherwise fail deep inside a run.
@@ -104,6 +128,18 @@ public struct PretrainConfig: Codable, Sendable, Equatable {
         try need(temperature > 0, "Temperature", "must be positive")
         try need(momentum >= 0 && momentum <= 1, "momentum", "must be in [0, 1]")
         try need(saveInterval >= 1, "save_interval", "must be at least 1")
+        // Sizes: positive and bounded, so a hostile file cannot trap an allocation later.
+        try need(queueSize <= 1 << 24, "queue_size", "must be at most \(1 << 24)")
+        try need(batchSize <= 1 << 16, "batch_size", "must be at most \(1 << 16)")
+        try need(numEpoch <= 1_000_000, "num_epoch", "must be at most 1000000")
+        for (key, v) in [("feature_dim", featureDim), ("in_channels", inChannels), ("hidden_channels", hiddenChannels),
+                         ("hidden_dim", hiddenDim), ("num_class", numClass)] {
+            try need(v > 0 && v <= 1 << 16, key, "must be in 1...\(1 << 16)")
+        }
+        try need(temporalPaddingRatio >= 0 && temporalPaddingRatio <= 1 << 16, "temperal_padding_ratio", "must be in 0...\(1 << 16)")
+        try need(shearAmplitude.isFinite && baseLR.isFinite && weightDecay.isFinite, "base_lr",
+                 "learning rate, weight decay and shear must be finite")
+        try need(maxIterationsPerEpoch >= 0, "max_iterations", "must not be negative")
     }
 
     /// The step schedule: lr = base · 0.1^(number of steps < epoch), epochs 1-based.
@@ -163,7 +199,10 @@ struct YAMLReader {
                 guard let v = PretrainMethod(rawValue: s) else { throw wrong(key, "aimclr or skeletonclr", value) }
                 c.method = v
             case "save_interval": c.saveInterval = try int(key, value)
-            case "seed": c.seed = UInt64(try int(key, value))
+            case "seed":
+                let s = try int(key, value)
+                guard s >= 0 else { throw wrong(key, "a non-negative integer", value) }
+                c.seed = UInt64(s)
             case "eadm_no_op": c.eadmNoOp = try bool(key, value)
             case "extreme_time_flip": c.extremeTimeFlip = try bool(key, value)
             default:
