@@ -9,18 +9,7 @@ import Skeleton
 /// Crash safety of `aimclr pretrain`: SIGKILL at seeded random moments (some aimed inside a
 /// checkpoint write), resume, and the final weights equal those of an uninterrupted run, bit for bit.
 final class CrashSafetyTests: XCTestCase {
-    /// The built `aimclr` executable: $AIMCLR_BINARY, beside the test bundle, or `.build/debug/aimclr`.
-    func binary() throws -> URL {
-        var candidates: [URL] = []
-        if let env = ProcessInfo.processInfo.environment["AIMCLR_BINARY"] { candidates.append(URL(fileURLWithPath: env)) }
-        candidates.append(Bundle(for: Self.self).bundleURL.deletingLastPathComponent().appendingPathComponent("aimclr"))
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        candidates.append(root.appendingPathComponent(".build/debug/aimclr"))
-        guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
-            throw XCTSkip("the aimclr executable is not built (swift build); looked in \(candidates.map(\.path))")
-        }
-        return found
-    }
+    func binary() throws -> URL { try aimclrBinary() }
 
     /// Starts `aimclr pretrain` with stdout/stderr in `logFile`.
     func start(_ exe: URL, _ arguments: [String], logFile: String, delayMS: Int = 0) throws -> Process {
@@ -151,4 +140,17 @@ final class CrashSafetyTests: XCTestCase {
         XCTAssertTrue(log.contains("resumed from epoch 4"), log)
         try assertSameWeights(straight + "/epoch6_model.safetensors", resumed + "/epoch6_model.safetensors")
     }
+}
+
+/// The built `aimclr` executable: $AIMCLR_BINARY, beside the test bundle, or `.build/debug/aimclr`.
+func aimclrBinary() throws -> URL {
+    var candidates: [URL] = []
+    if let env = ProcessInfo.processInfo.environment["AIMCLR_BINARY"] { candidates.append(URL(fileURLWithPath: env)) }
+    candidates.append(Bundle(for: CrashSafetyTests.self).bundleURL.deletingLastPathComponent().appendingPathComponent("aimclr"))
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    candidates.append(root.appendingPathComponent(".build/debug/aimclr"))
+    guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
+        throw XCTSkip("the aimclr executable is not built (swift build); looked in \(candidates.map(\.path))")
+    }
+    return found
 }
