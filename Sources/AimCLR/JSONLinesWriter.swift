@@ -16,7 +16,14 @@ public final class JSONLinesWriter {
             }
         }
         guard let h = FileHandle(forWritingAtPath: path) else { throw OpenError(description: "cannot open \(path) for writing") }
-        h.seekToEndOfFile()
+        let end = h.seekToEndOfFile()
+        // A run killed mid-line leaves a torn last record: end it, so each line stays one JSON object
+        // (the torn one is then skipped by line-wise readers instead of corrupting the next record).
+        if end > 0, let r = FileHandle(forReadingAtPath: path) {
+            r.seek(toFileOffset: end - 1)
+            if r.readData(ofLength: 1).first != 0x0A { try? h.write(contentsOf: Data([0x0A])) }
+            try? r.close()
+        }
         handle = h
         self.path = path
         encoder = JSONEncoder()

@@ -120,6 +120,16 @@ public enum PretrainCheckpoint {
         }.sorted { $0.0 > $1.0 }
     }
 
+    /// Deletes temporary files that killed runs left behind (`.epochN_model.safetensors.tmp-PID`);
+    /// they are never read, only taking space. Call before training in `directory` starts.
+    public static func removeStaleTemporaries(in directory: URL) {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        for name in names where name.hasPrefix(".epoch") && name.contains("_model.safetensors.tmp-")
+            && !name.hasSuffix(".tmp-\(getpid())") {
+            unlink(directory.appendingPathComponent(name).path)
+        }
+    }
+
     /// Loads the newest checkpoint that reads cleanly, warning about (and skipping) broken ones.
     public static func resumeLatest(in directory: URL, into model: AimCLRModel,
                                     warn: (String) -> Void) throws -> State? {

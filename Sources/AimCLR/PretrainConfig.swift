@@ -80,7 +80,11 @@ public struct PretrainConfig: Codable, Sendable, Equatable {
         }
         try rejectHostileYAML(text, path: path)
         let root: Any?
-        do { root = try Yams.load(yaml: text) } catch {
+        do {
+            // Yams traps on a mapping key that is not a scalar (`[a]: b`); check the node tree first.
+            if let node = try Yams.compose(yaml: text) { try requireScalarKeys(node, path: path) }
+            root = try Yams.load(yaml: text)
+        } catch let e as ConfigError { throw e } catch {
             throw ConfigError.unreadable(path: path, detail: "\(error)")
         }
         guard let dict = root as? [String: Any] else {
@@ -113,6 +117,22 @@ public struct PretrainConfig: Codable, Sendable, Equatable {
             default: break
             }
             previous = c
+        }
+    }
+
+    static func requireScalarKeys(_ node: Node, path: String) throws {
+        switch node {
+        case .mapping(let m):
+            for (key, value) in m {
+                guard case .scalar = key else {
+                    throw ConfigError.unreadable(path: path, detail: "line \(key.mark?.line ?? 0): mapping keys must be plain words, found \(key)")
+                }
+                try requireScalarKeys(value, path: path)
+            }
+        case .sequence(let s):
+            for value in s { try requireScalarKeys(value, path: path) }
+        default:
+            break
         }
     }
 

@@ -78,6 +78,7 @@ public final class Pretrainer {
     @discardableResult
     public func run(resume: Bool) throws -> PretrainSummary {
         try FileManager.default.createDirectory(at: workDirectory, withIntermediateDirectories: true)
+        PretrainCheckpoint.removeStaleTemporaries(in: workDirectory)
         var startEpoch = 1
         if resume {
             if let state = try PretrainCheckpoint.resumeLatest(in: workDirectory, into: model, warn: warn) {

@@ -118,6 +118,11 @@ final class CrashSafetyTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(kills, 3)
         XCTAssertGreaterThanOrEqual(midWrite, 1, "no kill landed inside a checkpoint write")
         XCTAssertEqual(validCheckpoints(work).first, 6)
+        let stale = ((try? FileManager.default.contentsOfDirectory(atPath: work)) ?? []).filter { $0.contains(".tmp-") }
+        XCTAssertEqual(stale, [], "temporary files of killed runs are removed by the next start")
+        // Every line of the log is one JSON object, even after kills mid-write.
+        let lines = try String(contentsOfFile: work + "/log.jsonl", encoding: .utf8).split(separator: "\n")
+        XCTAssertGreaterThanOrEqual(lines.filter { $0.hasPrefix("{") && $0.hasSuffix("}") }.count, 12)
         try assertSameWeights(straight + "/epoch6_model.safetensors", work + "/epoch6_model.safetensors")
 
         // A corrupt newest checkpoint is skipped with a warning; the run resumes from the one before
