@@ -50,6 +50,7 @@ __kernel void nnm_topk(__global const float* sim, __global float* mask, const in
         int bj = -1;
         for (int j = 1 + lid; j < cols; j += wg) {
             const float v = row[j];
+            if (isnan(v)) continue;  // NaNs are never selected
             const int after = r == 0 || v < prevV || (v == prevV && j > prevJ);
             if (after && nnm_before(v, j, bv, bj)) { bv = v; bj = j; }
         }

@@ -3,9 +3,11 @@
 // Spatial mask m_s[n, v] = (mean_{c,t} Att < τ); element mask m_t = (Att < τ).
 // Scale = m_s·m_t·f1·f2 with batch-global f1 = N·V/Σm_s and f2 = numel/Σm_t.
 
+/// Att = sigmoid((x − μ)²·inv4 + 0.5) with inv4 = 1/(4(σ̂² + λ)), rounded as the CPU backend does.
 inline float eadm_att(const float x, const float mu, const float var, const float lambda) {
-    const float d = (x - mu) * (x - mu);
-    const float yv = d / (4.0f * (var + lambda)) + 0.5f;
+    const float inv4 = 1.0f / (4.0f * (var + lambda));
+    const float d = x - mu;
+    const float yv = d * d * inv4 + 0.5f;
     return 1.0f / (1.0f + exp(-yv));
 }
 
@@ -23,9 +25,10 @@ inline int group_sum_int(int v, __local int* s) {
     return r;
 }
 
-/// One work-group per plane p = c·N + n: stats[p] = (μ, σ̂²), kept[p] = #{Att < τ}.
+/// One work-group per plane p = c·N + n: μ and σ̂² of the plane, att = Att (in the `scale`
+/// tensor, overwritten by eadm_apply) and kept[p] = #{Att < τ}.
 __kernel void eadm_plane_stats(__global const float* x, const int plane, const float lambda,
-                               const float tau, __global float* stats, __global int* kept,
+                               const float tau, __global float* att, __global int* kept,
                                __local float* s, __local int* si) {
     const int p = get_group_id(0);
     const int lid = get_local_id(0);
@@ -36,18 +39,22 @@ __kernel void eadm_plane_stats(__global const float* x, const int plane, const f
     const float mu = group_sum(acc, s) / (float)plane;
     float m2 = 0.0f;
     for (int i = lid; i < plane; i += wg) { const float d = xp[i] - mu; m2 += d * d; }
-    const float var = group_sum(m2, s) / (float)(plane - 1);
+    const float m2sum = group_sum(m2, s);  // outside the branch: barriers stay uniform
+    const float var = plane > 1 ? m2sum / (float)(plane - 1) : 0.0f;
     int cnt = 0;
-    for (int i = lid; i < plane; i += wg) cnt += eadm_att(xp[i], mu, var, lambda) < tau ? 1 : 0;
+    __global float* ap = att + (long)p * plane;
+    for (int i = lid; i < plane; i += wg) {
+        const float a = eadm_att(xp[i], mu, var, lambda);
+        ap[i] = a;
+        cnt += a < tau ? 1 : 0;
+    }
     cnt = group_sum_int(cnt, si);
-    if (lid == 0) { stats[2 * p] = mu; stats[2 * p + 1] = var; kept[p] = cnt; }
+    if (lid == 0) kept[p] = cnt;
 }
 
 /// One work-group per (n, v): spatial[n·V + v] = 1 if mean over (c, t) of Att < τ, else 0.
-__kernel void eadm_spatial(__global const float* x, __global const float* stats,
-                           const int C, const int N, const int T, const int V,
-                           const float lambda, const float tau, __global float* spatial,
-                           __local float* s) {
+__kernel void eadm_spatial(__global const float* att, const int C, const int N, const int T, const int V,
+                           const float tau, __global float* spatial, __local float* s) {
     const int g = get_group_id(0);
     const int n = g / V;
     const int v = g % V;
@@ -57,8 +64,7 @@ __kernel void eadm_spatial(__global const float* x, __global const float* stats,
     for (int i = lid; i < C * T; i += wg) {
         const int c = i / T;
         const int t = i % T;
-        const int p = c * N + n;
-        acc += eadm_att(x[((long)p * T + t) * V + v], stats[2 * p], stats[2 * p + 1], lambda);
+        acc += att[((long)(c * N + n) * T + t) * V + v];
     }
     acc = group_sum(acc, s);
     if (lid == 0) spatial[g] = (acc / (float)(C * T)) >= tau ? 0.0f : 1.0f;
@@ -81,19 +87,18 @@ __kernel void eadm_factors(__global const int* kept, const int planes, __global 
     }
 }
 
-/// scale = m_s·m_t·f1·f2 and y = x·scale, elementwise (y may alias x).
-__kernel void eadm_apply(__global const float* x, __global const float* stats,
-                         __global const float* spatial, __global const float* factors,
-                         const int N, const int T, const int V, const int count,
-                         const float lambda, const float tau,
-                         __global float* scale, __global float* y) {
+/// scale = m_s·m_t·f1·f2 (replacing the attention stored there) and y = x·scale,
+/// elementwise (y may alias x).
+__kernel void eadm_apply(__global const float* x, __global const float* spatial,
+                         __global const float* factors, const int N, const int T, const int V,
+                         const int count, const float tau, __global float* scale, __global float* y) {
     const int i = get_global_id(0);
     if (i >= count) return;
     const int v = i % V;
     const int p = i / (T * V);
     const int n = p % N;
     const float xv = x[i];
-    const int keep = spatial[n * V + v] != 0.0f && eadm_att(xv, stats[2 * p], stats[2 * p + 1], lambda) < tau;
+    const int keep = spatial[n * V + v] != 0.0f && scale[i] < tau;
     const float sc = keep ? factors[0] * factors[1] : 0.0f;
     scale[i] = sc;
     y[i] = xv * sc;

@@ -41,3 +41,62 @@ __kernel void graph_aggregate_backward(__global const float* dy, __global const 
     for (int j = 0; j < V; ++j) acc += dyr[j] * a[j];
     dz[idx] = acc;
 }
+
+// ∂L/∂Â_k(i, j) = Σ_r z[k, r, i]·dy[r, j]: a reduction over R = Cout·N·T rows (hundreds of
+// thousands) into only K·V·V outputs. A GEMM with m = n = V would leave most of a GPU idle, so
+// work-group g reduces rows [g·chunk, (g+1)·chunk) through local-memory tiles into
+// partial[g, ·], and `graph_dahat_finalize` sums the partials in a fixed order.
+#define GRAPH_TILE_ROWS 32
+#define GRAPH_MAX_OUT 16
+
+__kernel void graph_dahat_partial(__global const float* z, __global const float* dy,
+                                  const int K, const int R, const int V, const int chunk,
+                                  __global float* partial, __local float* tile) {
+    const int g = get_group_id(0);
+    const int lid = get_local_id(0);
+    const int wg = get_local_size(0);
+    const int kvv = K * V * V;
+    __local float* tdy = tile;                          // GRAPH_TILE_ROWS × V
+    __local float* tz = tile + GRAPH_TILE_ROWS * V;     // K × GRAPH_TILE_ROWS × V
+    float acc[GRAPH_MAX_OUT];
+    for (int u = 0; u < GRAPH_MAX_OUT; ++u) acc[u] = 0.0f;
+    const int start = g * chunk;
+    const int end = min(R, start + chunk);
+    for (int r0 = start; r0 < end; r0 += GRAPH_TILE_ROWS) {
+        const int rows = min(GRAPH_TILE_ROWS, end - r0);
+        for (int l = lid; l < rows * V; l += wg) tdy[l] = dy[(long)r0 * V + l];
+        for (int l = lid; l < K * rows * V; l += wg) {
+            const int k = l / (rows * V);
+            const int rem = l % (rows * V);
+            tz[k * GRAPH_TILE_ROWS * V + rem] = z[((long)k * R + r0) * V + rem];
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+        for (int u = 0; u < GRAPH_MAX_OUT; ++u) {
+            const int o = lid + u * wg;
+            if (o < kvv) {
+                const int j = o % V;
+                const int i = (o / V) % V;
+                const int k = o / (V * V);
+                __local const float* zc = tz + k * GRAPH_TILE_ROWS * V + i;
+                float a = acc[u];
+                for (int rr = 0; rr < rows; ++rr) a += zc[rr * V] * tdy[rr * V + j];
+                acc[u] = a;
+            }
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    for (int u = 0; u < GRAPH_MAX_OUT; ++u) {
+        const int o = lid + u * wg;
+        if (o < kvv) partial[(long)g * kvv + o] = acc[u];
+    }
+}
+
+/// dImportance[o] = (Σ_g partial[g, o])·A[o].
+__kernel void graph_dahat_finalize(__global const float* partial, const int G, const int kvv,
+                                   __global const float* A, __global float* dImportance) {
+    const int o = get_global_id(0);
+    if (o >= kvv) return;
+    float s = 0.0f;
+    for (int g = 0; g < G; ++g) s += partial[(long)g * kvv + o];
+    dImportance[o] = s * A[o];
+}

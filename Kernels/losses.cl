@@ -26,7 +26,8 @@ __kernel void softmax_xent_rows(__global const float* logits, __global const flo
     float m, lse;
     row_lse(l, K, s, &m, &lse);
     const int label = (int)labels[b];
-    if (lid == 0) rowLoss[b] = lse - l[label];
+    const int valid = label >= 0 && label < K;  // an out-of-range label gives NaN, never a stray read
+    if (lid == 0) rowLoss[b] = valid ? lse - l[label] : NAN;
     if (hasGrad) {
         for (int j = lid; j < K; j += wg) {
             const float p = exp(l[j] - lse);

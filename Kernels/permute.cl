@@ -1,5 +1,5 @@
 // Dimension permutation for up to 6 dims. The host passes the output dims d0..d5 (padded with
-// leading 1s) and, for each output dim, the stride of the matching input dim.
+// leading 1s; d0 is implied by n) and, for each output dim, the stride of the matching input dim.
 __kernel void permute6(__global const float* x, __global float* y, const int n,
                        const int d1, const int d2, const int d3, const int d4, const int d5,
                        const int s0, const int s1, const int s2, const int s3, const int s4, const int s5) {

@@ -17,19 +17,25 @@ inline uint4 philox4x32_10(uint4 c, uint2 k) {
 /// 24 random bits to [0, 1), exact in float32.
 inline float philox_unit(uint bits) { return (float)(bits >> 8) * (1.0f / 16777216.0f); }
 
-/// Inverted dropout: work-item b handles elements 4b ..< 4b+4 (one Philox block).
-/// y = x·scale where uniform >= p, else 0. Used for the backward too (x = dy).
+/// Inverted dropout: work-item b handles elements 4b ..< 4b+4 (one Philox block) with one
+/// 16-byte load and store. y = x·scale where uniform >= p, else 0 (also for x = ±inf/NaN).
+/// Used for the backward too (x = dy). y may alias x.
 __kernel void dropout_apply(__global const float* x, __global float* y, const int n, const float p,
                             const float scale, const uint key0, const uint key1,
                             const uint stream, const uint step) {
     const int b = get_global_id(0);
-    if (b * 4 >= n) return;
+    const int i0 = b * 4;
+    if (i0 >= n) return;
     const uint4 r = philox4x32_10((uint4)((uint)b, stream, step, 0u), (uint2)(key0, key1));
-    const uint bits[4] = { r.x, r.y, r.z, r.w };
-    for (int o = 0; o < 4; ++o) {
-        const int i = b * 4 + o;
-        if (i >= n) break;
-        y[i] = philox_unit(bits[o]) >= p ? x[i] * scale : 0.0f;
+    const float4 u = convert_float4(r >> 8) * (1.0f / 16777216.0f);
+    const int4 keep = isgreaterequal(u, (float4)(p));
+    if (i0 + 4 <= n) {
+        const float4 xv = vload4(b, x);
+        vstore4(select((float4)(0.0f), xv * scale, keep), b, y);
+    } else {
+        if (i0 < n) y[i0] = keep.x ? x[i0] * scale : 0.0f;
+        if (i0 + 1 < n) y[i0 + 1] = keep.y ? x[i0 + 1] * scale : 0.0f;
+        if (i0 + 2 < n) y[i0 + 2] = keep.z ? x[i0 + 2] * scale : 0.0f;
     }
 }
 

@@ -24,6 +24,22 @@ __kernel void row_sums(__global const float* x, __global float* out, const int c
     if (lid == 0) out[r] = acc;
 }
 
+/// First pass of long row sums: work-group (g, r) sums chunk g of row r into partial[r·G + g], so a
+/// matrix with few, long rows (a bias gradient over N·T·V) still spreads over many work-groups.
+__kernel void row_sums_partial(__global const float* x, const int cols, const int chunk, const int G,
+                               __global float* partial, __local float* s) {
+    const int g = get_group_id(0);
+    const int r = get_group_id(1);
+    const int lid = get_local_id(0);
+    const int wg = get_local_size(0);
+    __global const float* row = x + (long)r * cols;
+    const int end = min(cols, (g + 1) * chunk);
+    float acc = 0.0f;
+    for (int c = g * chunk + lid; c < end; c += wg) acc += row[c];
+    acc = group_sum(acc, s);
+    if (lid == 0) partial[r * G + g] = acc;
+}
+
 /// out[c] = Σ_r x[r, c]; one work-item per column (neighbouring items read neighbouring addresses).
 __kernel void col_sums(__global const float* x, __global float* out, const int rows, const int cols) {
     const int c = get_global_id(0);

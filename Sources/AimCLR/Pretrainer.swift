@@ -47,7 +47,7 @@ public final class Pretrainer {
             for (i, name) in scan.samples { warn("warning: \(config.dataPath): skipping sample \(name) (index \(i)): NaN or infinite values") }
             (data, trainLabels) = DataScan.dropping(bad, from: data, labels: labels.labels)
         }
-        let layout = try SkeletonLayout.named(config.layout)
+        let layout = try SkeletonLayout.resolve(config.layout)
         guard data.shape.count == 5, data.shape[1] == config.inChannels, data.shape[3] == layout.jointCount else {
             throw PretrainConfig.ConfigError.invalid(
                 key: "data_path", detail: "\(config.dataPath) has shape \(data.shape); expected (N, \(config.inChannels), T, \(layout.jointCount), M)")

@@ -28,7 +28,8 @@ extension CPUDevice {
     }
 
     /// y[i] = x[i]·scale where key.uniform(i) ≥ p, else 0. One Philox block (counter
-    /// (i/4, stream, step, 0)) serves four consecutive elements, as in `RandomKey.uniform`.
+    /// (i/4, stream, step, 0), key = the seed's low and high words) serves four consecutive
+    /// elements, as in `RandomKey.uniform`.
     private func applyDropoutMask(_ op: String, x: Tensor, p: Float, key: RandomKey, y: Tensor) {
         let n = x.count
         precondition(y.count >= n, "\(op): input \(x.shape), output \(y.shape)")
@@ -39,22 +40,28 @@ extension CPUDevice {
             return
         }
         let scale: Float = p < 1 ? 1 / (1 - p) : 0
-        let philox = Philox4x32(seed: key.seed)
+        // unitFloat(bits) = (bits >> 8)·2⁻²⁴ exactly, so "unitFloat(bits) ≥ p" is the integer
+        // test (bits >> 8) ≥ ⌈p·2²⁴⌉ — no float conversion per element.
+        let cut = UInt32((Double(p) * 16_777_216).rounded(.up))
+        let k0 = UInt32(truncatingIfNeeded: key.seed), k1 = UInt32(truncatingIfNeeded: key.seed >> 32)
         let stream = key.stream, step = key.step
         let blocks = (n + 3) / 4
         measure(op, bytes: Double(8 * n)) {
             parallelFor(blocks, threads: threads, minimumPerChunk: elementwiseChunk / 4) { r in
                 for b in r {
-                    let bits = philox.block(UInt32(truncatingIfNeeded: b), stream, step, 0)
+                    let bits = philoxBlock(UInt32(truncatingIfNeeded: b), stream, step, 0, key: k0, k1)
                     let i = 4 * b
-                    @inline(__always) func apply(_ j: Int, _ word: UInt32) {
-                        py[j] = Philox4x32.unitFloat(word) >= p ? px[j] * scale : 0
-                    }
                     if i + 4 <= n {
-                        apply(i, bits.0); apply(i + 1, bits.1); apply(i + 2, bits.2); apply(i + 3, bits.3)
+                        py[i] = (bits.0 >> 8) >= cut ? px[i] * scale : 0
+                        py[i + 1] = (bits.1 >> 8) >= cut ? px[i + 1] * scale : 0
+                        py[i + 2] = (bits.2 >> 8) >= cut ? px[i + 2] * scale : 0
+                        py[i + 3] = (bits.3 >> 8) >= cut ? px[i + 3] * scale : 0
                     } else {
-                        let words = [bits.0, bits.1, bits.2, bits.3]
-                        for j in i ..< n { apply(j, words[j - i]) }
+                        let words = (bits.0, bits.1, bits.2)
+                        for j in i ..< n {
+                            let word = j - i == 0 ? words.0 : (j - i == 1 ? words.1 : words.2)
+                            py[j] = (word >> 8) >= cut ? px[j] * scale : 0
+                        }
                     }
                 }
             }

@@ -1,8 +1,9 @@
 import Foundation
 import Compute
 
-/// Cross-entropy losses over (B, K) logits. Each row is a max-subtracted log-sum-exp in
-/// Double, so logits of a few hundred (1/τ = 5 times a cosine, or worse) cannot overflow.
+/// Cross-entropy losses over (B, K) logits. Each row is a max-subtracted log-sum-exp (sums
+/// in Double), so logits of a few hundred (1/τ = 5 times a cosine, or worse) cannot overflow.
+/// dLogits may be the logits tensor itself: every element is read before it is overwritten.
 extension CPUDevice {
     private func lossGeometry(_ op: String, _ logits: Tensor, _ loss: Tensor, _ d: Tensor?) -> (Int, Int) {
         precondition(logits.shape.count >= 1 && loss.count >= 1, "\(op): logits \(logits.shape), loss \(loss.shape)")
@@ -35,13 +36,17 @@ extension CPUDevice {
                 let x = pl + r * k
                 let label = Int(plab[r])
                 precondition(label >= 0 && label < k, "softmaxCrossEntropy: label \(plab[r]) of row \(r) outside 0 ..< \(k)")
-                let lse = logSumExp(x, k)
-                if let pd {
-                    let d = pd + r * k
-                    for j in 0 ..< k { d[j] = Float(exp(Double(x[j]) - lse) * g) }
-                    d[label] -= Float(g)
+                let xLabel = Double(x[label])
+                guard let d = pd.map({ $0 + r * k }) else {
+                    let (mx, sum) = softmaxDenominator(x, k, storing: nil)
+                    return Double(mx) + log(sum) - xLabel
                 }
-                return lse - Double(x[label])
+                // The exponentials go to dLogits first, then are normalised in place.
+                let (mx, sum) = softmaxDenominator(x, k, storing: d)
+                let norm = Float(g / sum)
+                for j in 0 ..< k { d[j] *= norm }
+                d[label] -= Float(g)
+                return Double(mx) + log(sum) - xLabel
             }
         }
     }
@@ -56,14 +61,21 @@ extension CPUDevice {
         measure("softTargetCrossEntropy", bytes: Double(12 * b * k)) {
             meanOverRows(b, width: k, into: loss) { r in
                 let x = pl + r * k, t = pt + r * k
-                let lse = logSumExp(x, k), tlse = logSumExp(t, k)
-                var s = 0.0
-                for j in 0 ..< k {
-                    let p = exp(Double(t[j]) - tlse)
-                    s -= p * (Double(x[j]) - lse)
-                    if let pd { pd[r * k + j] = Float((exp(Double(x[j]) - lse) - p) * g) }
+                let d = pd.map { $0 + r * k }
+                return withUnsafeTemporaryAllocation(of: Float.self, capacity: max(2 * k, 1)) { buffer in
+                    let et = buffer.baseAddress!, ex = et + k
+                    let (_, targetSum) = softmaxDenominator(t, k, storing: et)
+                    let (mx, sum) = softmaxDenominator(x, k, storing: ex)
+                    let lse = Double(mx) + log(sum)
+                    let invTarget = 1 / targetSum, invSum = 1 / sum
+                    var s = 0.0
+                    for j in 0 ..< k {
+                        let p = Double(et[j]) * invTarget
+                        s -= p * (Double(x[j]) - lse)
+                        if let d { d[j] = Float((Double(ex[j]) * invSum - p) * g) }
+                    }
+                    return s
                 }
-                return s
             }
         }
     }
@@ -82,13 +94,16 @@ extension CPUDevice {
                     if let pd { (pd + r * k).update(repeating: 0, count: k) }
                     return 0
                 }
-                let lse = logSumExp(x, k)
+                let (mx, sum) = softmaxDenominator(x, k, storing: nil)
+                let lse = Double(mx) + log(sum)
                 var s = 0.0
                 for j in 0 ..< k where m[j] != 0 { s += Double(m[j]) * (Double(x[j]) - lse) }
-                if let pd {
-                    let d = pd + r * k
+                if let d = pd.map({ $0 + r * k }) {
+                    // softmax_j = exp(x_j − lse); one more exp per element, but x is read
+                    // before d is written, so dLogits may alias logits.
                     for j in 0 ..< k {
-                        d[j] = Float((exp(Double(x[j]) - lse) - Double(m[j]) / count) * g)
+                        let softmax = Double(exp(x[j] - mx)) / sum
+                        d[j] = Float((softmax - Double(m[j]) / count) * g)
                     }
                 }
                 return -s / count
@@ -97,14 +112,33 @@ extension CPUDevice {
     }
 }
 
-/// log Σ_j exp(x_j), max-subtracted, in Double.
+/// The max of a row and Σ_j exp(x_j − max): the exponentials in Float (accurate to about an ulp after
+/// the max is subtracted, so none overflows), their sum in Double. With `storing`, the
+/// exponentials are kept for the gradient, so each element costs one exp.
+/// log-sum-exp = max + log(sum).
 @inline(__always)
-func logSumExp(_ x: UnsafePointer<Float>, _ n: Int) -> Double {
+func softmaxDenominator(_ x: UnsafePointer<Float>, _ n: Int,
+                        storing e: UnsafeMutablePointer<Float>?) -> (max: Float, sum: Double) {
     var mx = -Float.infinity
     for j in 0 ..< n { mx = max(mx, x[j]) }
-    if mx == -.infinity { return mx.isNaN ? .nan : -.infinity }
-    let m = Double(mx)
-    var s = 0.0
-    for j in 0 ..< n { s += exp(Double(x[j]) - m) }
-    return m + log(s)
+    // An all −∞ row has no finite max; its softmax is undefined (NaN), as in PyTorch.
+    let shift = mx.isFinite ? mx : (mx.isNaN ? mx : .nan)
+    var s0 = 0.0, s1 = 0.0
+    var j = 0
+    if let e {
+        while j + 2 <= n {
+            let a = exp(x[j] - shift), b = exp(x[j + 1] - shift)
+            e[j] = a; e[j + 1] = b
+            s0 += Double(a); s1 += Double(b)
+            j += 2
+        }
+        if j < n { let a = exp(x[j] - shift); e[j] = a; s0 += Double(a) }
+    } else {
+        while j + 2 <= n {
+            s0 += Double(exp(x[j] - shift)); s1 += Double(exp(x[j + 1] - shift))
+            j += 2
+        }
+        if j < n { s0 += Double(exp(x[j] - shift)) }
+    }
+    return (mx, s0 + s1)
 }

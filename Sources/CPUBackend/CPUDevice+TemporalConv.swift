@@ -1,9 +1,14 @@
 import Compute
 
-/// Temporal convolution (kernel kt×1, zero padding (kt−1)/2, stride s) as im2col + one GEMM.
+/// Temporal convolution (kernel kt×1, zero padding (kt−1)/2, stride s) as im2col + GEMM.
 ///
 /// `columns` is (Cin·kt, N·Tout·V) with row ci·kt + k, which is exactly the memory order
 /// of PyTorch's weight (Cout, Cin, kt, 1) viewed as (Cout, Cin·kt).
+///
+/// Narrow layers work in blocks of whole samples (see `TemporalBlocking`): the forward builds
+/// the columns of a block and multiplies them while they are still in cache; the backward
+/// multiplies Wᵀ·dy for a block into a small cached scratch and folds it straight back onto
+/// dx, so the full-size column gradient never goes through memory.
 extension CPUDevice {
     private func temporalGeometry(_ op: String, x: Tensor, input: ActivationShape, kernel: Int, stride: Int,
                                   weight: Tensor) -> (cout: Int, tOut: Int, cols: Int) {
@@ -21,16 +26,24 @@ extension CPUDevice {
                                     weight: Tensor, bias: Tensor, columns: Tensor, y: Tensor) {
         let (cout, tOut, cols) = temporalGeometry("temporalConvForward", x: x, input: input, kernel: kernel,
                                                   stride: stride, weight: weight)
-        let cin = input.channels
-        precondition(columns.buffer.count >= cin * kernel * cols && y.count >= cout * cols && bias.count >= cout,
-                     "temporalConvForward: columns \(columns.shape) needs \(cin * kernel * cols), y \(y.shape) needs \(cout * cols)")
+        let cin = input.channels, rowsK = cin * kernel
+        precondition(columns.buffer.count >= rowsK * cols && y.count >= cout * cols && bias.count >= cout,
+                     "temporalConvForward: columns \(columns.shape) needs \(rowsK * cols), y \(y.shape) needs \(cout * cols)")
         let px = x.cpuPointer, pw = weight.cpuPointer, pb = bias.cpuPointer
         let pc = columns.cpuPointer, py = y.cpuPointer
-        measure("temporalConvForward", flops: 2 * Double(cout * cin * kernel) * Double(cols)) {
-            im2col(px, input, kernel: kernel, stride: stride, tOut: tOut, into: pc)
+        let sampleColumns = tOut * input.joints
+        let block = temporalBlocking.samplesPerBlock(outputChannels: cout, rows: rowsK, sampleColumns: sampleColumns,
+                                                     batch: input.batch)
+        measure("temporalConvForward", flops: 2 * Double(cout * rowsK) * Double(cols)) {
             broadcastRows(pb, into: py, rows: cout, cols: cols, threads: threads)
-            sgemm(transA: false, transB: false, m: cout, n: cols, k: cin * kernel, alpha: 1,
-                  a: pw, lda: cin * kernel, b: pc, ldb: cols, beta: 1, c: py, ldc: cols)
+            for first in Swift.stride(from: 0, to: input.batch, by: block) {
+                let samples = first ..< min(first + block, input.batch)
+                let offset = first * sampleColumns
+                im2col(px, input, kernel: kernel, stride: stride, tOut: tOut, samples: samples,
+                       into: pc + offset, ld: cols)
+                sgemm(transA: false, transB: false, m: cout, n: samples.count * sampleColumns, k: rowsK, alpha: 1,
+                      a: pw, lda: rowsK, b: pc + offset, ldb: cols, beta: 1, c: py + offset, ldc: cols)
+            }
         }
     }
 
@@ -48,31 +61,41 @@ extension CPUDevice {
         let pw = weight.cpuPointer, pc = columns.cpuPointer, pdy = dy.cpuPointer
         let pdw = dWeight.cpuPointer, pdb = dBias.cpuPointer
         let pdx = dx?.cpuPointer
+        let sampleColumns = tOut * input.joints
+        let block = temporalBlocking.samplesPerBlock(outputChannels: cout, rows: rowsK, sampleColumns: sampleColumns,
+                                                     batch: input.batch)
         measure("temporalConvBackward", flops: 2 * Double(cout * rowsK) * Double(cols) * (dx == nil ? 1 : 2)) {
             rowSums(pdy, rows: cout, cols: cols, into: pdb, threads: threads)
             // dW(Cout, Cin·kt) = dy · columnsᵀ
             sgemm(transA: false, transB: true, m: cout, n: rowsK, k: cols, alpha: 1,
                   a: pdy, lda: cols, b: pc, ldb: cols, beta: 0, c: pdw, ldc: rowsK)
             guard let pdx else { return }
-            // dcolumns(Cin·kt, P) = Wᵀ · dy, then folded back onto the frames.
-            let dcol = columnScratch.floats(rowsK * cols)
-            sgemm(transA: true, transB: false, m: rowsK, n: cols, k: cout, alpha: 1,
-                  a: pw, lda: rowsK, b: pdy, ldb: cols, beta: 0, c: dcol, ldc: cols)
-            col2im(dcol, input, kernel: kernel, stride: stride, tOut: tOut, into: pdx, accumulate: accumulate)
+            // Per block: dcolumns(Cin·kt, block) = Wᵀ · dy[:, block], folded back onto dx.
+            let blockColumns = min(block, input.batch) * sampleColumns
+            let dcol = columnScratch.floats(rowsK * blockColumns)
+            for first in Swift.stride(from: 0, to: input.batch, by: block) {
+                let samples = first ..< min(first + block, input.batch)
+                let width = samples.count * sampleColumns
+                sgemm(transA: true, transB: false, m: rowsK, n: width, k: cout, alpha: 1,
+                      a: pw, lda: rowsK, b: pdy + first * sampleColumns, ldb: cols, beta: 0, c: dcol, ldc: width)
+                col2im(dcol, input, kernel: kernel, stride: stride, tOut: tOut, samples: samples, ld: width,
+                       into: pdx, accumulate: accumulate)
+            }
         }
     }
 
-    /// columns[ci·kt + k, n, to, :] = x[ci, n, to·s + k − pad, :] (zero outside 0 ..< T).
+    /// columns[ci·kt + k, (n − first), to, :] = x[ci, n, to·s + k − pad, :] (zero outside 0 ..< T)
+    /// for the samples n of `samples`; `c` points at the block's first column, rows `ld` apart.
     private func im2col(_ x: UnsafePointer<Float>, _ s: ActivationShape, kernel: Int, stride: Int, tOut: Int,
-                        into c: UnsafeMutablePointer<Float>) {
+                        samples: Range<Int>, into c: UnsafeMutablePointer<Float>, ld: Int) {
         let v = s.joints, t = s.frames, n = s.batch, pad = (kernel - 1) / 2
-        let cols = n * tOut * v
+        let first = samples.lowerBound
         parallelFor(s.channels * kernel, threads: threads, minimumPerChunk: 4) { range in
             for row in range {
                 let ci = row / kernel, k = row % kernel
-                for b in 0 ..< n {
+                for b in samples {
                     let src = x + (ci * n + b) * t * v
-                    let dst = c + row * cols + b * tOut * v
+                    let dst = c + row * ld + (b - first) * tOut * v
                     for to in 0 ..< tOut {
                         let ti = to * stride + k - pad
                         if ti >= 0 && ti < t {
@@ -86,21 +109,19 @@ extension CPUDevice {
         }
     }
 
-    /// The adjoint of `im2col`: dx[ci, n, t, :] (+)= Σ_k dcolumns[ci·kt + k, n, to, :] over
-    /// the (k, to) with to·s + k − pad = t. Each worker owns whole input channels.
+    /// The adjoint of `im2col` for one block: dx[ci, n, t, :] (+)= Σ_k dcolumns[ci·kt + k, n − first, to, :]
+    /// over the (k, to) with to·s + k − pad = t. Each worker owns whole input channels.
     private func col2im(_ c: UnsafePointer<Float>, _ s: ActivationShape, kernel: Int, stride: Int, tOut: Int,
-                        into dx: UnsafeMutablePointer<Float>, accumulate: Bool) {
+                        samples: Range<Int>, ld: Int, into dx: UnsafeMutablePointer<Float>, accumulate: Bool) {
         let v = s.joints, t = s.frames, n = s.batch, pad = (kernel - 1) / 2
-        let cols = n * tOut * v
+        let first = samples.lowerBound
         parallelFor(s.channels, threads: threads) { range in
             for ci in range {
-                let plane = dx + ci * n * t * v
-                if !accumulate { plane.update(repeating: 0, count: n * t * v) }
-                for k in 0 ..< kernel {
-                    let row = c + (ci * kernel + k) * cols
-                    for b in 0 ..< n {
-                        let dst = plane + b * t * v
-                        let src = row + b * tOut * v
+                for b in samples {
+                    let dst = dx + (ci * n + b) * t * v
+                    if !accumulate { dst.update(repeating: 0, count: t * v) }
+                    for k in 0 ..< kernel {
+                        let src = c + (ci * kernel + k) * ld + (b - first) * tOut * v
                         for to in 0 ..< tOut {
                             let ti = to * stride + k - pad
                             guard ti >= 0 && ti < t else { continue }

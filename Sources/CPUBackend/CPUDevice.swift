@@ -11,22 +11,30 @@ public final class CPUDevice: Device {
     /// Worker count used by our own parallel loops and by OpenBLAS.
     public let threads: Int
     public var kind: DeviceKind { .cpu }
-    public var name: String { "cpu (\(threads) threads, \(CPUDevice.blasDescription))" }
+    /// e.g. "cpu (2 threads, OpenBLAS 0.3.21 SkylakeX)".
+    public var name: String { "cpu (\(threads) threads, \(CPUDevice.blasShortDescription))" }
 
     var profiler = Profiler()
     /// Scratch for gradients of im2col columns and for Â = A ⊙ E; grown as needed.
     let columnScratch = Scratch()
     let adjacencyScratch = Scratch()
 
+    /// How a temporal convolution splits the batch into blocks of whole samples (see
+    /// `TemporalBlocking`); exposed for tuning and so tests can force many blocks.
+    public var temporalBlocking = TemporalBlocking()
+
     /// - Parameter threads: workers for our loops and for OpenBLAS (default: all cores).
     public init(threads: Int? = nil) {
+        BLASCoreSelection.selectedOnce
         let n = max(1, threads ?? ProcessInfo.processInfo.activeProcessorCount)
         self.threads = n
         openblas_set_num_threads(Int32(n))
     }
 
-    /// OpenBLAS build and thread count, e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH ... , 2 threads".
+    /// OpenBLAS build, kernel set and thread count, e.g.
+    /// "OpenBLAS 0.3.21 NO_LAPACKE DYNAMIC_ARCH NO_AFFINITY SkylakeX MAX_THREADS=64 (pthread), 2 threads".
     public static var blasDescription: String {
+        BLASCoreSelection.selectedOnce
         let config = openblas_get_config().map { String(cString: $0) } ?? "OpenBLAS"
         let parallel: String
         switch openblas_get_parallel() {
@@ -35,6 +43,14 @@ public final class CPUDevice: Device {
         default: parallel = "openmp"
         }
         return "\(config.trimmingCharacters(in: .whitespaces)) (\(parallel)), \(openblas_get_num_threads()) threads"
+    }
+
+    /// Library, version and kernel set, e.g. "OpenBLAS 0.3.21 SkylakeX".
+    public static var blasShortDescription: String {
+        BLASCoreSelection.selectedOnce
+        let config = openblas_get_config().map { String(cString: $0) } ?? "OpenBLAS"
+        let core = openblas_get_corename().map { String(cString: $0) } ?? "?"
+        return config.split(separator: " ").prefix(2).joined(separator: " ") + " " + core
     }
 
     // MARK: Memory

@@ -26,7 +26,8 @@ final class OpenCLBufferPool: @unchecked Sendable {
     private let context: cl_context
     private let lock = NSLock()
     private var free: [Int: [cl_mem]] = [:]
-    private(set) var bytesInPool = 0
+    private var cachedBytes = 0
+    var bytesInPool: Int { lock.lock(); defer { lock.unlock() }; return cachedBytes }
 
     init(context: cl_context) {
         self.context = context
@@ -50,7 +51,7 @@ final class OpenCLBufferPool: @unchecked Sendable {
         let capacity = Self.bucket(max(count, 1))
         lock.lock()
         let reused = free[capacity]?.popLast()
-        if reused != nil { bytesInPool -= capacity * 4 }
+        if reused != nil { cachedBytes -= capacity * 4 }
         lock.unlock()
         if let mem = reused { return OpenCLBuffer(mem: mem, capacity: capacity, pool: self) }
         var rc: cl_int = 0
@@ -69,7 +70,7 @@ final class OpenCLBufferPool: @unchecked Sendable {
     func recycle(_ mem: cl_mem, capacity: Int) {
         lock.lock()
         free[capacity, default: []].append(mem)
-        bytesInPool += capacity * 4
+        cachedBytes += capacity * 4
         lock.unlock()
     }
 
@@ -78,7 +79,7 @@ final class OpenCLBufferPool: @unchecked Sendable {
         lock.lock()
         let all = free.values.flatMap { $0 }
         free.removeAll()
-        bytesInPool = 0
+        cachedBytes = 0
         lock.unlock()
         for mem in all { clReleaseMemObject(mem) }
     }

@@ -29,13 +29,34 @@ extension OpenCLDevice {
                 for i in 0..<batch { scaleMatrix(c, cOffset + i * strideC, m, n, ldc, beta) }
                 return
             }
-            let status = enqueue("CLBlastSgemmStridedBatched") { event in CLBlastSgemmStridedBatched(
+            let status = enqueueSpan("CLBlastSgemmStridedBatched") { event in CLBlastSgemmStridedBatched(
                 CLBlastLayoutRowMajor, transA ? CLBlastTransposeYes : CLBlastTransposeNo,
                 transB ? CLBlastTransposeYes : CLBlastTransposeNo, m, n, k, alpha,
                 mem(a), aOffset, lda, strideA, mem(b), bOffset, ldb, strideB, beta,
                 mem(c), cOffset, ldc, strideC, batch, &queue, event) }
             checkBLAS(status, "CLBlastSgemmStridedBatched(m \(m), n \(n), k \(k), batch \(batch))")
         }
+    }
+
+    /// Compiles every kernel file and makes CLBlast compile its GEMM routines (a small and a
+    /// large shape, which take its direct and indirect paths, and the strided-batched form),
+    /// so the first training step is not spent in the OpenCL compiler.
+    public func warmUp() throws {
+        try buildAllPrograms()
+        for n in [16, 512] {
+            let a = try makeTensor([n * n]), b = try makeTensor([n * n]), c = try makeTensor([n * n])
+            fill(a, value: 0); fill(b, value: 0)
+            for (ta, tb) in [(false, false), (true, false), (false, true)] {
+                gemm(transA: ta, transB: tb, m: n, n: n, k: n, alpha: 1, a: a, aOffset: 0, lda: n,
+                     b: b, bOffset: 0, ldb: n, beta: 0, c: c, cOffset: 0, ldc: n)
+            }
+        }
+        let a = try makeTensor([3 * 625]), c = try makeTensor([3 * 625])
+        fill(a, value: 0)
+        gemmStridedBatched(transA: false, transB: false, m: 25, n: 25, k: 25, alpha: 1, a: a, aOffset: 0, lda: 25,
+                           strideA: 625, b: a, bOffset: 0, ldb: 25, strideB: 625, beta: 0, c: c, cOffset: 0,
+                           ldc: 25, strideC: 625, batch: 3)
+        synchronize()
     }
 
     /// One CLBlast SGEMM on raw buffers (used by the ops as well as `gemm`).
@@ -47,7 +68,7 @@ extension OpenCLDevice {
             scaleMatrix(c, cOffset, m, n, ldc, beta)
             return
         }
-        let status = enqueue("CLBlastSgemm") { event in CLBlastSgemm(CLBlastLayoutRowMajor, transA ? CLBlastTransposeYes : CLBlastTransposeNo,
+        let status = enqueueSpan("CLBlastSgemm") { event in CLBlastSgemm(CLBlastLayoutRowMajor, transA ? CLBlastTransposeYes : CLBlastTransposeNo,
                                   transB ? CLBlastTransposeYes : CLBlastTransposeNo, m, n, k, alpha,
                                   a, aOffset, lda, b, bOffset, ldb, beta, c, cOffset, ldc,
                                   &queue, event) }

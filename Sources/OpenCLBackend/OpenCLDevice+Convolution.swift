@@ -100,9 +100,19 @@ extension OpenCLDevice {
         launch("reduce.cl", "add_bias_rows", count: rows * cols, [.tensor(y), .tensor(b), .int(rows), .int(cols)])
     }
 
-    /// out[r] = Σ_c x[r, c] (one work-group per row).
+    /// out[r] = Σ_c x[r, c]. Long rows are first cut into chunks reduced by separate
+    /// work-groups, then each row's partials are summed (two deterministic passes).
     func rowSums(_ x: Tensor, into out: Tensor, rows: Int, cols: Int) {
-        launch("reduce.cl", "row_sums", groups: rows, [.tensor(x), .tensor(out), .int(cols), .localPerItem(4)])
+        let chunk = 8192, groups = (cols + chunk - 1) / chunk
+        if groups <= 1 {
+            launch("reduce.cl", "row_sums", groups: rows, [.tensor(x), .tensor(out), .int(cols), .localPerItem(4)])
+            return
+        }
+        let partial = scratch(rows * groups, "row sums")
+        let g = groupSize(for: kernel("reduce.cl", "row_sums_partial"))
+        launch("reduce.cl", "row_sums_partial", global: [groups * g, rows], local: [g, 1],
+               [.tensor(x), .int(cols), .int(chunk), .int(groups), .tensor(partial), .localPerItem(4)])
+        launch("reduce.cl", "row_sums", groups: rows, [.tensor(partial), .tensor(out), .int(groups), .localPerItem(4)])
     }
 }
 

@@ -1,8 +1,9 @@
 import COpenCL
 import Compute
 
-/// EADM (spec §2.6) on the device (`Kernels/eadm.cl`): plane statistics, spatial mask,
-/// batch-global rescale factors and the masked output, with no host round trip.
+/// EADM (spec §2.6) on the device (`Kernels/eadm.cl`): plane statistics and attention (kept in
+/// `scale` until the last kernel replaces it), spatial mask, batch-global rescale factors and
+/// the masked output, with no host round trip. `scale` must not alias `x`.
 extension OpenCLDevice {
     public func eadmForward(x: Tensor, shape: ActivationShape, threshold: Float, lambda: Float,
                             noOp: Bool, scale: Tensor, y: Tensor) {
@@ -16,22 +17,22 @@ extension OpenCLDevice {
                 copy(x, srcOffset: 0, to: y, dstOffset: 0, count: count)
                 return
             }
-            let stats = scratch(planes * 2, "eadmForward")
-            let kept = scratch(planes, "eadmForward")
+            precondition(scale.buffer !== x.buffer, "eadmForward: scale must not alias x")
+            let kept = scratch(planes, "eadmForward")  // holds ints (same size as floats)
             let spatial = scratch(n * v, "eadmForward")
             let factors = scratch(2, "eadmForward")
             launch("eadm.cl", "eadm_plane_stats", groups: planes,
-                   [.tensor(x), .int(plane), .float(lambda), .float(threshold), .tensor(stats), .tensor(kept),
+                   [.tensor(x), .int(plane), .float(lambda), .float(threshold), .tensor(scale), .tensor(kept),
                     .localPerItem(4), .localPerItem(4)])
             launch("eadm.cl", "eadm_spatial", groups: n * v,
-                   [.tensor(x), .tensor(stats), .int(c), .int(n), .int(t), .int(v), .float(lambda),
-                    .float(threshold), .tensor(spatial), .localPerItem(4)])
+                   [.tensor(scale), .int(c), .int(n), .int(t), .int(v), .float(threshold), .tensor(spatial),
+                    .localPerItem(4)])
             launch("eadm.cl", "eadm_factors", groups: 1,
                    [.tensor(kept), .int(planes), .tensor(spatial), .int(n * v), .int(count), .tensor(factors),
                     .localPerItem(4)])
             launch("eadm.cl", "eadm_apply", count: count,
-                   [.tensor(x), .tensor(stats), .tensor(spatial), .tensor(factors), .int(n), .int(t), .int(v),
-                    .int(count), .float(lambda), .float(threshold), .tensor(scale), .tensor(y)])
+                   [.tensor(x), .tensor(spatial), .tensor(factors), .int(n), .int(t), .int(v),
+                    .int(count), .float(threshold), .tensor(scale), .tensor(y)])
         }
     }
 }

@@ -9,6 +9,7 @@ extension OpenCLDevice {
         let k = adjacency.dim(0), v = input.joints
         let kc = weight.dim(0), cin = input.channels, p = input.plane
         let r = (kc / k) * input.batch * input.frames
+        checkLocalMemory(k * v * v * 4, "graphConv")
         let flops: Double = 2 * Double(kc * cin) * Double(p) + 2 * Double(k * r * v * v)
         let elements: Int = input.count + 2 * kc * p + r * v
         let bytes = 4 * Double(elements)
@@ -21,6 +22,38 @@ extension OpenCLDevice {
         }
     }
 
+    /// dImportance = (Σ_r z_kᵀ·dy) ⊙ A. Chunked reduction kernels where each work-item can hold
+    /// its share of the K·V·V outputs, otherwise K tall-skinny GEMMs.
+    private func importanceGradient(z: Tensor, dy: Tensor, adjacency: Tensor, dImportance: Tensor,
+                                    k: Int, r: Int, v: Int) {
+        let kvv = k * v * v
+        let g = groupSize(for: kernel("graph.cl", "graph_dahat_partial"))
+        let tileBytes = (k + 1) * 32 * v * 4
+        if importanceReductionKernels && kvv <= 16 * g && tileBytes <= info.localMemoryBytes {
+            let chunk = 256, groups = (r + chunk - 1) / chunk
+            let partial = scratch(groups * kvv, "graphConvBackward")
+            launch("graph.cl", "graph_dahat_partial", global: [groups * g], local: [g],
+                   [.tensor(z), .tensor(dy), .int(k), .int(r), .int(v), .int(chunk), .tensor(partial),
+                    .localBytes(tileBytes)])
+            launch("graph.cl", "graph_dahat_finalize", count: kvv,
+                   [.tensor(partial), .int(groups), .int(kvv), .tensor(adjacency), .tensor(dImportance)])
+            return
+        }
+        let dAhat = scratch(kvv, "graphConvBackward")
+        for i in 0..<k {
+            sgemm(true, false, v, v, r, 1, mem(z), i * r * v, v, mem(dy), 0, v, 0, mem(dAhat), i * v * v, v)
+        }
+        launch("elementwise.cl", "mul_f32", count: kvv, [.tensor(dAhat), .tensor(adjacency), .tensor(dImportance), .int(kvv)])
+    }
+
+    /// Â of all partitions must fit the work-group's local memory (7.5 KiB for K = 3, V = 25).
+    private func checkLocalMemory(_ bytes: Int, _ op: String) {
+        if bytes > info.localMemoryBytes {
+            fatalError(DeviceError.backend(op: op, detail: "adjacency needs \(bytes) bytes of local memory, "
+                + "device has \(info.localMemoryBytes)").description)
+        }
+    }
+
     public func graphConvBackward(x: Tensor, input: ActivationShape, weight: Tensor,
                                   adjacency: Tensor, importance: Tensor, z: Tensor, dy: Tensor,
                                   dz: Tensor, dx: Tensor?, accumulate: Bool,
@@ -28,6 +61,7 @@ extension OpenCLDevice {
         let k = adjacency.dim(0), v = input.joints
         let kc = weight.dim(0), cin = input.channels, p = input.plane
         let r = (kc / k) * input.batch * input.frames
+        checkLocalMemory(k * v * v * 4, "graphConv")
         let flops: Double = 4 * Double(kc * cin) * Double(p) + 4 * Double(k * r * v * v)
         let elements: Int = 2 * input.count + 3 * kc * p + r * v
         let bytes = 4 * Double(elements)
@@ -35,13 +69,7 @@ extension OpenCLDevice {
             launch("graph.cl", "graph_aggregate_backward", count: k * r * v,
                    [.tensor(dy), .tensor(adjacency), .tensor(importance), .tensor(dz),
                     .int(k), .int(r), .int(v), .localBytes(k * v * v * 4)])
-            // ∂L/∂Â_k = z_kᵀ·dy, then ⊙ A for the importance.
-            let dAhat = scratch(k * v * v, "graphConvBackward")
-            for i in 0..<k {
-                sgemm(true, false, v, v, r, 1, mem(z), i * r * v, v, mem(dy), 0, v, 0, mem(dAhat), i * v * v, v)
-            }
-            launch("elementwise.cl", "mul_f32", count: k * v * v,
-                   [.tensor(dAhat), .tensor(adjacency), .tensor(dImportance), .int(k * v * v)])
+            importanceGradient(z: z, dy: dy, adjacency: adjacency, dImportance: dImportance, k: k, r: r, v: v)
             sgemm(false, true, kc, cin, p, 1, mem(dz), 0, p, mem(x), 0, p, 0, mem(dWeight), 0, cin)
             rowSums(dz, into: dBias, rows: kc, cols: p)
             if let dx {

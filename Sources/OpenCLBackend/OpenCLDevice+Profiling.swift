@@ -1,12 +1,22 @@
 import COpenCL
 import Compute
 
+/// A profiled command: its event, and for library calls that enqueue several kernels but
+/// return only the last one's event (CLBlast), a marker enqueued just before the call.
+struct PendingEvent {
+    var op: String
+    var event: cl_event
+    var startMarker: cl_event?
+}
+
 /// Per-op timing from the queue's profiling events.
 ///
 /// Each public op runs inside `op(_:flops:bytes:_:)`, which names the op for every kernel and
 /// CLBlast call it enqueues (nested ops count towards the outermost one) and adds its flop and
 /// byte counts once per call. Event times (CL_PROFILING_COMMAND_START/END) are read when the
-/// queue has drained: at `synchronize()` and `profile()`.
+/// queue has drained: at `synchronize()` and `profile()`. A CLBlast call is timed from the end
+/// of a marker enqueued before it to the end of its returned event, so its helper kernels
+/// (padding, transposes) count too; the queue is in-order, so nothing else runs in between.
 extension OpenCLDevice {
     func op(_ name: String, flops: Double = 0, bytes: Double = 0, _ body: () -> Void) {
         if currentOp != nil { body(); return }
@@ -22,32 +32,38 @@ extension OpenCLDevice {
         body()
     }
 
-    func track(_ event: cl_event, _ kernelName: String) {
-        pendingEvents.append((currentOp ?? kernelName, event))
+    func track(_ event: cl_event, _ kernelName: String, startMarker: cl_event? = nil) {
+        pendingEvents.append(PendingEvent(op: currentOp ?? kernelName, event: event, startMarker: startMarker))
+    }
+
+    private func timestamp(_ event: cl_event, _ which: Int32) -> cl_ulong? {
+        var t: cl_ulong = 0
+        let rc = clGetEventProfilingInfo(event, cl_profiling_info(which), MemoryLayout<cl_ulong>.size, &t, nil)
+        return rc == CL_SUCCESS ? t : nil
     }
 
     /// Adds the durations of completed events to their ops and releases the events.
     func harvestEvents() {
         guard !pendingEvents.isEmpty else { return }
-        for (name, event) in pendingEvents {
-            var start: cl_ulong = 0
-            var end: cl_ulong = 0
-            let a = clGetEventProfilingInfo(event, cl_profiling_info(CL_PROFILING_COMMAND_START),
-                                            MemoryLayout<cl_ulong>.size, &start, nil)
-            let b = clGetEventProfilingInfo(event, cl_profiling_info(CL_PROFILING_COMMAND_END),
-                                            MemoryLayout<cl_ulong>.size, &end, nil)
-            if a == CL_SUCCESS, b == CL_SUCCESS, end >= start {
-                var t = timings[name] ?? OpTiming(op: name, calls: 0, seconds: 0, flops: 0, bytes: 0)
+        for p in pendingEvents {
+            let start = p.startMarker.flatMap { timestamp($0, CL_PROFILING_COMMAND_END) }
+                ?? timestamp(p.event, CL_PROFILING_COMMAND_START)
+            if let start, let end = timestamp(p.event, CL_PROFILING_COMMAND_END), end >= start {
+                var t = timings[p.op] ?? OpTiming(op: p.op, calls: 0, seconds: 0, flops: 0, bytes: 0)
                 t.seconds += Double(end - start) * 1e-9
-                timings[name] = t
+                timings[p.op] = t
             }
-            clReleaseEvent(event)
+            clReleaseEvent(p.event)
+            if let m = p.startMarker { clReleaseEvent(m) }
         }
         pendingEvents.removeAll(keepingCapacity: true)
     }
 
     func releaseEvents() {
-        for (_, event) in pendingEvents { clReleaseEvent(event) }
+        for p in pendingEvents {
+            clReleaseEvent(p.event)
+            if let m = p.startMarker { clReleaseEvent(m) }
+        }
         pendingEvents.removeAll()
     }
 
@@ -70,6 +86,17 @@ extension OpenCLDevice {
         var event: cl_event?
         let r = withUnsafeMutablePointer(to: &event) { body($0) }
         if let event { track(event, label) }
+        return r
+    }
+
+    /// Like `enqueue`, for a call that may enqueue several commands and report only the last.
+    func enqueueSpan<R>(_ label: String, _ body: (UnsafeMutablePointer<cl_event?>?) -> R) -> R {
+        guard profilingEnabled else { return body(nil) }
+        var marker: cl_event?
+        if clEnqueueMarkerWithWaitList(queue, 0, nil, &marker) != CL_SUCCESS { marker = nil }
+        var event: cl_event?
+        let r = withUnsafeMutablePointer(to: &event) { body($0) }
+        if let event { track(event, label, startMarker: marker) } else if let marker { clReleaseEvent(marker) }
         return r
     }
 }

@@ -24,10 +24,10 @@ enum KernelArg {
 
 /// The OpenCL backend: one context and one in-order, profiled command queue on one device.
 ///
-/// Kernel files (`Kernels/*.cl`, embedded at build time) are compiled on first use, once per
-/// device, with `common.cl` prepended, and cached by file name. GEMMs go to CLBlast, which
+/// Kernel files (`Kernels/*.cl`, embedded at build time) are compiled when the device opens,
+/// with `common.cl` prepended, and cached by file name. GEMMs go to CLBlast, which
 /// caches its own compiled routines per context. Ops only enqueue work; `download` and
-/// `synchronize` wait.
+/// `synchronize` wait. Like the CPU backend, a device serves one caller at a time.
 public final class OpenCLDevice: Device {
     public let info: OpenCLDeviceInfo
     public var name: String { "opencl:\(info.index) \(info.name) (\(info.platformName))" }
@@ -42,11 +42,19 @@ public final class OpenCLDevice: Device {
     private var kernels: [String: (kernel: cl_kernel, maxGroup: Int)] = [:]
     /// Preferred work-group size for elementwise kernels and upper bound for reductions.
     let groupSize: Int
+    /// Compiler options: OpenCL C 1.2, no fast-math, and where the device offers it correctly
+    /// rounded float divide and sqrt (as on the CPU), so masks that compare a computed value
+    /// with a threshold (EADM) agree across backends.
+    let buildOptions: String
+
+    /// Use the chunked reduction kernels for the edge-importance gradient (false: K GEMMs; tests
+    /// flip it to cover the fallback that devices with small work-groups take).
+    var importanceReductionKernels = true
 
     // Profiling state (see OpenCLDevice+Profiling.swift).
     public var profilingEnabled = false
     var currentOp: String?
-    var pendingEvents: [(op: String, event: cl_event)] = []
+    var pendingEvents: [PendingEvent] = []
     var timings: [String: OpTiming] = [:]
 
     /// Opens device `index` of `OpenCLRuntime.devices()`.
@@ -76,6 +84,12 @@ public final class OpenCLDevice: Device {
         var g = 1
         while g * 2 <= min(256, max(info.maxWorkGroupSize, 1)) { g *= 2 }
         groupSize = g
+        let fp: cl_device_fp_config = OpenCLRuntime.deviceValue(handle.device, CL_DEVICE_SINGLE_FP_CONFIG, 0)
+        buildOptions = fp & cl_device_fp_config(CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT) != 0
+            ? "-cl-std=CL1.2 -cl-fp32-correctly-rounded-divide-sqrt" : "-cl-std=CL1.2"
+        // Compile every kernel file now: a driver that cannot build them fails here, where the
+        // caller can still fall back to another device, rather than in the middle of a step.
+        try buildAllPrograms()
     }
 
     deinit {
@@ -90,8 +104,8 @@ public final class OpenCLDevice: Device {
 
     // MARK: Programs and kernels
 
-    /// Compiles `common.cl` followed by `source` for this device with "-cl-std=CL1.2" (and no
-    /// fast-math flags). A compiler error throws `DeviceError.kernelBuild` with the build log.
+    /// Compiles `common.cl` followed by `source` for this device with `buildOptions` ("-cl-std=CL1.2",
+    /// no fast-math flags). A compiler error throws `DeviceError.kernelBuild` with the build log.
     public func buildProgram(source: String, name: String) throws -> OpenCLProgram {
         let text = (EmbeddedKernels.sources["common.cl"] ?? "") + "\n" + source
         var rc: cl_int = 0
@@ -104,7 +118,7 @@ public final class OpenCLDevice: Device {
             throw DeviceError.kernelBuild(file: name, log: "clCreateProgramWithSource: \(clErrorName(rc))")
         }
         var device: cl_device_id? = deviceID
-        rc = clBuildProgram(program, 1, &device, "-cl-std=CL1.2", nil, nil)
+        rc = clBuildProgram(program, 1, &device, buildOptions, nil, nil)
         if rc != CL_SUCCESS {
             let log = buildLog(program)
             clReleaseProgram(program)
@@ -134,7 +148,7 @@ public final class OpenCLDevice: Device {
         return p
     }
 
-    /// Compiles every kernel file now (otherwise each compiles on its first launch).
+    /// Compiles every kernel file not yet compiled (the initialiser does this once).
     public func buildAllPrograms() throws {
         for file in EmbeddedKernels.sources.keys.sorted() where file != "common.cl" { _ = try program(file) }
     }
@@ -215,7 +229,7 @@ public final class OpenCLDevice: Device {
         launch(file, name, global: [(count + g - 1) / g * g], local: [g], args)
     }
 
-    /// One work-group per item of `groups` (reductions); returns nothing, sizes local memory.
+    /// One work-group per item of `groups` (reductions); `.localPerItem` sizes follow the group.
     func launch(_ file: String, _ name: String, groups: Int, _ args: [KernelArg]) {
         guard groups > 0 else { return }
         let g = groupSize(for: kernel(file, name))
@@ -262,6 +276,8 @@ public final class OpenCLDevice: Device {
         guard let base = values.baseAddress, values.count > 0 else { return }
         let rc = clEnqueueReadBuffer(queue, mem(tensor, "download"), cl_bool(CL_TRUE), 0, values.count * 4, base, 0, nil, nil)
         clCheck(rc, "download", "clEnqueueReadBuffer(\(values.count * 4) bytes)")
+        // A blocking read on an in-order queue means every earlier command has finished.
+        harvestEvents()
     }
 
     public func fill(_ tensor: Tensor, value: Float) {
@@ -289,6 +305,12 @@ public final class OpenCLDevice: Device {
             }
         }
     }
+
+    /// Bytes held in the buffer pool for reuse (not counting live tensors).
+    public var pooledBytes: Int { pool.bytesInPool }
+
+    /// Releases the pool's cached buffers (live tensors are unaffected).
+    public func trimPool() { pool.trim() }
 
     public func synchronize() {
         let rc = clFinish(queue)

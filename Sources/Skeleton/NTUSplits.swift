@@ -27,6 +27,13 @@ public enum NTUBenchmark: String, CaseIterable, Sendable {
         }
     }
 
+    /// Whether `sample` belongs to the dataset the benchmark is defined on: NTU-60 benchmarks
+    /// cover setups 1–17 and actions 1–60 only, so a folder holding the NTU-120 additions too
+    /// still yields the NTU-60 parts.
+    public func covers(_ sample: NTUSampleName) -> Bool {
+        classCount == 60 ? sample.setup <= 17 && sample.action <= 60 : true
+    }
+
     /// Number of action classes the benchmark covers.
     public var classCount: Int { self == .xsub || self == .xview ? 60 : 120 }
 }
@@ -48,7 +55,8 @@ public enum NTUSampleList {
             .map { String($0).replacingOccurrences(of: ".skeleton", with: "") }
     }
 
-    /// Sorted `.skeleton` files of `dir` that belong to `part` of `benchmark`, minus `ignored` stems,
+    /// Sorted `.skeleton` files of `dir` that belong to `part` of `benchmark` (and to the dataset it
+    /// covers), minus `ignored` stems,
     /// in the reference's order (sorted directory listing). Files whose names do not parse are returned
     /// separately so the caller can report them.
     public static func select(directory dir: String, benchmark: NTUBenchmark, part: DataPart,
@@ -60,7 +68,7 @@ public enum NTUSampleList {
         var files: [String] = [], bad: [String] = []
         for f in all.sorted() where f.hasSuffix(".skeleton") {
             guard let n = NTUSampleName(f) else { bad.append(f); continue }
-            if ignored.contains(n.stem) { continue }
+            if ignored.contains(n.stem) || !benchmark.covers(n) { continue }
             if benchmark.isTraining(n) == (part == .train) { files.append(f) }
         }
         return (files, bad)

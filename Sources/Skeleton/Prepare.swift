@@ -25,6 +25,44 @@ public struct PrepareReport: Sendable {
     }
 }
 
+/// Where a preparation run stands, reported after every input (a `.skeleton` file for NTU,
+/// a recording for PKU-MMD) and once more when a part is written.
+public struct PrepareProgress: Sendable, Equatable {
+    public var part: DataPart
+    /// Inputs of this part processed so far, out of `total`.
+    public var done: Int
+    public var total: Int
+    /// Samples written to this part so far.
+    public var written: Int
+    /// Bad samples skipped so far (all parts).
+    public var skipped: Int
+    /// What an input is: "files" or "recordings".
+    public var unit: String
+    /// True on the last report of a part, after its files are in place.
+    public var finished: Bool
+
+    public init(part: DataPart, done: Int, total: Int, written: Int, skipped: Int, unit: String, finished: Bool = false) {
+        self.part = part; self.done = done; self.total = total; self.written = written
+        self.skipped = skipped; self.unit = unit; self.finished = finished
+    }
+
+    /// One status line, e.g. `train: 1200/40091 files (3.0%), 1198 written, 2 skipped, 410/s, ETA 1m35s`.
+    public func line(elapsedSeconds: Double) -> String {
+        let pct = total > 0 ? 100 * Double(done) / Double(total) : 100
+        var s = "\(part.rawValue): \(done)/\(total) \(unit) (\(String(format: "%.1f", pct))%), \(written) written, \(skipped) skipped"
+        guard elapsedSeconds > 0, done > 0 else { return s }
+        let rate = Double(done) / elapsedSeconds
+        s += String(format: ", %.0f/s", rate)
+        if !finished && done < total {
+            let eta = Int((Double(total - done) / rate).rounded())
+            s += ", ETA " + (eta >= 60 ? "\(eta / 60)m\(String(format: "%02d", eta % 60))s" : "\(eta)s")
+        } else {
+            s += String(format: ", %.1fs", elapsedSeconds)
+        }
+        return s
+    }
+}
+
 /// Options for `DatasetPreparation.prepareNTU` / `preparePKU`.
 public struct PrepareOptions: Sendable {
     /// Parts to produce.
@@ -81,21 +119,37 @@ final class PartWriter {
 /// `{train,val}_label.pkl` `(names, labels)`, and optionally the ST-GCN `{train,val}_data.npy`
 /// (N, 3, 300, 25, 2). Peak memory is one sample plus write buffers.
 public enum DatasetPreparation {
+    /// Creates `path` (and parents), failing with an error that names it.
+    static func makeOutputDirectory(_ path: String) throws {
+        do { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) } catch {
+            throw SkeletonFileError(file: path, line: 0, reason: "cannot create the output folder (\(error.localizedDescription))")
+        }
+    }
+
     /// NTU RGB+D: every `*.skeleton` file of `rawDirectory`, in sorted order, split by `benchmark`.
     /// Samples named in `missingSkeletons` (a list file, e.g. `samples_with_missing_skeletons.txt`)
     /// are ignored as the reference does. Malformed files are skipped and reported.
     public static func prepareNTU(rawDirectory: String, outputDirectory: String, benchmark: NTUBenchmark,
                                   missingSkeletons: String? = nil, options: PrepareOptions = PrepareOptions(),
-                                  progress: ((String) -> Void)? = nil) throws -> PrepareReport {
-        try FileManager.default.createDirectory(atPath: outputDirectory, withIntermediateDirectories: true)
+                                  progress: ((PrepareProgress) -> Void)? = nil) throws -> PrepareReport {
+        try makeOutputDirectory(outputDirectory)
+        let listing: [String]
+        do { listing = try FileManager.default.contentsOfDirectory(atPath: rawDirectory) } catch {
+            throw SkeletonFileError(file: rawDirectory, line: 0, reason: "cannot list the skeleton directory (\(error.localizedDescription))")
+        }
+        guard listing.contains(where: { $0.hasSuffix(".skeleton") }) else {
+            throw SkeletonFileError(file: rawDirectory, line: 0,
+                                    reason: "no .skeleton files (expected the unpacked nturgb+d_skeletons folder of the NTU RGB+D download)")
+        }
         let ignored = Set(try missingSkeletons.map(NTUSampleList.readNames) ?? [])
         var report = PrepareReport()
         for part in options.parts {
             let selection = try NTUSampleList.select(directory: rawDirectory, benchmark: benchmark, part: part, ignored: ignored)
             if part == options.parts.first {
-                report.skipped += selection.unparsable.map { SkippedSample(file: $0, reason: "\($0): name does not follow SsssCcccPpppRrrrAaaa") }
-                let all = (try? FileManager.default.contentsOfDirectory(atPath: rawDirectory)) ?? []
-                report.ignored = all.filter { $0.hasSuffix(".skeleton") && NTUSampleName($0).map { ignored.contains($0.stem) } == true }.count
+                report.skipped += selection.unparsable.map {
+                    SkippedSample(file: rawDirectory + "/" + $0, reason: "\(rawDirectory)/\($0): name does not follow SsssCcccPpppRrrrAaaa")
+                }
+                report.ignored = listing.filter { $0.hasSuffix(".skeleton") && NTUSampleName($0).map { ignored.contains($0.stem) } == true }.count
             }
             let writer = try PartWriter(part: part, directory: outputDirectory, frames: options.frame50.targetFrames,
                                         rawFrames: options.maxFrames, writeRaw: options.writeRawArrays)
@@ -110,11 +164,13 @@ public enum DatasetPreparation {
                 } catch let e as Frame50.Failure {
                     report.skipped.append(SkippedSample(file: path, reason: "\(path): \(e)"))
                 }
-                if (i + 1) % 1000 == 0 { progress?("\(part.rawValue): \(i + 1)/\(selection.files.count)") }
+                progress?(PrepareProgress(part: part, done: i + 1, total: selection.files.count, written: writer.names.count,
+                                          skipped: report.skipped.count, unit: "files"))
             }
             report.outputs += try writer.finish()
             report.written[part] = writer.names.count
-            progress?("\(part.rawValue): wrote \(writer.names.count) samples")
+            progress?(PrepareProgress(part: part, done: selection.files.count, total: selection.files.count, written: writer.names.count,
+                                      skipped: report.skipped.count, unit: "files", finished: true))
         }
         return report
     }
@@ -124,15 +180,21 @@ public enum DatasetPreparation {
     /// sample (centre-cropped to 300 frames), and writes the same files as `prepareNTU`.
     public static func preparePKU(skeletonDirectory: String, labelDirectory: String, splitFile: String,
                                   outputDirectory: String, options: PrepareOptions = PrepareOptions(),
-                                  progress: ((String) -> Void)? = nil) throws -> PrepareReport {
-        try FileManager.default.createDirectory(atPath: outputDirectory, withIntermediateDirectories: true)
+                                  progress: ((PrepareProgress) -> Void)? = nil) throws -> PrepareReport {
+        try makeOutputDirectory(outputDirectory)
+        for (dir, what) in [(skeletonDirectory, "skeleton"), (labelDirectory, "label")] {
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else {
+                throw SkeletonFileError(file: dir, line: 0, reason: "no such \(what) directory")
+            }
+        }
         let split = try PKUReader.readSplit(path: splitFile)
         var report = PrepareReport()
         for part in options.parts {
             let ids = part == .train ? split.train : split.val
             let writer = try PartWriter(part: part, directory: outputDirectory, frames: options.frame50.targetFrames,
                                         rawFrames: options.maxFrames, writeRaw: options.writeRawArrays)
-            for id in ids {
+            for (i, id) in ids.enumerated() {
                 let skel = skeletonDirectory + "/" + id + ".txt", lab = labelDirectory + "/" + id + ".txt"
                 do {
                     let seq = try PKUReader.readSkeleton(path: skel)
@@ -149,10 +211,13 @@ public enum DatasetPreparation {
                 } catch let e as SkeletonFileError {
                     report.skipped.append(SkippedSample(file: e.file, reason: e.description))
                 }
-                progress?("\(part.rawValue): \(id)")
+                progress?(PrepareProgress(part: part, done: i + 1, total: ids.count, written: writer.names.count,
+                                          skipped: report.skipped.count, unit: "recordings"))
             }
             report.outputs += try writer.finish()
             report.written[part] = writer.names.count
+            progress?(PrepareProgress(part: part, done: ids.count, total: ids.count, written: writer.names.count,
+                                      skipped: report.skipped.count, unit: "recordings", finished: true))
         }
         return report
     }

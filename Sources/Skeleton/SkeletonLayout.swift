@@ -83,6 +83,13 @@ public struct SkeletonLayout: Equatable, Sendable, Codable {
         }
     }
 
+    /// A built-in layout by name, or a custom one from a `.json` file path (what a `layout:`
+    /// setting may hold).
+    public static func resolve(_ nameOrPath: String) throws -> SkeletonLayout {
+        if nameOrPath.lowercased().hasSuffix(".json") { return try load(json: nameOrPath) }
+        return try named(nameOrPath)
+    }
+
     /// Names accepted by `named(_:)`.
     public static let builtInNames = ["ntu-rgb+d", "kinect-v1", "openpose"]
 

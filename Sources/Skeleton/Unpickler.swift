@@ -239,6 +239,9 @@ public struct Unpickler {
                 stack.append(.box(b))
             case 0x62: // BUILD
                 let state = try pop(at)
+                // BUILD on a dict sets instance attributes (a state dict's `_metadata`); the
+                // contents are unchanged.
+                if case let .box(d)? = stack.last, d.kind == .dict { continue }
                 guard case let .box(b)? = stack.last, b.kind == .object else {
                     // BUILD on a plain value: keep the value, wrap the state.
                     let target = try pop(at)

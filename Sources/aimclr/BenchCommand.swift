@@ -37,6 +37,9 @@ struct BenchOpsCommand: ParsableCommand {
     @Option(help: "Append JSON lines to this file.") var json: String = "bench-ops.jsonl"
 
     func run() throws {
+        // Selecting the CPU backend's OpenBLAS kernels first, so the raw OpenBLAS reference row
+        // runs the same kernels as the engine.
+        print("BLAS: \(CPUDevice.blasDescription)")
         print("Measuring the CPU's fp32 FMA peak...")
         let peak = CPUInfo.measureFMAPeakGFLOPS(seconds: 1.0)
         print(String(format: "CPU fp32 FMA peak: %.1f GFLOP/s (%d cores, %@)", peak, CPUInfo.cores, CPUInfo.fmaPath))

@@ -36,6 +36,8 @@ struct PretrainCommand: ParsableCommand {
     @Option(name: .customLong("mining-epoch"), help: "Last epoch of InfoNCE; NNM afterwards.") var miningEpoch: Int?
     @Option(help: "NNM neighbours per view.") var topk: Int?
     @Option(name: .customLong("hidden-channels"), help: "Width of blocks 1-4 (16 in the reference).") var hiddenChannels: Int?
+    @Option(name: .customLong("hidden-dim"), help: "Width of block 10 and of the representation (256 in the reference).") var hiddenDim: Int?
+    @Option(name: .customLong("feature-dim"), help: "Projection output / queue dimension (128 in the reference).") var featureDim: Int?
     @Option(name: .customLong("save-interval"), help: "Checkpoint every N epochs.") var saveInterval: Int?
     @Option(name: .customLong("max-iterations"), help: "Cap iterations per epoch (smoke runs).") var maxIterations: Int?
     @Option(help: "Random seed.") var seed: UInt64?
@@ -74,6 +76,8 @@ struct PretrainCommand: ParsableCommand {
         if let v = miningEpoch { c.miningEpoch = v }
         if let v = topk { c.topK = v }
         if let v = hiddenChannels { c.hiddenChannels = v }
+        if let v = hiddenDim { c.hiddenDim = v }
+        if let v = featureDim { c.featureDim = v }
         if let v = saveInterval { c.saveInterval = v }
         if let v = maxIterations { c.maxIterationsPerEpoch = v }
         if let v = seed { c.seed = v }

@@ -105,7 +105,10 @@ final class PretrainTests: XCTestCase {
         for (i, (pa, pb)) in zip(a.encoderQ.parameters, b.encoderQ.parameters).enumerated() {
             let wa = cpu.read(pa.value), wb = cl.read(pb.value)
             let delta = zip(wa, before[i]).map { abs($0 - $1) }.max() ?? 0
-            let tol = 2e-2 * delta + 1e-6
+            // Biases straight before a train-mode BatchNorm have an exactly-zero gradient: their
+            // update is rounding noise, compared with an absolute tolerance (spec §9).
+            let beforeBN = pa.name.hasSuffix("tcn.2.bias") || pa.name.hasSuffix("residual.0.bias")
+            let tol = beforeBN ? Float(1e-5) : 2e-2 * delta + 1e-6
             let worst = zip(wa, wb).map { abs($0 - $1) }.max() ?? 0
             XCTAssertLessThanOrEqual(worst, tol, "\(pa.name): CPU/OpenCL differ by \(worst), update size \(delta)")
         }

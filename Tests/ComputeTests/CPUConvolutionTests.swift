@@ -81,7 +81,21 @@ final class CPUConvolutionTests: XCTestCase {
     func testTemporalConvStride2T25() throws { try checkTemporalConv(n: 2, cin: 3, cout: 4, t: 25, v: 25, kernel: 9, stride: 2) }
     func testTemporalConvKernel3() throws { try checkTemporalConv(n: 3, cin: 2, cout: 3, t: 8, v: 5, kernel: 3, stride: 1) }
 
-    private func checkTemporalConv(n: Int, cin: Int, cout: Int, t: Int, v: Int, kernel: Int, stride: Int) throws {
+    /// Blocks of one sample, and blocks of three samples over four (a short last block).
+    func testTemporalConvInSampleBlocks() throws {
+        try checkTemporalConv(n: 4, cin: 4, cout: 6, t: 13, v: 25, kernel: 9, stride: 2,
+                              blocking: TemporalBlocking(targetFloats: 1, minimumColumns: 1))
+        try checkTemporalConv(n: 4, cin: 4, cout: 6, t: 12, v: 25, kernel: 9, stride: 1,
+                              blocking: TemporalBlocking(targetFloats: 3 * 36 * 12 * 25, minimumColumns: 1))
+        // Three samples from the minimum width alone.
+        try checkTemporalConv(n: 4, cin: 4, cout: 6, t: 12, v: 25, kernel: 9, stride: 1,
+                              blocking: TemporalBlocking(targetFloats: 1, minimumColumns: 2 * 12 * 25 + 1))
+    }
+
+    private func checkTemporalConv(n: Int, cin: Int, cout: Int, t: Int, v: Int, kernel: Int, stride: Int,
+                                   blocking: TemporalBlocking? = nil) throws {
+        let device = CPUDevice(threads: 2)
+        if let blocking { device.temporalBlocking = blocking }
         var rng = RefRandom(seed: UInt64(200 + t * 10 + stride + kernel))
         let x = rng.values(n * cin * t * v), w = rng.values(cout * cin * kernel), b = rng.values(cout)
         let (yRef, tOut) = Ref.temporalConv(x, n: n, cin: cin, t: t, v: v, weight: w, bias: b,

@@ -9,8 +9,25 @@ final class CPUDeviceTests: XCTestCase {
         XCTAssertEqual(device.threads, 2)
         XCTAssertEqual(device.kind, .cpu)
         XCTAssertTrue(CPUDevice.blasDescription.contains("OpenBLAS"), CPUDevice.blasDescription)
-        XCTAssertTrue(device.name.hasPrefix("cpu"), device.name)
+        XCTAssertTrue(device.name.hasPrefix("cpu (2 threads, OpenBLAS"), device.name)
         XCTAssertEqual(CPUDevice().threads, CPUInfo.cores)
+    }
+
+    /// On an AVX2 host OpenBLAS must not run its generic SSE3 kernels (5x slower SGEMM),
+    /// whether it recognised the CPU itself or the backend chose the kernels for it.
+    func testOpenBLASUsesVectorKernelsOnAVX2Hosts() throws {
+        guard ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil else {
+            throw XCTSkip("OPENBLAS_CORETYPE is set; the user's choice stands")
+        }
+        guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+              let flags = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") }),
+              flags.split(separator: " ").contains("avx2") else {
+            throw XCTSkip("no AVX2 reported by /proc/cpuinfo")
+        }
+        _ = CPUDevice(threads: 1)
+        let description = CPUDevice.blasDescription
+        XCTAssertFalse(description.contains("Prescott"), description)
+        XCTAssertFalse(description.contains("Katmai"), description)
     }
 
     func testUploadDownloadRoundTrip() throws {

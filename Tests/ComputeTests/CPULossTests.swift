@@ -65,6 +65,29 @@ final class CPULossTests: XCTestCase {
                     abs: 1e-6, rel: 1e-5, "masked CE with one positive")
     }
 
+    /// dLogits may be the logits tensor itself.
+    func testGradientsInPlace() throws {
+        var rng = RefRandom(seed: 705)
+        let logits = rng.values(rows * classes, -4, 4), target = rng.values(rows * classes, -4, 4)
+        let mask = (0 ..< rows * classes).map { $0 % 4 == 0 ? 1.0 : 0 }
+        let tt = try device.tensor(target, [rows, classes]), mt = try device.tensor(mask, [rows, classes])
+        let labt = try device.tensor([1, 2, 3, 4], [rows])
+        let loss = try device.makeTensor([1]), separate = try device.makeTensor([rows, classes])
+        let cases: [(String, (Tensor, Tensor?) -> Void)] = [
+            ("CE", { self.device.softmaxCrossEntropy(logits: $0, labels: labt, scale: 1, loss: loss, dLogits: $1) }),
+            ("soft-target CE", { self.device.softTargetCrossEntropy(logits: $0, targetLogits: tt, scale: 1, loss: loss, dLogits: $1) }),
+            ("masked CE", { self.device.maskedCrossEntropy(logits: $0, positives: mt, scale: 1, loss: loss, dLogits: $1) }),
+        ]
+        for (name, run) in cases {
+            let lt = try device.tensor(logits, [rows, classes])
+            run(lt, separate)
+            let expectedLoss = device.scalar(loss)
+            run(lt, lt)
+            XCTAssertEqual(device.scalar(loss), expectedLoss, "\(name) loss in place")
+            XCTAssertEqual(device.read(lt), device.read(separate), "\(name) gradient in place")
+        }
+    }
+
     func testContrastiveLogitsForwardBackward() throws {
         let b = 4, d = 8, k = 12, tau = 0.2
         var rng = RefRandom(seed: 703)

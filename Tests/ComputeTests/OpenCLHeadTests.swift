@@ -18,7 +18,7 @@ final class OpenCLHeadTests: XCTestCase {
             for pm in 0..<m { for i in 0..<plane { acc += Double(xv[(ch * s * m + n * m + pm) * plane + i]) } }
             want[n * c + ch] = Float(acc / Double(m * plane))
         } }
-        assertClose(dev.read(y), want, abs: 1e-6, rel: 1e-5, "pool forward")
+        expectClose(dev.read(y), want, abs: 1e-6, rel: 1e-5, "pool forward")
         let dyv = rng.values(s * c)
         let dy = try dev.tensor(dyv, shape: [s, c]), dx = try dev.makeTensor(x.shape)
         dev.poolBackward(dy: dy, channels: c, samples: s, persons: m, plane: plane, dx: dx)
@@ -26,7 +26,7 @@ final class OpenCLHeadTests: XCTestCase {
         for ch in 0..<c { for row in 0..<(s * m) { for i in 0..<plane {
             wdx[(ch * s * m + row) * plane + i] = dyv[(row / m) * c + ch] / Float(m * plane)
         } } }
-        assertClose(dev.read(dx), wdx, abs: 0, rel: 1e-6, "pool backward")
+        expectClose(dev.read(dx), wdx, abs: 0, rel: 1e-6, "pool backward")
     }
 
     func testLinearForwardBackward() throws {
@@ -40,7 +40,7 @@ final class OpenCLHeadTests: XCTestCase {
         var want = [Float](repeating: 0, count: b * out)
         Reference.gemm(false, true, b, out, inp, 1, xv, 0, inp, wv, 0, inp, 0, &want, 0, out)
         for i in 0..<want.count { want[i] += bv[i % out] }
-        assertClose(dev.read(y), want, abs: 1e-5, rel: 1e-5, "linear forward")
+        expectClose(dev.read(y), want, abs: 1e-5, rel: 1e-5, "linear forward")
         let dyv = rng.values(b * out)
         let dy = try dev.tensor(dyv, shape: [b, out])
         let dx = try dev.makeTensor([b, inp]), dw = try dev.makeTensor([out, inp]), db = try dev.makeTensor([out])
@@ -48,12 +48,12 @@ final class OpenCLHeadTests: XCTestCase {
         var wdw = [Float](repeating: 0, count: out * inp), wdx = [Float](repeating: 0, count: b * inp)
         Reference.gemm(true, false, out, inp, b, 1, dyv, 0, out, xv, 0, inp, 0, &wdw, 0, inp)
         Reference.gemm(false, false, b, inp, out, 1, dyv, 0, out, wv, 0, inp, 0, &wdx, 0, inp)
-        assertClose(dev.read(dw), wdw, abs: 1e-5, rel: 1e-5, "linear dW")
-        assertClose(dev.read(dx), wdx, abs: 1e-5, rel: 1e-5, "linear dx")
-        assertClose(dev.read(db), (0..<out).map { o in (0..<b).reduce(Float(0)) { $0 + dyv[$1 * out + o] } },
+        expectClose(dev.read(dw), wdw, abs: 1e-5, rel: 1e-5, "linear dW")
+        expectClose(dev.read(dx), wdx, abs: 1e-5, rel: 1e-5, "linear dx")
+        expectClose(dev.read(db), (0..<out).map { o in (0..<b).reduce(Float(0)) { $0 + dyv[$1 * out + o] } },
                     abs: 1e-5, rel: 1e-5, "linear db")
         dev.linearBackward(x: x, weight: w, dy: dy, dx: nil, dWeight: dw, dBias: db)
-        assertClose(dev.read(dw), wdw, abs: 1e-5, rel: 1e-5, "linear dW without dx")
+        expectClose(dev.read(dw), wdw, abs: 1e-5, rel: 1e-5, "linear dW without dx")
     }
 
     func testL2NormalizeForwardBackward() throws {
@@ -79,7 +79,7 @@ final class OpenCLHeadTests: XCTestCase {
                 wdx[r * d + i] = Float(norm > Double(eps) ? (g[i] - row[i] / norm * yg) / norm : g[i] / Double(eps))
             }
         }
-        assertClose(dev.read(y), wy, abs: 1e-6, rel: 1e-5, "l2 normalize forward")
-        assertClose(dev.read(dx), wdx, abs: 1e-5, rel: 1e-4, "l2 normalize backward")
+        expectClose(dev.read(y), wy, abs: 1e-6, rel: 1e-5, "l2 normalize forward")
+        expectClose(dev.read(dx), wdx, abs: 1e-5, rel: 1e-4, "l2 normalize backward")
     }
 }

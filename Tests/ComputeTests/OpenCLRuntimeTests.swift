@@ -52,6 +52,41 @@ final class OpenCLRuntimeTests: XCTestCase {
         XCTAssertEqual(dev.read(t), moved)
     }
 
+    func testBufferPoolReusesReleasedBuffers() throws {
+        let dev = try OpenCLTestDevice.get()
+        dev.trimPool()
+        XCTAssertEqual(dev.pooledBytes, 0)
+        var t: Tensor? = try dev.makeTensor([1000, 3])
+        let capacity = t!.buffer.count
+        XCTAssertTrue((3000...3750).contains(capacity), "bucket of 3000 elements is \(capacity)")
+        t = nil
+        XCTAssertEqual(dev.pooledBytes, capacity * 4, "a dropped tensor returns its buffer to the pool")
+        let u = try dev.makeTensor([2900])  // same bucket: reused
+        XCTAssertEqual(u.buffer.count, capacity)
+        XCTAssertEqual(dev.pooledBytes, 0)
+        dev.fill(u, value: 1)
+        XCTAssertEqual(dev.read(u).count, 2900)
+    }
+
+    func testWarmUpCompilesGemmRoutines() throws {
+        let dev = try OpenCLTestDevice.get()
+        try dev.warmUp()
+        var rng = TestRandom(5)
+        let a = try dev.tensor(random: &rng, [512, 512]), c = try dev.makeTensor([512, 512])
+        dev.gemm(transA: false, transB: true, m: 512, n: 512, k: 512, alpha: 1, a: a, aOffset: 0, lda: 512,
+                 b: a, bOffset: 0, ldb: 512, beta: 0, c: c, cOffset: 0, ldc: 512)
+        let av = dev.read(a), cv = dev.read(c)
+        // Spot-check the Gram matrix a·aᵀ.
+        for (i, j) in [(0, 0), (3, 500), (511, 7)] {
+            var want = 0.0
+            for l in 0..<512 {
+                let u: Float = av[i * 512 + l], w: Float = av[j * 512 + l]
+                want += Double(u) * Double(w)
+            }
+            XCTAssertEqual(Double(cv[i * 512 + j]), want, accuracy: 1e-3)
+        }
+    }
+
     func testGemmTransposesOffsetsAndIgnoresOldContentsWhenBetaIsZero() throws {
         let dev = try OpenCLTestDevice.get()
         var rng = TestRandom(2)
@@ -65,7 +100,7 @@ final class OpenCLRuntimeTests: XCTestCase {
             dev.gemm(transA: ta, transB: tb, m: m, n: n, k: k, alpha: 0.75, a: ta_, aOffset: 7, lda: lda,
                      b: tb_, bOffset: 4, ldb: ldb, beta: 0.5, c: tc, cOffset: 2, ldc: ldc)
             Reference.gemm(ta, tb, m, n, k, 0.75, a, 7, lda, b, 4, ldb, 0.5, &c, 2, ldc)
-            assertClose(dev.read(tc), c, abs: 1e-5, rel: 1e-5, "gemm ta \(ta) tb \(tb)")
+            expectClose(dev.read(tc), c, abs: 1e-5, rel: 1e-5, "gemm ta \(ta) tb \(tb)")
         }
         // beta == 0 must not propagate NaN from C's previous contents.
         let a = try dev.tensor(random: &rng, [4, 3]), b = try dev.tensor(random: &rng, [3, 5])
@@ -74,7 +109,7 @@ final class OpenCLRuntimeTests: XCTestCase {
                  b: b, bOffset: 0, ldb: 5, beta: 0, c: c, cOffset: 0, ldc: 5)
         var want = [Float](repeating: 0, count: 20)
         Reference.gemm(false, false, 4, 5, 3, 1, dev.read(a), 0, 3, dev.read(b), 0, 5, 0, &want, 0, 5)
-        assertClose(dev.read(c), want, abs: 1e-6, rel: 1e-5, "gemm beta 0 over NaN")
+        expectClose(dev.read(c), want, abs: 1e-6, rel: 1e-5, "gemm beta 0 over NaN")
     }
 
     func testGemmStridedBatched() throws {
@@ -91,7 +126,17 @@ final class OpenCLRuntimeTests: XCTestCase {
         for i in 0..<batch {
             Reference.gemm(true, false, m, n, k, 1, a, 10 + i * m * k, m, b, i * k * n, n, 1, &c, i * m * n, n)
         }
-        assertClose(dev.read(tc), c, abs: 1e-5, rel: 1e-5, "gemmStridedBatched")
+        expectClose(dev.read(tc), c, abs: 1e-5, rel: 1e-5, "gemmStridedBatched")
+        // beta == 0 ignores NaN in C here too.
+        dev.fill(tc, value: .nan)
+        dev.gemmStridedBatched(transA: true, transB: false, m: m, n: n, k: k, alpha: 1, a: ta, aOffset: 10, lda: m,
+                               strideA: m * k, b: tb, bOffset: 0, ldb: n, strideB: k * n, beta: 0,
+                               c: tc, cOffset: 0, ldc: n, strideC: m * n, batch: batch)
+        var fresh = [Float](repeating: 0, count: c.count)
+        for i in 0..<batch {
+            Reference.gemm(true, false, m, n, k, 1, a, 10 + i * m * k, m, b, i * k * n, n, 0, &fresh, i * m * n, n)
+        }
+        expectClose(dev.read(tc), fresh, abs: 1e-5, rel: 1e-5, "gemmStridedBatched beta 0 over NaN")
     }
 
     func testProfilingRecordsKernelTimesWithFlops() throws {

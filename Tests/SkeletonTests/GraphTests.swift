@@ -65,6 +65,10 @@ final class GraphTests: XCTestCase {
         try #"{"name": "tri", "jointCount": 3, "edges": [[1, 2], [2, 3]], "center": 2, "flip": [3, 2, 1], "boneParent": [2, 2, 2], "oneBased": true}"#
             .write(toFile: p, atomically: true, encoding: .utf8)
         let l = try SkeletonLayout.load(json: p)
+        XCTAssertEqual(try SkeletonLayout.resolve(p), l)
+        XCTAssertEqual(try SkeletonLayout.resolve("kinect-v1"), SkeletonLayout.kinectV1)
+        XCTAssertThrowsError(try SkeletonLayout.resolve("kinect-v3")) { XCTAssertEqual($0 as? LayoutError, .unknown(name: "kinect-v3")) }
+        XCTAssertThrowsError(try SkeletonLayout.resolve(dir + "/none.json")) { XCTAssertEqual($0 as? LayoutError, .cannotRead(path: dir + "/none.json")) }
         XCTAssertEqual(l.edges, [[0, 1], [1, 2]]); XCTAssertEqual(l.center, 1); XCTAssertEqual(l.flip, [2, 1, 0])
         let g = SpatialGraph(layout: l)
         XCTAssertEqual(g.value(0, 1, 1), Float(1.0 / 3.0)); XCTAssertEqual(g.value(2, 1, 0), 0.5)

@@ -61,6 +61,20 @@ final class NTUReaderTests: XCTestCase {
         }
     }
 
+    func testNTU60BenchmarksLeaveOutTheNTU120Additions() throws {
+        let dir = try makeTempDir(self)
+        let names = ["S001C002P001R001A001", "S017C003P002R002A060", "S018C002P001R001A001", "S005C001P001R001A061", "S020C001P045R001A100"]
+        for n in names { FileManager.default.createFile(atPath: "\(dir)/\(n).skeleton", contents: Data()) }
+        func both(_ b: NTUBenchmark) throws -> [String] {
+            try DataPart.allCases.flatMap { try NTUSampleList.select(directory: dir, benchmark: b, part: $0, ignored: []).files }
+        }
+        XCTAssertEqual(try both(.xsub), ["S001C002P001R001A001.skeleton", "S017C003P002R002A060.skeleton"])
+        XCTAssertEqual(try both(.xview), ["S001C002P001R001A001.skeleton", "S017C003P002R002A060.skeleton"])
+        XCTAssertEqual(try both(.xsub120).count, 5)
+        XCTAssertEqual(try NTUSampleList.select(directory: dir, benchmark: .xset120, part: .train, ignored: []).files,
+                       ["S018C002P001R001A001.skeleton", "S020C001P045R001A100.skeleton"])
+    }
+
     private func parseError(_ text: String) -> String {
         do { _ = try NTUSkeletonReader.parse(bytes: Array(text.utf8), name: "bad.skeleton"); return "no error" } catch { return "\(error)" }
     }

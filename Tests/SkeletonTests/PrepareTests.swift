@@ -94,4 +94,59 @@ final class PrepareTests: XCTestCase {
         try "1,2\n".write(toFile: dir + "/l.txt", atomically: true, encoding: .utf8)
         XCTAssertThrowsError(try PKUReader.readLabels(path: dir + "/l.txt")) { XCTAssertTrue("\($0)".hasPrefix("\(dir)/l.txt:1:")) }
     }
+
+    func testProgressReportsEveryFileAndFramesOption() throws {
+        let raw = try Fixtures.path("ntu/raw")
+        let dir = try makeTempDir(self)
+        var options = PrepareOptions()
+        options.frame50.targetFrames = 30; options.writeRawArrays = false
+        var seen: [PrepareProgress] = []
+        let report = try DatasetPreparation.prepareNTU(rawDirectory: raw, outputDirectory: dir + "/out", benchmark: .xview,
+                                                       options: options, progress: { seen.append($0) })
+        let total = report.written.values.reduce(0, +)
+        XCTAssertEqual(total, try FileManager.default.contentsOfDirectory(atPath: raw).filter { $0.hasSuffix(".skeleton") }.count)
+        // One report per file plus one per finished part, in order, ending each part at done == total.
+        XCTAssertEqual(seen.count, total + 2)
+        for part in DataPart.allCases {
+            let p = seen.filter { $0.part == part }
+            XCTAssertEqual(p.map(\.done), Array(1...p[0].total) + [p[0].total])
+            XCTAssertEqual(p.last!.finished, true); XCTAssertEqual(p.last!.written, report.written[part])
+            XCTAssertEqual(p.dropLast().filter(\.finished).count, 0)
+        }
+        XCTAssertEqual(try NpyArray.read(dir + "/out/train_position.npy").shape, [report.written[.train]!, 3, 30, 25, 2])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/out/train_data.npy"))
+    }
+
+    func testProgressLine() {
+        var p = PrepareProgress(part: .train, done: 250, total: 1000, written: 249, skipped: 1, unit: "files")
+        XCTAssertEqual(p.line(elapsedSeconds: 0), "train: 250/1000 files (25.0%), 249 written, 1 skipped")
+        // 100 files/s: 750 left take 7.5 s, rounded to 8 s; 95 s print as minutes.
+        XCTAssertEqual(p.line(elapsedSeconds: 2.5), "train: 250/1000 files (25.0%), 249 written, 1 skipped, 100/s, ETA 8s")
+        p.total = 9750
+        XCTAssertTrue(p.line(elapsedSeconds: 2.5).hasSuffix("ETA 1m35s"), p.line(elapsedSeconds: 2.5))
+        p.done = 9750; p.finished = true
+        XCTAssertTrue(p.line(elapsedSeconds: 3).hasSuffix("3250/s, 3.0s"), p.line(elapsedSeconds: 3))
+    }
+
+    func testPreparationRejectsUnusableInputsByName() throws {
+        let dir = try makeTempDir(self)
+        try "x".write(toFile: dir + "/notes.txt", atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try DatasetPreparation.prepareNTU(rawDirectory: dir, outputDirectory: dir + "/out", benchmark: .xsub)) {
+            XCTAssertTrue("\($0)".hasPrefix("\(dir): no .skeleton files"), "\($0)")
+        }
+        XCTAssertThrowsError(try DatasetPreparation.prepareNTU(rawDirectory: dir + "/absent", outputDirectory: dir + "/out", benchmark: .xsub)) {
+            XCTAssertTrue("\($0)".hasPrefix("\(dir)/absent: cannot list"), "\($0)")
+        }
+        try "x".write(toFile: dir + "/a.skeleton", atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try DatasetPreparation.prepareNTU(rawDirectory: dir, outputDirectory: dir + "/notes.txt/out", benchmark: .xsub)) {
+            XCTAssertTrue("\($0)".hasPrefix("\(dir)/notes.txt/out: cannot create the output folder"), "\($0)")
+        }
+        XCTAssertThrowsError(try DatasetPreparation.preparePKU(skeletonDirectory: dir, labelDirectory: dir + "/labels",
+                                                               splitFile: dir + "/split.txt", outputDirectory: dir + "/out")) {
+            XCTAssertEqual("\($0)", "\(dir)/labels: no such label directory")
+        }
+        // A bad name is reported, and with no listed file left both parts are written empty.
+        let report = try DatasetPreparation.prepareNTU(rawDirectory: dir, outputDirectory: dir + "/out", benchmark: .xsub)
+        XCTAssertEqual(report.skipped.map(\.description), ["\(dir)/a.skeleton: name does not follow SsssCcccPpppRrrrAaaa"]); XCTAssertEqual(report.written[.train], 0)
+    }
 }

@@ -1,0 +1,314 @@
+import Compute
+import Foundation
+import NN
+import Skeleton
+
+/// Hyper-parameters of supervised training on top of an encoder (linear evaluation,
+/// semi-supervised evaluation and fine-tuning share the reference processor's loop).
+public struct ClassifierTrainingConfig: Codable, Sendable, Equatable {
+    public var epochs: Int
+    public var baseLR: Float
+    /// Epochs after which the lr is multiplied by 0.1 (1-based, as `StepLRSchedule`).
+    public var steps: [Int]
+    public var momentum: Float = 0.9
+    public var weightDecay: Float
+    public var batchSize: Int = 128
+    /// Evaluate every this many epochs, and at the last.
+    public var evalInterval: Int = 5
+    /// Global L2 gradient-norm clipping (nil: none).
+    public var gradientClip: Float?
+    /// Crop + shear on the training samples (BatchLoader `.augmented`).
+    public var augment: Bool
+    /// Seeds the shuffle, the augmentations and the classifier initialisation.
+    public var seed: UInt64 = 0
+
+    public init(epochs: Int, baseLR: Float, steps: [Int], weightDecay: Float, gradientClip: Float? = nil, augment: Bool = false) {
+        self.epochs = epochs; self.baseLR = baseLR; self.steps = steps; self.weightDecay = weightDecay
+        self.gradientClip = gradientClip; self.augment = augment
+    }
+
+    public func validate() throws {
+        func need(_ ok: Bool, _ name: String, _ why: String) throws {
+            if !ok { throw EvaluationError.invalidSetting(name: name, detail: why) }
+        }
+        try need(epochs > 0, "epochs", "must be positive (got \(epochs))")
+        try need(batchSize > 0, "batch size", "must be positive (got \(batchSize))")
+        try need(evalInterval > 0, "eval interval", "must be positive (got \(evalInterval))")
+        try need(baseLR.isFinite && baseLR > 0, "learning rate", "must be positive (got \(baseLR))")
+        if let c = gradientClip { try need(c > 0, "gradient clip", "must be positive (got \(c))") }
+    }
+
+    public var schedule: StepLRSchedule { StepLRSchedule(baseLearningRate: baseLR, milestones: steps) }
+}
+
+/// What a classifier is trained on.
+public enum ClassifierTrainingMode: String, Codable, Sendable {
+    /// Frozen encoder, features computed once; only the fc trains (the fast linear evaluation).
+    case cachedFeatures = "cached-features"
+    /// Frozen encoder run on every batch of every epoch; only the fc trains.
+    case frozenEncoder = "frozen-encoder"
+    /// Encoder and fc both train (semi-supervised evaluation and fine-tuning).
+    case wholeNetwork = "whole-network"
+}
+
+/// One periodic evaluation.
+public struct EvaluationRecord: Codable, Sendable, Equatable {
+    public var epoch: Int
+    public var top1: Double
+    public var top5: Double
+    /// Mean training loss of that epoch.
+    public var trainLoss: Double
+    public var learningRate: Float
+}
+
+/// The outcome of a training run with periodic test evaluations.
+public struct ClassifierTrainingOutcome: Sendable {
+    public var history: [EvaluationRecord]
+    /// The last epoch's evaluation.
+    public var last: ClassificationReport
+    public var lastEpoch: Int
+    /// The evaluation with the best top-1 (the first on ties), selected on the test set as the reference does.
+    public var best: ClassificationReport
+    public var bestEpoch: Int
+    /// Logits (N, classes) of the best evaluation, in test-set order.
+    public var bestLogits: [Float]
+    public var classes: Int
+    public var seconds: Double
+}
+
+/// The supervised training loop of the reference evaluation processors: the model stays in
+/// eval mode throughout (BN running statistics frozen, no dropout), SGD with momentum and the
+/// step schedule, softmax cross-entropy, shuffled training batches with `drop_last`, and the
+/// test set evaluated every `evalInterval` epochs and at the last.
+public final class ClassifierTrainer {
+    public let encoder: STGCN
+    public let config: ClassifierTrainingConfig
+    public let mode: ClassifierTrainingMode
+    public let stream: SkeletonStream
+    public let layout: SkeletonLayout
+    public var progress: ProgressReporter?
+    /// Called with each evaluation as it happens.
+    public var onEvaluation: ((EvaluationRecord) -> Void)?
+
+    let device: Device
+    let optimizer: SGD
+    let clipper: GradientClipper?
+    private var buffers: [Int: BatchBuffers] = [:]
+
+    /// Per batch size: labels, loss and logit gradients, and the head activations of the
+    /// cached-feature path.
+    final class BatchBuffers {
+        let labels: Tensor, loss: Tensor, dLogits: Tensor, features: Tensor
+        let head: Head.Activations
+        init(encoder: STGCN, samples: Int) throws {
+            let d = encoder.device
+            labels = try d.makeTensor([samples])
+            loss = try d.makeTensor([1])
+            dLogits = try d.makeTensor([samples, encoder.head.outFeatures])
+            features = try d.makeTensor([samples, encoder.head.inFeatures])
+            head = try encoder.head.makeRepresentationActivations(samples: samples)
+        }
+    }
+
+    public init(encoder: STGCN, config: ClassifierTrainingConfig, mode: ClassifierTrainingMode,
+                stream: SkeletonStream = .joint, layout: SkeletonLayout = .ntuRGBD) throws {
+        try config.validate()
+        guard case .classifier = encoder.config.head else {
+            throw EvaluationError.invalidSetting(name: "encoder head", detail: "the encoder needs a classifier head")
+        }
+        self.encoder = encoder; self.config = config; self.mode = mode; self.stream = stream; self.layout = layout
+        device = encoder.device
+        let trainable: [Parameter]
+        if mode == .wholeNetwork {
+            encoder.setTrainable(true)
+            trainable = encoder.parameters
+        } else {
+            encoder.setTrainable(false)
+            encoder.head.setTrainable(true)
+            trainable = encoder.head.parameters
+        }
+        optimizer = SGD(parameters: trainable, momentum: config.momentum, weightDecay: config.weightDecay)
+        clipper = config.gradientClip.map { GradientClipper(parameters: trainable, maxNorm: $0) }
+    }
+
+    private func batchBuffers(_ n: Int) throws -> BatchBuffers {
+        if let b = buffers[n] { return b }
+        let b = try BatchBuffers(encoder: encoder, samples: n)
+        buffers[n] = b
+        return b
+    }
+
+    /// Trains on `train` and evaluates on `test`.
+    public func run(train: EvaluationSet, test: EvaluationSet) throws -> ClassifierTrainingOutcome {
+        let classes = encoder.head.outFeatures
+        for (set, what) in [(train, "training"), (test, "test")] {
+            if let bad = set.labels.first(where: { $0 < 0 || $0 >= classes }) {
+                throw EvaluationError.shape(what: set.source, detail: "\(what) label \(bad) outside the \(classes) classes of the classifier")
+            }
+        }
+        let started = Date()
+        let extractor = FeatureExtractor(encoder: encoder, batchSize: config.batchSize, stream: stream, layout: layout,
+                                         progress: progress)
+        if mode == .cachedFeatures {
+            let cachedTrain = try extractor.representations(of: train, label: "features train")
+            let cachedTest = try extractor.representations(of: test, label: "features test")
+            progress?.finish("features cached: train \(train.count) x \(cachedTrain.dimension), test \(test.count)")
+            var outcome = try run(trainFeatures: cachedTrain, testFeatures: cachedTest)
+            outcome.seconds = Date().timeIntervalSince(started)
+            return outcome
+        }
+        let augmentation: BatchLoader.Mode = config.augment
+            ? .augmented(AugmentationDraws(seed: config.seed, config: { var a = AugmentationConfig(); a.flipPermutation = layout.flip; return a }()))
+            : .plain
+        let loader = try BatchLoader(data: train.positions, labels: train.labels, batchSize: config.batchSize, shuffle: true,
+                                     dropLast: dropLast(train.count), seed: config.seed, mode: augmentation,
+                                     stream: stream, layout: layout)
+        return try loop(started: started, batchCount: loader.batchCount, testLabels: test.labels, trainEpoch: { epoch, lr in
+            var sum = 0.0, n = 0
+            for batch in loader.batches(epoch: epoch) {
+                sum += try self.stepEncoder(batch, set: train, lr: lr)
+                n += 1
+                self.progress?.update(String(format: "epoch %d/%d  batch %d/%d  lr %g", epoch, self.config.epochs, n, loader.batchCount, lr))
+            }
+            return (sum, n)
+        }, evaluate: { epoch in
+            try extractor.logits(of: test, label: "evaluating epoch \(epoch)").values
+        })
+    }
+
+    /// Trains the fc alone on ready-made representations (the cached-feature path; the encoder
+    /// is not run). Batches follow the same seeded order as the loader of `run(train:test:)`.
+    public func run(trainFeatures train: FeatureSet, testFeatures test: FeatureSet) throws -> ClassifierTrainingOutcome {
+        guard train.dimension == encoder.head.inFeatures, test.dimension == train.dimension else {
+            throw EvaluationError.shape(what: "cached features",
+                                        detail: "dimensions \(train.dimension) / \(test.dimension) vs the classifier's \(encoder.head.inFeatures)")
+        }
+        let classes = encoder.head.outFeatures
+        if let bad = (train.labels + test.labels).first(where: { $0 < 0 || $0 >= classes }) {
+            throw EvaluationError.shape(what: "cached features", detail: "label \(bad) outside the \(classes) classes of the classifier")
+        }
+        let batchCount = dropLast(train.count) ? train.count / config.batchSize : (train.count + config.batchSize - 1) / config.batchSize
+        return try loop(started: Date(), batchCount: batchCount, testLabels: test.labels, trainEpoch: { epoch, lr in
+            let order = Self.epochOrder(count: train.count, seed: self.config.seed, epoch: epoch)
+            var sum = 0.0
+            for b in 0..<batchCount {
+                let idx = Array(order[(b * self.config.batchSize)..<min((b + 1) * self.config.batchSize, order.count)])
+                sum += try self.stepCached(train, indices: idx, lr: lr)
+                self.progress?.update(String(format: "epoch %d/%d  batch %d/%d  lr %g", epoch, self.config.epochs, b + 1, batchCount, lr))
+            }
+            return (sum, batchCount)
+        }, evaluate: { _ in try self.classify(test) })
+    }
+
+    /// `drop_last` as the reference train loader, unless the set is smaller than one batch.
+    func dropLast(_ count: Int) -> Bool { count >= config.batchSize }
+
+    /// The shuffled sample order of a 1-based epoch: the same Philox Fisher–Yates as `BatchLoader.order`.
+    public static func epochOrder(count: Int, seed: UInt64, epoch: Int) -> [Int] {
+        var idx = Array(0..<count)
+        guard count > 1 else { return idx }
+        var s = DrawStream(seed: seed, epoch: epoch, sample: 0, rawView: 0xFFFF)
+        for i in stride(from: count - 1, to: 0, by: -1) { idx.swapAt(i, s.int(0, i)) }
+        return idx
+    }
+
+    /// Epochs, schedule, periodic evaluation and best/last bookkeeping around one epoch of training.
+    private func loop(started: Date, batchCount: Int, testLabels: [Int],
+                      trainEpoch: (Int, Float) throws -> (Double, Int),
+                      evaluate: (Int) throws -> [Float]) throws -> ClassifierTrainingOutcome {
+        guard batchCount > 0 else {
+            throw EvaluationError.invalidSetting(name: "training", detail: "no training batch (empty training set)")
+        }
+        let classes = encoder.head.outFeatures
+        var history: [EvaluationRecord] = []
+        var best: (ClassificationReport, Int, [Float])?
+        var last: (ClassificationReport, Int)?
+        for epoch in 1...config.epochs {
+            let lr = config.schedule.learningRate(epoch: epoch)
+            let (lossSum, batches) = try trainEpoch(epoch, lr)
+            let meanLoss = lossSum / Double(max(batches, 1))
+            guard meanLoss.isFinite else {
+                throw EvaluationError.invalidSetting(name: "training", detail: "non-finite loss \(meanLoss) in epoch \(epoch) (lr \(lr))")
+            }
+            if epoch % config.evalInterval == 0 || epoch == config.epochs {
+                let logits = try evaluate(epoch)
+                let report = ClassificationMetrics.report(scores: logits, classes: classes, labels: testLabels)
+                let record = EvaluationRecord(epoch: epoch, top1: report.top1, top5: report.top5, trainLoss: meanLoss, learningRate: lr)
+                history.append(record)
+                onEvaluation?(record)
+                if best == nil || report.top1 > best!.0.top1 { best = (report, epoch, logits) }
+                last = (report, epoch)
+            }
+        }
+        return ClassifierTrainingOutcome(history: history, last: last!.0, lastEpoch: last!.1, best: best!.0, bestEpoch: best!.1,
+                                         bestLogits: best!.2, classes: classes, seconds: Date().timeIntervalSince(started))
+    }
+
+    /// Runs the fc over cached representations (N, D) batch by batch; returns (N, classes) logits.
+    public func classify(_ features: FeatureSet) throws -> [Float] {
+        let classes = encoder.head.outFeatures, d = features.dimension
+        var out = [Float](repeating: 0, count: features.count * classes)
+        var start = 0
+        while start < features.count {
+            let n = min(config.batchSize, features.count - start)
+            let b = try batchBuffers(n)
+            features.values.withUnsafeBufferPointer { device.upload(UnsafeBufferPointer(rebasing: $0[(start * d)..<((start + n) * d)]), to: b.features) }
+            encoder.head.forward(representation: b.features, activations: b.head)
+            out.withUnsafeMutableBufferPointer { device.download(b.head.output, into: UnsafeMutableBufferPointer(rebasing: $0[(start * classes)..<((start + n) * classes)])) }
+            start += n
+        }
+        return out
+    }
+
+    /// One SGD step of the fc on cached representations of `indices`; returns the batch loss.
+    func stepCached(_ features: FeatureSet, indices: [Int], lr: Float) throws -> Double {
+        let n = indices.count, d = features.dimension
+        let b = try batchBuffers(n)
+        var gathered = [Float](repeating: 0, count: n * d)
+        features.values.withUnsafeBufferPointer { src in
+            gathered.withUnsafeMutableBufferPointer { dst in
+                for (i, idx) in indices.enumerated() {
+                    (dst.baseAddress! + i * d).update(from: src.baseAddress! + idx * d, count: d)
+                }
+            }
+        }
+        gathered.withUnsafeBufferPointer { device.upload($0, to: b.features) }
+        uploadLabels(indices.map { features.labels[$0] }, to: b.labels)
+        encoder.zeroGradients()
+        encoder.head.forward(representation: b.features, activations: b.head)
+        device.softmaxCrossEntropy(logits: b.head.output, labels: b.labels, scale: 1, loss: b.loss, dLogits: b.dLogits)
+        try encoder.head.backwardRepresentation(activations: b.head, dOutput: b.dLogits)
+        return try update(lr: lr, loss: b.loss)
+    }
+
+    /// One SGD step with the encoder run on the batch (frozen, or trained with the fc).
+    func stepEncoder(_ batch: SkeletonBatch, set: EvaluationSet, lr: Float) throws -> Double {
+        let n = batch.indices.count
+        let b = try batchBuffers(n)
+        let whole = mode == .wholeNetwork
+        let geometry = InputGeometry(samples: n, channels: encoder.config.inChannels, frames: set.frames,
+                                     joints: set.joints, persons: set.persons)
+        let context = try encoder.context(geometry, requiresGrad: whole, tag: 0x5452)
+        batch.data.withUnsafeBufferPointer { device.upload($0, to: context.input) }
+        uploadLabels(batch.labels, to: b.labels)
+        encoder.zeroGradients()
+        let head = try encoder.forward(context.input, context: context, training: false)
+        device.softmaxCrossEntropy(logits: head.output, labels: b.labels, scale: 1, loss: b.loss, dLogits: b.dLogits)
+        if whole {
+            try encoder.backward(context: context, dOutput: b.dLogits)
+        } else {
+            try encoder.head.backwardRepresentation(activations: head, dOutput: b.dLogits)
+        }
+        return try update(lr: lr, loss: b.loss)
+    }
+
+    private func update(lr: Float, loss: Tensor) throws -> Double {
+        if let clipper { try clipper.clip() }
+        try optimizer.step(learningRate: lr)
+        return Double(device.scalar(loss))
+    }
+
+    private func uploadLabels(_ labels: [Int], to t: Tensor) {
+        labels.map { Float($0) }.withUnsafeBufferPointer { device.upload($0, to: t) }
+    }
+}

@@ -1,0 +1,39 @@
+import AimCLR
+import ArgumentParser
+import Foundation
+import Skeleton
+
+/// `aimclr embed`: representations (or projections, or logits) of an (N, 3, T, V, M) array.
+struct EmbedCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "embed",
+        abstract: "Run an encoder in eval mode over an (N, C, T, V, M) .npy array and write its outputs as .npy.",
+        discussion: "--weights takes a pretraining checkpoint (encoder_q.*), a classifier checkpoint, or a PyTorch .pt. "
+            + "representation: the 256-d pooled features (N, 256); projection: the pretraining MLP's output (N, 128); "
+            + "logits: a classifier's outputs (N, classes).")
+
+    @OptionGroup var deviceOptions: DeviceOptions
+    @Option(help: "Weights (.safetensors or .pt).") var weights: String
+    @Option(help: "Input array (N, C, T, V, M), float32 or float64.") var data: String
+    @Option(help: "Output .npy file (float32).") var out: String
+    @Option(help: "representation | projection | logits.") var output: String = "representation"
+    @Option(help: "joint | motion | bone (computed on the fly).") var stream: String = "joint"
+    @Option(help: "Skeleton layout: ntu-rgb+d | kinect-v1 | openpose | a layout JSON file.") var layout: String = "ntu-rgb+d"
+    @Option(name: .customLong("batch-size"), help: "Samples per forward pass.") var batchSize: Int = 128
+
+    func run() throws {
+        guard let kind = EmbeddingOutput(rawValue: output) else {
+            throw ValidationError("--output must be representation, projection or logits")
+        }
+        guard let s = SkeletonStream(rawValue: stream) else { throw ValidationError("--stream must be joint, motion or bone") }
+        let device = try deviceOptions.makeDevice()
+        let array = try NpyArray.read(data)
+        let progress = ProgressReporter()
+        let (values, dim) = try Embedder.embed(weights: weights, data: array, output: kind, stream: s,
+                                               layout: try SkeletonLayout.resolve(layout), device: device,
+                                               batchSize: batchSize, progress: progress)
+        let n = array.shape.first ?? 0
+        try NpyArray(shape: [n, dim], floats: values).write(to: out)
+        progress.finish("wrote \(out): (\(n), \(dim)) \(kind.rawValue) on \(device.name)")
+    }
+}

@@ -1,0 +1,96 @@
+import AimCLR
+import ArgumentParser
+import Compute
+import Foundation
+import NN
+import Skeleton
+
+/// Inputs shared by every evaluation verb: the encoder, the data, the stream and the output folder.
+struct EvaluationOptions: ParsableArguments {
+    @Option(help: "Encoder checkpoint: a pretraining checkpoint (epochN_model.safetensors, encoder_q.*) or a classifier checkpoint.")
+    var checkpoint: String?
+
+    @Flag(name: .customLong("random-init"), help: "No checkpoint: a randomly initialised encoder (the reference init, seeded by --seed), the baseline.")
+    var randomInit = false
+
+    @Option(help: "Folder holding {train,val}_position.npy and {train,val}_label.pkl.")
+    var data: String
+
+    @Option(name: .customLong("train-part"), help: "Training part (memory bank for kNN).") var trainPart: String = "train"
+    @Option(name: .customLong("test-part"), help: "Test part.") var testPart: String = "val"
+    @Option(help: "Input stream: joint | motion | bone.") var stream: String = "joint"
+    @Option(help: "Skeleton layout: ntu-rgb+d | kinect-v1 | openpose | a layout JSON file.") var layout: String = "ntu-rgb+d"
+    @Option(name: .customLong("batch-size"), help: "Batch size for training and feature extraction.") var batchSize: Int = 128
+    @Option(name: .customLong("num-class"), help: "Classes of the classifier (default: the largest label + 1).") var numClass: Int?
+    @Option(name: .customLong("hidden-channels"), help: "Width of blocks 1-4 for --random-init (16 in the reference; checkpoints carry their own).")
+    var hiddenChannels: Int = 16
+    @Option(help: "Random seed (shuffle, augmentation, classifier and --random-init weights).") var seed: UInt64 = 0
+    @Option(help: "Output folder for the result JSON and the saved logits.") var out: String = "runs/eval"
+
+    func validate() throws {
+        if randomInit == (checkpoint != nil) {
+            throw ValidationError("give exactly one of --checkpoint PATH and --random-init")
+        }
+        guard SkeletonStream(rawValue: stream) != nil else { throw ValidationError("--stream must be joint, motion or bone") }
+        guard batchSize > 0 else { throw ValidationError("--batch-size must be positive") }
+    }
+
+    var source: EncoderSource { checkpoint.map { .checkpoint(path: $0) } ?? .randomInit(seed: seed) }
+    var skeletonStream: SkeletonStream { SkeletonStream(rawValue: stream)! }
+
+    func skeletonLayout() throws -> SkeletonLayout {
+        layout.hasSuffix(".json") ? try SkeletonLayout.load(json: layout) : try SkeletonLayout.named(layout)
+    }
+
+    func part(_ name: String) throws -> DataPart {
+        guard let p = DataPart(rawValue: name) else { throw ValidationError("unknown part '\(name)' (train or val)") }
+        return p
+    }
+
+    /// The training and test parts.
+    func openSets() throws -> (train: EvaluationSet, test: EvaluationSet) {
+        (try EvaluationSet.open(directory: data, part: part(trainPart)), try EvaluationSet.open(directory: data, part: part(testPart)))
+    }
+
+    /// The encoder with a classifier head of `classes` outputs on `device`.
+    func loadEncoder(classes: Int, device: Device) throws -> EncoderLoader.Loaded {
+        var shape = EncoderShape()
+        shape.hiddenChannels = hiddenChannels
+        let loaded = try EncoderLoader.load(source, layout: try skeletonLayout(), numClass: classes, device: device,
+                                            randomShape: shape, headSeed: seed)
+        print("encoder: \(source.summary) (\(loaded.kind); hidden \(loaded.shape.hiddenChannels), dim \(loaded.shape.hiddenDim)) on \(device.name)")
+        return loaded
+    }
+
+    func classCount(_ sets: EvaluationSet...) -> Int {
+        numClass ?? sets.map(\.classCount).max() ?? 0
+    }
+}
+
+/// Printing and saving shared by the verbs that train a classifier.
+enum EvaluationOutput {
+    static func percent(_ x: Double) -> String { String(format: "%.2f%%", x * 100) }
+
+    /// Prints last and best, saves the best logits and the result JSON.
+    static func finish(_ summary: EvaluationSummary, outcome: ClassifierTrainingOutcome, test: EvaluationSet,
+                       out: String, encoder: STGCN) throws {
+        var s = summary
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        let logitsPath = out + "/\(s.protocolName)_best_logits.npy"
+        try ScoreFile(logits: outcome.bestLogits, classes: outcome.classes, names: test.names, source: logitsPath)
+            .write(logitsPath: logitsPath, labels: test.labels)
+        s.logits = logitsPath
+        // The trained classifier (last epoch) as a classifier checkpoint every verb can load again.
+        let modelPath = out + "/\(s.protocolName)_last_model.safetensors"
+        try SafeTensors(entries: encoder.exportState(), metadata: ["format": "aimclr-classifier-1", "protocol": s.protocolName,
+                                                                   "epoch": "\(outcome.lastEpoch)"])
+            .write(to: URL(fileURLWithPath: modelPath))
+        print("last (epoch \(outcome.lastEpoch)): top-1 \(percent(outcome.last.top1))  top-5 \(percent(outcome.last.top5))")
+        print("best (epoch \(outcome.bestEpoch); \(EvaluationSummary.bestSelection.dropFirst(6))): top-1 \(percent(outcome.best.top1))  top-5 \(percent(outcome.best.top5))")
+        print(ClassificationMetrics.compactText(outcome.best))
+        let path = try s.write(to: out)
+        print("logits: \(logitsPath) (+ _names.json, _labels.pkl)")
+        print("model (last epoch): \(modelPath)")
+        print("result: \(path)")
+    }
+}

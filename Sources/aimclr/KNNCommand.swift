@@ -1,0 +1,44 @@
+import AimCLR
+import ArgumentParser
+import Foundation
+
+/// `aimclr knn`: weighted kNN on the encoder's representations (spec §5.4).
+struct KNNCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "knn",
+        abstract: "kNN evaluation: cosine k-nearest neighbours of test representations among training ones.",
+        discussion: """
+        SimSiam knn_monitor semantics: representations (the 256-d pooled features, eval mode, no \
+        augmentation) are L2-normalised; each test sample takes the k most similar training samples \
+        and each votes for its class with weight exp(s / T). Writes OUT/knn_result.json.
+        """)
+
+    @OptionGroup var deviceOptions: DeviceOptions
+    @OptionGroup var evaluation: EvaluationOptions
+
+    @Option(help: "Neighbours.") var k: Int = 200
+    @Option(help: "Vote temperature T (weight exp(s / T)).") var temperature: Float = 0.1
+
+    func run() throws {
+        let device = try deviceOptions.makeDevice()
+        let (train, test) = try evaluation.openSets()
+        let loaded = try evaluation.loadEncoder(classes: max(1, evaluation.classCount(train, test)), device: device)
+        let started = Date()
+        let extractor = FeatureExtractor(encoder: loaded.encoder, batchSize: evaluation.batchSize, stream: evaluation.skeletonStream,
+                                         layout: try evaluation.skeletonLayout(), progress: ProgressReporter())
+        let bank = try extractor.representations(of: train, label: "features train")
+        let queries = try extractor.representations(of: test, label: "features test")
+        let knn = KNNClassifier(k: k, temperature: temperature)
+        let report = try knn.evaluate(bank: bank, test: queries, device: device)
+        let summary = EvaluationSummary(protocolName: "knn", dataset: evaluation.data, trainSplit: evaluation.trainPart,
+                                        testSplit: evaluation.testPart, stream: evaluation.stream,
+                                        checkpoint: evaluation.source.summary, encoder: loaded.kind,
+                                        hyperParameters: ["k": "\(k)", "temperature": "\(temperature)",
+                                                          "feature": "pooled \(bank.dimension)-d representation, L2-normalised",
+                                                          "batch_size": "\(evaluation.batchSize)"],
+                                        report: report, seconds: Date().timeIntervalSince(started), device: device.name)
+        print("\nkNN (k \(k), T \(temperature)): top-1 \(EvaluationOutput.percent(report.top1))  top-5 \(EvaluationOutput.percent(report.top5))")
+        print(ClassificationMetrics.compactText(report))
+        print("result: \(try summary.write(to: evaluation.out))")
+    }
+}

@@ -1,0 +1,60 @@
+import AimCLR
+import ArgumentParser
+import Foundation
+
+/// `aimclr linear`: linear evaluation of a frozen encoder (spec §5.2).
+struct LinearCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "linear",
+        abstract: "Linear evaluation: train Linear(256, classes) on a frozen encoder in eval mode.",
+        discussion: """
+        The reference protocol: fc initialised N(0, 0.02^2) / 0, SGD lr 3.0, momentum 0.9, weight decay 0, \
+        100 epochs, lr x0.1 after epoch 80, batch 128, shuffled, cross-entropy; the whole model stays in \
+        eval mode (BN running statistics, no dropout). The test part is evaluated every 5 epochs and at the \
+        last; both the last and the best evaluation are reported, the best being selected on the test set \
+        as the reference does. Features are computed once and the fc trains on them (identical results, \
+        since the encoder is frozen and in eval mode); --recompute-features runs the encoder on every batch.
+
+        Writes OUT/linear_result.json and OUT/linear_best_logits.npy (N, classes) with \
+        linear_best_logits_names.json and linear_best_logits_labels.pkl, the input of `aimclr ensemble`.
+        """)
+
+    @OptionGroup var deviceOptions: DeviceOptions
+    @OptionGroup var evaluation: EvaluationOptions
+
+    @Option(help: "Epochs.") var epochs: Int = 100
+    @Option(name: .customLong("lr"), help: "Base learning rate.") var learningRate: Float = 3.0
+    @Option(name: .customLong("lr-steps"), parsing: .upToNextOption, help: "Epochs after which lr drops x0.1.") var lrSteps: [Int] = [80]
+    @Option(name: .customLong("weight-decay"), help: "Weight decay.") var weightDecay: Float = 0
+    @Option(name: .customLong("eval-interval"), help: "Evaluate every N epochs (and at the last).") var evalInterval: Int = 5
+    @Flag(name: .customLong("recompute-features"), help: "Run the frozen encoder on every batch of every epoch (slow path).")
+    var recomputeFeatures = false
+
+    func run() throws {
+        let device = try deviceOptions.makeDevice()
+        let (train, test) = try evaluation.openSets()
+        let classes = evaluation.classCount(train, test)
+        let loaded = try evaluation.loadEncoder(classes: classes, device: device)
+        var c = ClassifierTrainingConfig.linearEvaluation
+        c.epochs = epochs; c.baseLR = learningRate; c.steps = lrSteps; c.weightDecay = weightDecay
+        c.evalInterval = evalInterval; c.batchSize = evaluation.batchSize; c.seed = evaluation.seed
+        let mode: ClassifierTrainingMode = recomputeFeatures ? .frozenEncoder : .cachedFeatures
+        let trainer = try ClassifierTrainer(encoder: loaded.encoder, config: c, mode: mode,
+                                            stream: evaluation.skeletonStream, layout: try evaluation.skeletonLayout())
+        let progress = ProgressReporter()
+        trainer.progress = progress
+        trainer.onEvaluation = { r in
+            progress.finish(String(format: "epoch %d  loss %.4f  lr %g  top-1 %.2f%%  top-5 %.2f%%", r.epoch, r.trainLoss,
+                                   r.learningRate, r.top1 * 100, r.top5 * 100))
+        }
+        print("linear evaluation: \(train.count) train / \(test.count) test samples, \(classes) classes, \(evaluation.stream) stream, \(mode.rawValue)")
+        let outcome = try trainer.run(train: train, test: test)
+        let summary = EvaluationSummary(protocolName: "linear", dataset: evaluation.data, trainSplit: evaluation.trainPart,
+                                        testSplit: evaluation.testPart, stream: evaluation.stream,
+                                        checkpoint: evaluation.source.summary, encoder: loaded.kind,
+                                        hyperParameters: EvaluationSummary.describe(c, mode: mode), outcome: outcome,
+                                        device: device.name)
+        try EvaluationOutput.finish(summary, outcome: outcome, test: test, out: evaluation.out,
+                                    encoder: loaded.encoder)
+    }
+}
