@@ -118,7 +118,7 @@ final class HostileFormatTests: XCTestCase {
             String(repeating: "[", count: 5000) + String(repeating: "]", count: 5000),
             "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a]\nc: [*b, *b, *b, *b, *b, *b, *b]\n",
             "seed: -1\n",
-            "[iz%_sizegs]: On\nidden_c ne\n",   // a sequence as a key: Yams itself traps on it
+            "[iz%_sizegs]: Onidden_c ne\n",     // a sequence as a key: Yams itself traps on it (found by libFuzzer)
             "model_args:\n  {a: 1}: 2\n",
             "hidden_channels: 0\n",
             "queue_size: 9223372036854775807\nbatch_size: 1\n",
