@@ -16,16 +16,42 @@ public final class JSONLinesWriter {
             }
         }
         guard let h = FileHandle(forWritingAtPath: path) else { throw OpenError(description: "cannot open \(path) for writing") }
-        h.seekToEndOfFile()
+        let end = h.seekToEndOfFile()
+        // A run killed mid-line leaves a torn last record: end it, so each line stays one JSON object
+        // (the torn one is then skipped by line-wise readers instead of corrupting the next record).
+        if end > 0, let r = FileHandle(forReadingAtPath: path) {
+            r.seek(toFileOffset: end - 1)
+            if r.readData(ofLength: 1).first != 0x0A { try? h.write(contentsOf: Data([0x0A])) }
+            try? r.close()
+        }
         handle = h
+        self.path = path
         encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
     }
 
+    public let path: String
+
+    /// Best effort: a failed write (disk full, read-only file system) is ignored.
     public func write<T: Encodable>(_ value: T) {
-        guard var data = try? encoder.encode(value) else { return }
+        try? append(value)
+    }
+
+    /// Appends one record, throwing (naming the file) when the write fails, e.g. on a full disk.
+    /// `FileHandle.write(_: Data)` would trap on such an error; this does not.
+    public func append<T: Encodable>(_ value: T) throws {
+        var data = try encoder.encode(value)
         data.append(0x0A)
-        handle.write(data)
+        do { try handle.write(contentsOf: data) } catch {
+            throw OpenError(description: "\(path): cannot append to the log: \(error.localizedDescription)")
+        }
+    }
+
+    /// Pushes written records to the disk, so a failure shows before a checkpoint is written.
+    public func flush() throws {
+        do { try handle.synchronize() } catch {
+            throw OpenError(description: "\(path): cannot write the log to disk: \(error.localizedDescription)")
+        }
     }
 
     deinit { try? handle.close() }

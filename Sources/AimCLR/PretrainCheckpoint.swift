@@ -55,7 +55,16 @@ public enum PretrainCheckpoint {
             "config": configJSON,
             "checksum_fnv1a64": checksum(entries),
         ]
-        try SafeTensors(entries: entries, metadata: metadata).write(to: url)
+        try SafeTensors(entries: entries, metadata: metadata).write(to: url, beforeRename: injectedDelay)
+    }
+
+    /// Fault injection for crash tests: `AIMCLR_CHECKPOINT_DELAY_MS=N` holds every checkpoint for
+    /// N milliseconds between its synced temporary file and the rename into place, so a kill can
+    /// be aimed at the middle of a write. Unset (the normal case) it does nothing.
+    static func injectedDelay() {
+        guard let text = ProcessInfo.processInfo.environment["AIMCLR_CHECKPOINT_DELAY_MS"],
+              let ms = UInt32(text), ms > 0 else { return }
+        usleep(min(ms, 60_000) * 1000)
     }
 
     /// Loads a checkpoint into `model` (same configuration) and returns where the run stood.
@@ -109,6 +118,16 @@ public enum PretrainCheckpoint {
                   let e = Int(name.dropFirst(5).dropLast("_model.safetensors".count)) else { return nil }
             return (e, directory.appendingPathComponent(name))
         }.sorted { $0.0 > $1.0 }
+    }
+
+    /// Deletes temporary files that killed runs left behind (`.epochN_model.safetensors.tmp-PID`);
+    /// they are never read, only taking space. Call before training in `directory` starts.
+    public static func removeStaleTemporaries(in directory: URL) {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        for name in names where name.hasPrefix(".epoch") && name.contains("_model.safetensors.tmp-")
+            && !name.hasSuffix(".tmp-\(getpid())") {
+            unlink(directory.appendingPathComponent(name).path)
+        }
     }
 
     /// Loads the newest checkpoint that reads cleanly, warning about (and skipping) broken ones.

@@ -78,8 +78,13 @@ public struct PretrainConfig: Codable, Sendable, Equatable {
         do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
             throw ConfigError.unreadable(path: path, detail: error.localizedDescription)
         }
+        try rejectHostileYAML(text, path: path)
         let root: Any?
-        do { root = try Yams.load(yaml: text) } catch {
+        do {
+            // Yams traps on a mapping key that is not a scalar (`[a]: b`); check the node tree first.
+            if let node = try Yams.compose(yaml: text) { try requireScalarKeys(node, path: path) }
+            root = try Yams.load(yaml: text)
+        } catch let e as ConfigError { throw e } catch {
             throw ConfigError.unreadable(path: path, detail: "\(error)")
         }
         guard let dict = root as? [String: Any] else {
@@ -88,8 +93,47 @@ public struct PretrainConfig: Codable, Sendable, Equatable {
         var c = PretrainConfig()
         var r = YAMLReader(path: path)
         try r.apply(dict, to: &c)
-        try c.validate()
+        do { try c.validate() } catch let ConfigError.invalid(key, detail) {
+            throw ConfigError.invalid(key: key, detail: "\(detail) (in \(path))")
+        }
         return (c, r.unknown)
+    }
+
+    /// Refuses what no configuration needs but a hostile file could use to exhaust the stack or
+    /// memory while parsing: deep flow nesting and aliases (`*name`, the "billion laughs").
+    static func rejectHostileYAML(_ text: String, path: String) throws {
+        var depth = 0, previous: UInt8 = 0x20
+        for c in text.utf8 {
+            switch c {
+            case UInt8(ascii: "["), UInt8(ascii: "{"):
+                depth += 1
+                if depth > 64 { throw ConfigError.unreadable(path: path, detail: "flow collections nested deeper than 64 levels") }
+            case UInt8(ascii: "]"), UInt8(ascii: "}"): depth = max(0, depth - 1)
+            case UInt8(ascii: "*"):
+                if [0x20, 0x09, 0x0A, UInt8(ascii: "["), UInt8(ascii: "{"), UInt8(ascii: ","), UInt8(ascii: ":"),
+                    UInt8(ascii: "-")].contains(previous) {
+                    throw ConfigError.unreadable(path: path, detail: "YAML aliases (*name) are not supported in configurations")
+                }
+            default: break
+            }
+            previous = c
+        }
+    }
+
+    static func requireScalarKeys(_ node: Node, path: String) throws {
+        switch node {
+        case .mapping(let m):
+            for (key, value) in m {
+                guard case .scalar = key else {
+                    throw ConfigError.unreadable(path: path, detail: "line \(key.mark?.line ?? 0): mapping keys must be plain words, found \(key)")
+                }
+                try requireScalarKeys(value, path: path)
+            }
+        case .sequence(let s):
+            for value in s { try requireScalarKeys(value, path: path) }
+        default:
+            break
+        }
     }
 
     /// Checks values that would otherwise fail deep inside a run.
@@ -104,6 +148,18 @@ public struct PretrainConfig: Codable, Sendable, Equatable {
         try need(temperature > 0, "Temperature", "must be positive")
         try need(momentum >= 0 && momentum <= 1, "momentum", "must be in [0, 1]")
         try need(saveInterval >= 1, "save_interval", "must be at least 1")
+        // Sizes: positive and bounded, so a hostile file cannot trap an allocation later.
+        try need(queueSize <= 1 << 24, "queue_size", "must be at most \(1 << 24)")
+        try need(batchSize <= 1 << 16, "batch_size", "must be at most \(1 << 16)")
+        try need(numEpoch <= 1_000_000, "num_epoch", "must be at most 1000000")
+        for (key, v) in [("feature_dim", featureDim), ("in_channels", inChannels), ("hidden_channels", hiddenChannels),
+                         ("hidden_dim", hiddenDim), ("num_class", numClass)] {
+            try need(v > 0 && v <= 1 << 16, key, "must be in 1...\(1 << 16)")
+        }
+        try need(temporalPaddingRatio >= 0 && temporalPaddingRatio <= 1 << 16, "temperal_padding_ratio", "must be in 0...\(1 << 16)")
+        try need(shearAmplitude.isFinite && baseLR.isFinite && weightDecay.isFinite, "base_lr",
+                 "learning rate, weight decay and shear must be finite")
+        try need(maxIterationsPerEpoch >= 0, "max_iterations", "must not be negative")
     }
 
     /// The step schedule: lr = base · 0.1^(number of steps < epoch), epochs 1-based.
@@ -163,7 +219,10 @@ struct YAMLReader {
                 guard let v = PretrainMethod(rawValue: s) else { throw wrong(key, "aimclr or skeletonclr", value) }
                 c.method = v
             case "save_interval": c.saveInterval = try int(key, value)
-            case "seed": c.seed = UInt64(try int(key, value))
+            case "seed":
+                let s = try int(key, value)
+                guard s >= 0 else { throw wrong(key, "a non-negative integer", value) }
+                c.seed = UInt64(s)
             case "eadm_no_op": c.eadmNoOp = try bool(key, value)
             case "extreme_time_flip": c.extremeTimeFlip = try bool(key, value)
             default:

@@ -25,12 +25,28 @@ public final class Pretrainer {
     /// Where warnings and notices go (standard error by default).
     public var warn: (String) -> Void = { FileHandle.standardError.write(($0 + "\n").data(using: .utf8)!) }
 
-    public init(config: PretrainConfig, device: Device) throws {
+    /// - Parameter skipBadSamples: train without samples holding NaN/Inf (each is named in a
+    ///   warning) instead of refusing the data set. Those samples are then copied into memory.
+    public init(config: PretrainConfig, device: Device, skipBadSamples: Bool = false,
+                warn: @escaping (String) -> Void = { FileHandle.standardError.write(($0 + "\n").data(using: .utf8)!) }) throws {
         try config.validate()
         self.config = config
         self.device = device
-        let data = try NpyArray.read(config.dataPath)
+        self.warn = warn
+        var data = try NpyArray.read(config.dataPath)
         let labels = try LabelFile.read(config.labelPath)
+        guard labels.labels.count == data.shape.first ?? 0 else {
+            throw PretrainConfig.ConfigError.invalid(
+                key: "label_path", detail: "\(config.labelPath) has \(labels.labels.count) labels but \(config.dataPath) has \(data.shape.first ?? 0) samples")
+        }
+        var trainLabels = labels.labels
+        let bad = DataScan.nonFiniteRows(data)
+        if !bad.isEmpty {
+            let scan = DataScan.NonFiniteSamples(file: config.dataPath, samples: bad.map { ($0, labels.names[$0]) })
+            guard skipBadSamples else { throw scan }
+            for (i, name) in scan.samples { warn("warning: \(config.dataPath): skipping sample \(name) (index \(i)): NaN or infinite values") }
+            (data, trainLabels) = DataScan.dropping(bad, from: data, labels: labels.labels)
+        }
         let layout = try SkeletonLayout.resolve(config.layout)
         guard data.shape.count == 5, data.shape[1] == config.inChannels, data.shape[3] == layout.jointCount else {
             throw PretrainConfig.ConfigError.invalid(
@@ -46,7 +62,7 @@ public final class Pretrainer {
         augment.extremeTimeFlip = config.extremeTimeFlip
         augment.flipPermutation = layout.flip
         let mode: BatchLoader.Mode = .pretrain(AugmentationDraws(seed: config.seed, config: augment))
-        loader = try BatchLoader(data: data, labels: labels.labels, batchSize: config.batchSize, shuffle: true,
+        loader = try BatchLoader(data: data, labels: trainLabels, batchSize: config.batchSize, shuffle: true,
                                  dropLast: true, seed: config.seed, mode: mode, stream: config.stream, layout: layout)
         model = try AimCLRModel(config: config, device: device, adjacency: SpatialGraph(layout: layout).adjacency,
                                 joints: layout.jointCount, frames: data.shape[2], persons: data.shape[4])
@@ -62,6 +78,7 @@ public final class Pretrainer {
     @discardableResult
     public func run(resume: Bool) throws -> PretrainSummary {
         try FileManager.default.createDirectory(at: workDirectory, withIntermediateDirectories: true)
+        PretrainCheckpoint.removeStaleTemporaries(in: workDirectory)
         var startEpoch = 1
         if resume {
             if let state = try PretrainCheckpoint.resumeLatest(in: workDirectory, into: model, warn: warn) {
@@ -93,7 +110,7 @@ public final class Pretrainer {
                 trainedIterations += 1
                 trainedSeconds += dt
                 sums.0 += Double(losses.contrastive); sums.1 += Double(losses.d3mExtreme); sums.2 += Double(losses.d3mDropped)
-                log.write(IterationRecord(epoch: epoch, iteration: model.iteration, lr: lr, loss: losses.total,
+                try log.append(IterationRecord(epoch: epoch, iteration: model.iteration, lr: lr, loss: losses.total,
                                           contrastive: losses.contrastive, d3mExtreme: losses.d3mExtreme,
                                           d3mDropped: losses.d3mDropped, seconds: dt))
                 let rate = Double(trainedIterations) / trainedSeconds
@@ -106,7 +123,7 @@ public final class Pretrainer {
             let n = Double(max(done, 1))
             let mean = LossTerms(contrastive: Float(sums.0 / n), d3mExtreme: Float(sums.1 / n), d3mDropped: Float(sums.2 / n))
             let seconds = Date().timeIntervalSince(epochStart)
-            log.write(EpochRecord(epoch: epoch, iterations: done, lr: lr, loss: mean.total, contrastive: mean.contrastive,
+            try log.append(EpochRecord(epoch: epoch, iterations: done, lr: lr, loss: mean.total, contrastive: mean.contrastive,
                                   d3mExtreme: mean.d3mExtreme, d3mDropped: mean.d3mDropped, seconds: seconds))
             if summary.firstEpochLoss == nil { summary.firstEpochLoss = mean }
             summary.lastEpochLoss = mean
@@ -117,6 +134,7 @@ public final class Pretrainer {
                                    ProgressReporter.duration(seconds)))
             if epoch % config.saveInterval == 0 || epoch == config.numEpoch {
                 let url = workDirectory.appendingPathComponent(PretrainCheckpoint.fileName(epoch: epoch))
+                try log.flush()
                 try PretrainCheckpoint.save(model, epoch: epoch, to: url)
                 lastCheckpoint = url.path
             }

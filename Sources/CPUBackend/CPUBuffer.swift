@@ -1,4 +1,9 @@
 import Compute
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Host memory for one tensor: a 64-byte aligned float array (one cache line, and the
 /// alignment AVX-512 loads like), freed when the last tensor referring to it goes away.
@@ -12,6 +17,16 @@ public final class CPUBuffer: DeviceBuffer {
     public init(capacity: Int) {
         let bytes = max(capacity, 1) * MemoryLayout<Float>.stride
         let raw = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: CPUBuffer.alignment)
+        pointer = raw.bindMemory(to: Float.self, capacity: max(capacity, 1))
+        super.init(count: capacity)
+    }
+
+    /// Like `init(capacity:)`, but nil when the host cannot provide the memory, where
+    /// `allocate` would trap: lets `makeTensor` report an out-of-memory error instead.
+    public init?(tryingCapacity capacity: Int) {
+        let bytes = max(capacity, 1) * MemoryLayout<Float>.stride
+        var raw: UnsafeMutableRawPointer?
+        guard posix_memalign(&raw, CPUBuffer.alignment, bytes) == 0, let raw else { return nil }
         pointer = raw.bindMemory(to: Float.self, capacity: max(capacity, 1))
         super.init(count: capacity)
     }

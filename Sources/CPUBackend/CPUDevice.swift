@@ -59,13 +59,22 @@ public final class CPUDevice: Device {
         guard shape.allSatisfy({ $0 >= 0 }) else {
             throw DeviceError.shapeMismatch(op: "makeTensor", detail: "negative dimension in \(shape)")
         }
-        let count = shape.reduce(1, *)
-        let (bytes, overflow) = count.multipliedReportingOverflow(by: MemoryLayout<Float>.stride)
+        // Overflow-checked: an absurd shape is an out-of-memory error, not a trap.
+        var count = 1, countOverflow = false
+        for d in shape {
+            let (c, o) = count.multipliedReportingOverflow(by: d)
+            count = c; countOverflow = countOverflow || o
+        }
+        var (bytes, overflow) = count.multipliedReportingOverflow(by: MemoryLayout<Float>.stride)
+        overflow = overflow || countOverflow
         guard !overflow, bytes < (1 << 46) else {
             throw DeviceError.outOfMemory(op: "makeTensor", bytes: overflow ? Int.max : bytes,
                                           detail: "shape \(shape) is too large for host memory")
         }
-        return Tensor(device: self, shape: shape, buffer: CPUBuffer(capacity: count))
+        guard let buffer = CPUBuffer(tryingCapacity: count) else {
+            throw DeviceError.outOfMemory(op: "makeTensor", bytes: bytes, detail: "host allocation of shape \(shape) failed")
+        }
+        return Tensor(device: self, shape: shape, buffer: buffer)
     }
 
     public func upload(_ values: UnsafeBufferPointer<Float>, to tensor: Tensor) {

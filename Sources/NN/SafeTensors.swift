@@ -181,7 +181,15 @@ public struct SafeTensors: Equatable, Sendable {
 
         var entries: [(name: String, tensor: HostTensor)] = []
         for r in raws.sorted(by: { ($0.begin, $0.name) < ($1.begin, $1.name) }) {
-            let count = r.shape.reduce(1, *)
+            // Overflow-checked: a hostile shape must not trap or size an allocation.
+            var count = 1
+            for d in r.shape {
+                let (p, overflow) = count.multipliedReportingOverflow(by: d)
+                guard !overflow, p <= (r.end - r.begin) else {
+                    throw fail("entry '\(r.name)' has shape \(r.shape), larger than its \(r.end - r.begin) bytes")
+                }
+                count = p
+            }
             let elementSize: Int
             switch r.dtype {
             case "F32": elementSize = 4
@@ -268,11 +276,13 @@ public struct SafeTensors: Equatable, Sendable {
 
     /// Writes atomically: a temporary file beside the target, fsync, rename, fsync of the folder.
     /// A crash leaves either the old file or the new one, never a torn one.
-    public func write(to url: URL) throws {
-        try Self.atomicWrite(encode(), to: url)
+    /// `beforeRename` runs once the temporary file is complete and synced (fault-injection tests
+    /// use it to widen the window in which a kill lands mid-write).
+    public func write(to url: URL, beforeRename: () -> Void = {}) throws {
+        try Self.atomicWrite(encode(), to: url, beforeRename: beforeRename)
     }
 
-    static func atomicWrite(_ data: Data, to url: URL) throws {
+    static func atomicWrite(_ data: Data, to url: URL, beforeRename: () -> Void = {}) throws {
         let path = url.path
         let directory = url.deletingLastPathComponent().path
         let temp = directory + "/." + url.lastPathComponent + ".tmp-\(getpid())"
@@ -299,6 +309,7 @@ public struct SafeTensors: Equatable, Sendable {
             throw SafeTensorsError.io(file: path, detail: "writing \(data.count) bytes failed after \(written): \(why)")
         }
         close(fd)
+        beforeRename()
         guard rename(temp, path) == 0 else {
             let why = String(cString: strerror(errno))
             unlink(temp)

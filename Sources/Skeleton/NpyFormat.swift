@@ -107,6 +107,15 @@ public struct NpyHeader: Equatable, Sendable {
         guard let shape = dict.shape else {
             throw NpyError.badHeader(path: path, offset: textStart, reason: "missing 'shape'")
         }
+        // A hostile shape must not overflow `count` or `count * dtype.size` later.
+        var bytesNeeded = dtype.size
+        for d in shape {
+            let (p, overflow) = bytesNeeded.multipliedReportingOverflow(by: d)
+            guard !overflow else {
+                throw NpyError.badHeader(path: path, offset: textStart, reason: "shape \(shape) is too large to address")
+            }
+            bytesNeeded = p
+        }
         return NpyHeader(dtype: dtype, shape: shape, dataOffset: end)
     }
 

@@ -46,7 +46,8 @@ public enum PKUReader {
                 guard let i = Int(s.token(r)) else { throw s.error("'\(s.token(r))' is not an integer") }
                 return i
             }
-            guard v[0] >= 1, v[1] >= 0, v[2] >= v[1] else { throw s.error("invalid action \(v[0]) or interval \(v[1])...\(v[2])") }
+            // Frame numbers are bounded so `end + 1` (inclusive intervals) cannot overflow.
+            guard v[0] >= 1, v[1] >= 0, v[2] >= v[1], v[2] <= 1 << 40 else { throw s.error("invalid action \(v[0]) or interval \(v[1])...\(v[2])") }
             out.append(PKUAction(classID: v[0], start: v[1], end: v[2]))
         }
         return out

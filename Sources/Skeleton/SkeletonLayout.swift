@@ -51,13 +51,26 @@ public struct SkeletonLayout: Equatable, Sendable, Codable {
             throw LayoutError.invalid(layout: path, reason: "\(error)")
         }
         let shift = f.oneBased == true ? 1 : 0
-        return try SkeletonLayout(
+        // Bound every number before arithmetic or allocation sized by it.
+        let limit = 100_000
+        guard f.jointCount > 0, f.jointCount <= limit else {
+            throw LayoutError.invalid(layout: path, reason: "jointCount \(f.jointCount) outside 1...\(limit)")
+        }
+        let numbers = [f.center] + f.edges.joined() + (f.flip ?? []) + (f.boneParent ?? [])
+        guard numbers.allSatisfy({ $0 >= -limit && $0 <= limit }), f.edges.count <= limit * 10 else {
+            throw LayoutError.invalid(layout: path, reason: "a joint index lies outside -\(limit)...\(limit)")
+        }
+        do {
+            return try SkeletonLayout(
             name: f.name ?? URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent,
             jointCount: f.jointCount,
             edges: f.edges.map { e in (e.first.map { $0 - shift } ?? -1, e.count == 2 ? e[1] - shift : -1) },
             center: f.center - shift,
             flip: f.flip?.map { $0 - shift } ?? Array(0..<f.jointCount),
             boneParent: f.boneParent?.map { $0 - shift } ?? Array(0..<f.jointCount))
+        } catch let LayoutError.invalid(name, reason) {
+            throw LayoutError.invalid(layout: "\(path) ('\(name)')", reason: reason) // name the file too
+        }
     }
 
     /// A built-in layout by name: `ntu-rgb+d`, `kinect-v1`, `openpose`.

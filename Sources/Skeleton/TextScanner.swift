@@ -101,6 +101,8 @@ struct TextScanner {
         guard consumed == r.1 - r.0 else {
             throw error("\(what()): '\(token(r))' is not a number")
         }
+        // Sensors write finite coordinates; nan/inf would poison every batch they reach.
+        guard value.isFinite else { throw error("\(what()): '\(token(r))' is not a finite number") }
         return value
     }
 

@@ -38,14 +38,26 @@ public struct Unpickler {
         var callable: Item = .value(.none)   // object only
         var args: Item = .value(.none)
         var state: Item?
+        /// Nesting depth of what the box holds (1 when it holds plain values).
+        var depth = 1
         init(_ kind: Kind) { self.kind = kind }
     }
+    /// Containers carry their nesting depth so a hostile stream cannot build a structure deep
+    /// enough to overflow the stack when it is resolved or released.
     private indirect enum Item {
         case value(PickleValue)
         case box(Box)
-        case tuple([Item])
-        case persistent(Item)
+        case tuple([Item], depth: Int)
+        case persistent(Item, depth: Int)
         case mark
+
+        var depth: Int {
+            switch self {
+            case .value, .mark: return 0
+            case let .box(b): return b.depth
+            case let .tuple(_, d), let .persistent(_, d): return d
+            }
+        }
     }
 
     public init(bytes: [UInt8], source: String = "<pickle>") {
@@ -65,7 +77,8 @@ public struct Unpickler {
     }
 
     private func need(_ n: Int) throws {
-        if pos + n > bytes.count { throw PickleError.truncated(source: source, offset: pos, needed: pos + n - bytes.count) }
+        // Compared without `pos + n`, which a hostile 64-bit length would overflow.
+        if n > bytes.count - pos { throw PickleError.truncated(source: source, offset: pos, needed: n - (bytes.count - pos)) }
     }
     private mutating func u8() throws -> Int { try need(1); defer { pos += 1 }; return Int(bytes[pos]) }
     private mutating func le(_ n: Int) throws -> UInt64 {
@@ -74,6 +87,11 @@ public struct Unpickler {
         for i in 0..<n { v |= UInt64(bytes[pos + i]) << (8 * UInt64(i)) }
         pos += n
         return v
+    }
+    /// An 8-byte length field; values beyond `Int.max` become -1 so `take` rejects them.
+    private mutating func length8() throws -> Int {
+        let v = try le(8)
+        return v > UInt64(Int.max) ? -1 : Int(v)
     }
     private mutating func take(_ n: Int) throws -> ArraySlice<UInt8> {
         guard n >= 0 else { throw PickleError.malformed(source: source, offset: pos, reason: "negative length \(n)") }
@@ -112,7 +130,8 @@ public struct Unpickler {
                 if v > 5 { throw PickleError.malformed(source: source, offset: at, reason: "protocol \(v) is newer than 5") }
             case 0x95: _ = try le(8) // FRAME: framing is only a read-ahead hint
             case 0x2E: // STOP
-                return try resolve(try pop(at), depth: 0, at: at)
+                var budget = Self.resolveBudget(bytes.count)
+                return try resolve(try pop(at), depth: 0, at: at, budget: &budget)
             case 0x28: stack.append(.mark) // MARK
             case 0x4E: stack.append(.value(.none))
             case 0x88: stack.append(.value(.bool(true)))
@@ -141,22 +160,22 @@ public struct Unpickler {
             case 0x8C: // SHORT_BINUNICODE
                 let n = try u8(); stack.append(.value(.string(String(decoding: try take(n), as: UTF8.self))))
             case 0x8D: // BINUNICODE8
-                let n = Int(try le(8)); stack.append(.value(.string(String(decoding: try take(n), as: UTF8.self))))
+                let n = try length8(); stack.append(.value(.string(String(decoding: try take(n), as: UTF8.self))))
             case 0x43: let n = try u8(); stack.append(.value(.bytes(Array(try take(n))))) // SHORT_BINBYTES
             case 0x42: let n = Int(try le(4)); stack.append(.value(.bytes(Array(try take(n))))) // BINBYTES
-            case 0x8E: let n = Int(try le(8)); stack.append(.value(.bytes(Array(try take(n))))) // BINBYTES8
+            case 0x8E: let n = try length8(); stack.append(.value(.bytes(Array(try take(n))))) // BINBYTES8
             case 0x55: // SHORT_BINSTRING (py2 str): decode as latin-1 text
                 let n = try u8(); stack.append(.value(.string(String(decoding: try take(n), as: UTF8.self))))
-            case 0x29: stack.append(.tuple([])) // EMPTY_TUPLE
-            case 0x85: stack.append(.tuple([try pop(at)])) // TUPLE1
-            case 0x86: let b = try pop(at), a = try pop(at); stack.append(.tuple([a, b])) // TUPLE2
-            case 0x87: let c = try pop(at), b = try pop(at), a = try pop(at); stack.append(.tuple([a, b, c])) // TUPLE3
-            case 0x74: stack.append(.tuple(try popMark(at))) // TUPLE
+            case 0x29: stack.append(.tuple([], depth: 1)) // EMPTY_TUPLE
+            case 0x85: stack.append(try tuple([try pop(at)], at)) // TUPLE1
+            case 0x86: let b = try pop(at), a = try pop(at); stack.append(try tuple([a, b], at)) // TUPLE2
+            case 0x87: let c = try pop(at), b = try pop(at), a = try pop(at); stack.append(try tuple([a, b, c], at)) // TUPLE3
+            case 0x74: stack.append(try tuple(try popMark(at), at)) // TUPLE
             case 0x5D: stack.append(.box(Box(.list))) // EMPTY_LIST
-            case 0x6C: let b = Box(.list); b.items = try popMark(at); stack.append(.box(b)) // LIST
+            case 0x6C: let b = Box(.list); b.items = try popMark(at); try fill(b, b.items, at); stack.append(.box(b)) // LIST
             case 0x7D: stack.append(.box(Box(.dict))) // EMPTY_DICT
             case 0x64: // DICT
-                let b = Box(.dict); b.items = try popMark(at)
+                let b = Box(.dict); b.items = try popMark(at); try fill(b, b.items, at)
                 guard b.items.count % 2 == 0 else { throw PickleError.malformed(source: source, offset: at, reason: "odd DICT items") }
                 stack.append(.box(b))
             case 0x61: // APPEND
@@ -164,24 +183,28 @@ public struct Unpickler {
                 guard case let .box(b)? = stack.last, b.kind == .list else {
                     throw PickleError.malformed(source: source, offset: at, reason: "APPEND target is not a list")
                 }
+                try fill(b, [v], at)
                 b.items.append(v)
             case 0x65: // APPENDS
                 let items = try popMark(at)
                 guard case let .box(b)? = stack.last, b.kind == .list else {
                     throw PickleError.malformed(source: source, offset: at, reason: "APPENDS target is not a list")
                 }
+                try fill(b, items, at)
                 b.items += items
             case 0x73: // SETITEM
                 let v = try pop(at), k = try pop(at)
                 guard case let .box(b)? = stack.last, b.kind == .dict else {
                     throw PickleError.malformed(source: source, offset: at, reason: "SETITEM target is not a dict")
                 }
+                try fill(b, [k, v], at)
                 b.items += [k, v]
             case 0x75: // SETITEMS
                 let items = try popMark(at)
                 guard items.count % 2 == 0, case let .box(b)? = stack.last, b.kind == .dict else {
                     throw PickleError.malformed(source: source, offset: at, reason: "SETITEMS needs a dict and key/value pairs")
                 }
+                try fill(b, items, at)
                 b.items += items
             case 0x94: // MEMOIZE
                 guard let top = stack.last else { throw PickleError.malformed(source: source, offset: at, reason: "MEMOIZE on empty stack") }
@@ -198,7 +221,9 @@ public struct Unpickler {
                 let module = try line(), name = try line()
                 stack.append(.value(.global(module: module, name: name)))
             case 0x93: // STACK_GLOBAL
-                let n = try resolve(try pop(at), depth: 0, at: at), m = try resolve(try pop(at), depth: 0, at: at)
+                var budget = Self.resolveBudget(bytes.count)
+                let n = try resolve(try pop(at), depth: 0, at: at, budget: &budget)
+                let m = try resolve(try pop(at), depth: 0, at: at, budget: &budget)
                 guard case let .string(module) = m, case let .string(name) = n else {
                     throw PickleError.malformed(source: source, offset: at, reason: "STACK_GLOBAL needs two strings")
                 }
@@ -210,7 +235,7 @@ public struct Unpickler {
                 if case .value(.global("collections", "OrderedDict")) = callable {
                     stack.append(.box(Box(.dict))); continue
                 }
-                let b = Box(.object); b.callable = callable; b.args = args
+                let b = Box(.object); try fill(b, [callable, args], at); b.callable = callable; b.args = args
                 stack.append(.box(b))
             case 0x62: // BUILD
                 let state = try pop(at)
@@ -220,11 +245,16 @@ public struct Unpickler {
                 guard case let .box(b)? = stack.last, b.kind == .object else {
                     // BUILD on a plain value: keep the value, wrap the state.
                     let target = try pop(at)
-                    let o = Box(.object); o.callable = target; o.args = .tuple([]); o.state = state
+                    let o = Box(.object); try fill(o, [target, state], at)
+                    o.callable = target; o.args = .tuple([], depth: 1); o.state = state
                     stack.append(.box(o)); continue
                 }
+                try fill(b, [state], at)
                 b.state = state
-            case 0x51: stack.append(.persistent(try pop(at))) // BINPERSID
+            case 0x51: // BINPERSID
+                let id = try pop(at)
+                guard id.depth < Self.maxDepth else { throw tooDeep(at) }
+                stack.append(.persistent(id, depth: id.depth + 1))
             case 0x30: _ = try pop(at) // POP
             case 0x32: guard let top = stack.last else { throw PickleError.malformed(source: source, offset: at, reason: "DUP on empty stack") }; stack.append(top)
             case 0x31: _ = try popMark(at) // POP_MARK
@@ -232,6 +262,24 @@ public struct Unpickler {
                 throw PickleError.unsupportedOpcode(source: source, opcode: op, offset: at)
             }
         }
+    }
+
+    private func tooDeep(_ at: Int) -> PickleError {
+        .malformed(source: source, offset: at, reason: "nesting deeper than \(Self.maxDepth) levels")
+    }
+
+    /// A tuple of `items`, refused when it would nest too deeply.
+    private func tuple(_ items: [Item], _ at: Int) throws -> Item {
+        let d = 1 + (items.map(\.depth).max() ?? 0)
+        guard d <= Self.maxDepth else { throw tooDeep(at) }
+        return .tuple(items, depth: d)
+    }
+
+    /// Records that `box` now holds `items`, refusing structures nested too deeply.
+    private func fill(_ box: Box, _ items: [Item], _ at: Int) throws {
+        let d = 1 + (items.map(\.depth).max() ?? 0)
+        guard d <= Self.maxDepth else { throw tooDeep(at) }
+        box.depth = max(box.depth, d)
     }
 
     private mutating func beDouble() throws -> UInt64 {
@@ -242,28 +290,37 @@ public struct Unpickler {
         return v
     }
 
-    private func resolve(_ item: Item, depth: Int, at: Int) throws -> PickleValue {
-        guard depth < 10_000 else { throw PickleError.malformed(source: source, offset: at, reason: "nesting too deep (cycle?)") }
+    /// Most values one pickle may expand to. Memo references (BINGET) share boxes, so a short
+    /// hostile stream can describe an exponentially large or cyclic tree; real files expand to
+    /// about one value per opcode.
+    private static func resolveBudget(_ byteCount: Int) -> Int { max(1_000_000, 16 * byteCount) }
+    /// Deepest nesting accepted: far beyond any real file, well within the thread's stack.
+    private static let maxDepth = 500
+
+    private func resolve(_ item: Item, depth: Int, at: Int, budget: inout Int) throws -> PickleValue {
+        guard depth < Self.maxDepth else { throw PickleError.malformed(source: source, offset: at, reason: "nesting deeper than \(Self.maxDepth) levels (a cycle?)") }
+        budget -= 1
+        guard budget >= 0 else { throw PickleError.malformed(source: source, offset: at, reason: "the object graph expands to too many values (shared references)") }
         switch item {
         case let .value(v): return v
         case .mark: throw PickleError.malformed(source: source, offset: at, reason: "MARK left on the stack")
-        case let .tuple(items): return .tuple(try items.map { try resolve($0, depth: depth + 1, at: at) })
-        case let .persistent(p): return .persistent(try resolve(p, depth: depth + 1, at: at))
+        case let .tuple(items, _): return .tuple(try items.map { try resolve($0, depth: depth + 1, at: at, budget: &budget) })
+        case let .persistent(p, _): return .persistent(try resolve(p, depth: depth + 1, at: at, budget: &budget))
         case let .box(b):
             switch b.kind {
-            case .list: return .list(try b.items.map { try resolve($0, depth: depth + 1, at: at) })
+            case .list: return .list(try b.items.map { try resolve($0, depth: depth + 1, at: at, budget: &budget) })
             case .dict:
                 var pairs: [(PickleValue, PickleValue)] = []
                 var i = 0
                 while i + 1 < b.items.count {
-                    pairs.append((try resolve(b.items[i], depth: depth + 1, at: at), try resolve(b.items[i + 1], depth: depth + 1, at: at)))
+                    pairs.append((try resolve(b.items[i], depth: depth + 1, at: at, budget: &budget), try resolve(b.items[i + 1], depth: depth + 1, at: at, budget: &budget)))
                     i += 2
                 }
                 return .dict(pairs)
             case .object:
-                return .object(callable: try resolve(b.callable, depth: depth + 1, at: at),
-                               args: try resolve(b.args, depth: depth + 1, at: at),
-                               state: try b.state.map { try resolve($0, depth: depth + 1, at: at) })
+                return .object(callable: try resolve(b.callable, depth: depth + 1, at: at, budget: &budget),
+                               args: try resolve(b.args, depth: depth + 1, at: at, budget: &budget),
+                               state: try b.state.map { try resolve($0, depth: depth + 1, at: at, budget: &budget) })
             }
         }
     }

@@ -16,7 +16,8 @@ struct PretrainCommand: ParsableCommand {
         Writes WORK_DIR/log.jsonl (one JSON object per iteration and per epoch) and \
         WORK_DIR/epochN_model.safetensors every --save-interval epochs and at the end. Tensor names \
         are the reference state-dict names (encoder_q.*, encoder_k.*, queue, queue_ptr). \
-        --resume continues from the newest readable checkpoint in WORK_DIR.
+        --resume continues from the newest readable checkpoint in WORK_DIR. The data is scanned for \
+        NaN/Inf before training; bad samples are named and stop the run unless --skip-bad-samples.
         """)
 
     @OptionGroup var deviceOptions: DeviceOptions
@@ -45,6 +46,8 @@ struct PretrainCommand: ParsableCommand {
     @Flag(name: .customLong("eadm-no-op"), help: "December 2021 behaviour: EADM passes features through.") var eadmNoOp = false
     @Flag(name: .customLong("extreme-time-flip"), help: "December 2021 behaviour: temporal flip in the extreme chain.") var timeFlip = false
     @Flag(help: "Continue from the newest checkpoint in the work folder.") var resume = false
+    @Flag(name: .customLong("skip-bad-samples"), help: "Train without samples that hold NaN or infinite values (each is named) instead of stopping.")
+    var skipBadSamples = false
     @Flag(help: "Print the per-op time breakdown at the end.") var profile = false
 
     func makeConfig() throws -> PretrainConfig {
@@ -93,7 +96,7 @@ struct PretrainCommand: ParsableCommand {
         let device = try deviceOptions.makeDevice()
         device.profilingEnabled = profile
         print("pretraining \(c.method.rawValue) (\(c.stream.rawValue) stream) on \(device.name)")
-        let trainer = try Pretrainer(config: c, device: device)
+        let trainer = try Pretrainer(config: c, device: device, skipBadSamples: skipBadSamples)
         print("data \(c.dataPath): \(trainer.iterationsPerEpoch) iterations/epoch x \(c.numEpoch) epochs, batch \(c.batchSize), queue \(c.queueSize)")
         let summary = try trainer.run(resume: resume)
         print(String(format: "done: %d iterations, %.3f s/iteration", summary.iterations, summary.secondsPerIteration))

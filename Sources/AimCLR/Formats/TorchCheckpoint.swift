@@ -169,7 +169,9 @@ public enum TorchCheckpoint {
             count = c; last = l
             overflow = overflow || o1 || o2 || o3
         }
-        guard !overflow, count <= 1 << 31 else {
+        // More elements than the storage holds means a broadcast view; bound it so a hostile
+        // record cannot size a huge allocation.
+        guard !overflow, count <= max(available, 1 << 24) else {
             throw Error.malformed(path: path, detail: "tensor '\(name)' has an impossible size \(size)")
         }
         guard count == 0 || last < available else {
