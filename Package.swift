@@ -47,9 +47,11 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
+        // Seeded mutation fuzzing shared by the reader tests of several modules.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "ComputeTests", dependencies: ["Compute", "CPUBackend", "OpenCLBackend", "Backends"]),
-        .testTarget(name: "SkeletonTests", dependencies: ["Skeleton", "Compute"]),
+        .testTarget(name: "SkeletonTests", dependencies: ["Skeleton", "Compute", "TestSupport"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Compute", "Backends", "CPUBackend", "OpenCLBackend"]),
-        .testTarget(name: "AimCLRTests", dependencies: ["AimCLR", "NN", "Skeleton", "Compute", "Backends"]),
+        .testTarget(name: "AimCLRTests", dependencies: ["TestSupport", "AimCLR", "NN", "Skeleton", "Compute", "Backends"]),
     ]
 )

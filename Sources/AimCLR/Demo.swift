@@ -21,12 +21,16 @@ public struct Demo {
         c.hiddenChannels = 8
         c.hiddenDim = 64
         c.featureDim = 64
-        c.batchSize = 64
-        c.queueSize = 2048
-        c.numEpoch = 8
-        c.steps = [6]
-        c.miningEpoch = 6
-        c.saveInterval = 4
+        c.batchSize = 32
+        c.queueSize = 1024
+        c.numEpoch = 3
+        c.steps = []
+        c.miningEpoch = 2
+        c.saveInterval = 3
+        // A few hundred iterations instead of ~94,000: a gentler lr and a key encoder that follows
+        // the query encoder within that horizon (the reference's 0.999 needs thousands of steps).
+        c.baseLR = 0.01
+        c.momentum = 0.99
         c.dataPath = dataDirectory + "/train_position.npy"
         c.labelPath = dataDirectory + "/train_label.pkl"
         c.workDir = workDirectory + "/pretrain"

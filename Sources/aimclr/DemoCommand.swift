@@ -9,7 +9,7 @@ struct DemoCommand: ParsableCommand {
         abstract: "Synthetic data, a short AimCLR pretraining, then linear and kNN evaluation against a random encoder.",
         discussion: """
         Writes the synthetic dataset to --data when it is absent, pretrains a reduced encoder (hidden 8/64, \
-        batch 64, queue 2048) for a few epochs, and evaluates the pretrained and a randomly initialised \
+        batch 32, queue 1024, lr 0.01, key momentum 0.99) for a few epochs, and evaluates the pretrained and a randomly initialised \
         encoder with the linear protocol (on cached features) and cosine kNN. Prints a table and writes \
         WORK_DIR/demo_result.json.
         """)
@@ -25,8 +25,7 @@ struct DemoCommand: ParsableCommand {
         var demo = Demo(dataDirectory: data, workDirectory: workDir)
         if let e = epochs {
             demo.pretrain.numEpoch = e
-            demo.pretrain.steps = [max(1, e * 3 / 4)]
-            demo.pretrain.miningEpoch = max(1, e * 3 / 4)
+            demo.pretrain.miningEpoch = max(1, e * 2 / 3)
         }
         demo.linearEpochs = linearEpochs
         // A fresh run each time: an old checkpoint in the folder would be resumed otherwise.

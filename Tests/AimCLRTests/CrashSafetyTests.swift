@@ -1,6 +1,7 @@
 import Compute
 import CPUBackend
 import Foundation
+import TestSupport
 import XCTest
 @testable import AimCLR
 import NN

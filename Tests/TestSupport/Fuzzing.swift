@@ -3,13 +3,13 @@ import XCTest
 
 /// Seeded mutations of a valid file: byte flips, random bytes, truncations, insertions,
 /// deletions, duplicated chunks and corrupted length fields (extreme 1/2/4/8-byte values).
-struct Mutator {
+public struct Mutator {
     private var state: UInt64
 
-    init(seed: UInt64) { state = seed }
+    public init(seed: UInt64) { state = seed }
 
     /// SplitMix64.
-    mutating func next() -> UInt64 {
+    public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
@@ -17,10 +17,10 @@ struct Mutator {
         return z ^ (z >> 31)
     }
 
-    mutating func below(_ n: Int) -> Int { n <= 0 ? 0 : Int(next() % UInt64(n)) }
+    public mutating func below(_ n: Int) -> Int { n <= 0 ? 0 : Int(next() % UInt64(n)) }
 
     /// One to three mutations of `valid`.
-    mutating func mutate(_ valid: [UInt8]) -> [UInt8] {
+    public mutating func mutate(_ valid: [UInt8]) -> [UInt8] {
         var b = valid
         for _ in 0...below(3) {
             switch below(8) {
@@ -64,7 +64,7 @@ struct Mutator {
 /// name `label`. A trap (out of bounds, overflow, bad allocation) would crash the test process.
 /// Returns (inputs tried, inputs rejected).
 @discardableResult
-func fuzz(_ what: String, valid: [UInt8], label: String, seed: UInt64 = 1, count: Int = 3000, seconds: Double = 5, minimum: Int = 100,
+public func fuzz(_ what: String, valid: [UInt8], label: String, seed: UInt64 = 1, count: Int = 3000, seconds: Double = 5, minimum: Int = 100,
           file: StaticString = #filePath, line: UInt = #line, _ body: ([UInt8]) throws -> Void) -> (Int, Int) {
     var m = Mutator(seed: seed)
     let start = Date()
@@ -89,7 +89,7 @@ func fuzz(_ what: String, valid: [UInt8], label: String, seed: UInt64 = 1, count
 }
 
 /// A scratch folder for one test.
-func scratchFolder(_ name: String) throws -> URL {
+public func scratchFolder(_ name: String) throws -> URL {
     let url = FileManager.default.temporaryDirectory.appendingPathComponent("aimclr-hostile-\(name)-\(getpid())")
     try? FileManager.default.removeItem(at: url)
     try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
