@@ -18,6 +18,8 @@ public final class CPUDevice: Device {
     /// Scratch for gradients of im2col columns and for Â = A ⊙ E; grown as needed.
     let columnScratch = Scratch()
     let adjacencyScratch = Scratch()
+    /// Dropout masks from forwards, for their backwards.
+    let dropoutMasks = DropoutMaskCache()
 
     /// How a temporal convolution splits the batch into blocks of whole samples (see
     /// `TemporalBlocking`); exposed for tuning and so tests can force many blocks.
