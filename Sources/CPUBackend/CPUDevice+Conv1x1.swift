@@ -84,7 +84,7 @@ extension CPUDevice {
                 src = UnsafePointer(g)
             }
             // dW(Cout, Cin) = dy(Cout, P) · xᵀ(P, Cin)
-            sgemm(transA: false, transB: true, m: cout, n: cin, k: cols, alpha: 1,
+            sgemmLongK(transA: false, transB: true, m: cout, n: cin, k: cols, alpha: 1,
                   a: pdy, lda: cols, b: src, ldb: cols, beta: 0, c: pdw, ldc: cin)
             guard let pdx else { return }
             if stride == 1 {

@@ -18,6 +18,10 @@ public final class CPUDevice: Device {
     /// Scratch for gradients of im2col columns and for Â = A ⊙ E; grown as needed.
     let columnScratch = Scratch()
     let adjacencyScratch = Scratch()
+    /// Per-worker partial products of `sgemmLongK`.
+    let reductionScratch = Scratch()
+    /// True while `withSingleThreadedBLAS` holds OpenBLAS at one thread (it may nest).
+    var blasPinnedToOneThread = false
     /// Dropout masks from forwards, for their backwards.
     let dropoutMasks = DropoutMaskCache()
 

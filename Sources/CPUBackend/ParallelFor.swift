@@ -30,3 +30,24 @@ func parallelFor(_ count: Int, threads: Int, minimumPerChunk: Int = 1,
         }
     }
 }
+
+/// `parallelFor` over at most `threads` chunks that also passes each chunk's index
+/// (0 ..< threads), so a worker can own a slice of a scratch buffer. Always splits when
+/// `count` > 1: callers use it for coarse work items (whole samples).
+@inline(__always)
+func parallelChunks(_ count: Int, threads: Int, _ body: (_ chunk: Int, _ items: Range<Int>) -> Void) {
+    guard count > 0 else { return }
+    let chunks = min(threads, count)
+    if chunks <= 1 {
+        body(0, 0 ..< count)
+        return
+    }
+    withoutActuallyEscaping(body) { escapable in
+        let box = UncheckedSendable(value: escapable)
+        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+            let start = count * chunk / chunks
+            let end = count * (chunk + 1) / chunks
+            box.value(chunk, start ..< end)
+        }
+    }
+}
