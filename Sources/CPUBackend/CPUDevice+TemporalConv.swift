@@ -117,9 +117,13 @@ extension CPUDevice {
                 }
                 return
             }
-            let dcol = columnScratch.floats(rowsK * blockColumns)
-            for first in Swift.stride(from: 0, to: input.batch, by: block) {
-                let samples = first ..< min(first + block, input.batch)
+            // Wide layers run the forward as one block; their column gradient is still folded
+            // back in slices of samples, so the scratch stays near `temporalBlocking.wideScratchFloats`
+            // instead of a full-size copy of the columns (768 MB for the widest reference layer).
+            let slice = min(block, max(1, temporalBlocking.wideScratchFloats / max(rowsK * sampleColumns, 1)))
+            let dcol = columnScratch.floats(rowsK * min(slice, input.batch) * sampleColumns)
+            for first in Swift.stride(from: 0, to: input.batch, by: slice) {
+                let samples = first ..< min(first + slice, input.batch)
                 let width = samples.count * sampleColumns
                 sgemmParallel(transA: true, transB: false, m: rowsK, n: width, k: cout, alpha: 1,
                               a: pw, lda: rowsK, b: pdy + first * sampleColumns, ldb: cols, beta: 0, c: dcol, ldc: width)
