@@ -7,7 +7,8 @@ import Compute
 /// elements back. The forward records, per Philox block, a byte whose bit j says whether
 /// element 4·block + j is kept; the backward with an identical (key, count, p) uses it and
 /// releases it. Forwards without a backward (no-gradient passes) leave entries behind, so the
-/// cache holds at most `budgetBytes` and drops its oldest entries first. A missing entry only
+/// cache drops the entries of other steps whenever it records one, holds at most
+/// `budgetBytes`, and drops its oldest entries first. A missing entry only
 /// means the backward regenerates the mask: the result is the same bit for bit.
 final class DropoutMaskCache {
     struct Key: Equatable {
@@ -35,7 +36,10 @@ final class DropoutMaskCache {
     /// or nil when it exceeds the whole budget.
     func record(_ key: Key, size: Int) -> UnsafeMutablePointer<UInt8>? {
         guard size > 0, size <= budgetBytes else { return nil }
-        if let i = entries.firstIndex(where: { $0.key == key }) { release(at: i) }
+        // Entries of other steps (earlier iterations' no-gradient passes) are dead weight.
+        while let i = entries.firstIndex(where: { $0.key == key || $0.key.key.step != key.key.step }) {
+            release(at: i)
+        }
         while heldBytes + size > budgetBytes, !entries.isEmpty { release(at: 0) }
         let p = UnsafeMutablePointer<UInt8>.allocate(capacity: size)
         entries.append(Entry(key: key, bytes: p, size: size))

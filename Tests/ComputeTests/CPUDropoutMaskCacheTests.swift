@@ -39,10 +39,10 @@ final class CPUDropoutMaskCacheTests: XCTestCase {
 
     func testCacheEvictsOldestWithinBudgetAndMatchesKeyExactly() {
         let cache = DropoutMaskCache(budgetBytes: 100)
-        let k = { (step: UInt32) in DropoutMaskCache.Key(key: RandomKey(seed: 1, stream: 0, step: step), count: 160, cut: 5) }
+        let k = { (stream: UInt32) in DropoutMaskCache.Key(key: RandomKey(seed: 1, stream: stream, step: 0), count: 160, cut: 5) }
         XCTAssertNotNil(cache.record(k(1), size: 40))
         XCTAssertNotNil(cache.record(k(2), size: 40))
-        XCTAssertNotNil(cache.record(k(3), size: 40))   // evicts step 1
+        XCTAssertNotNil(cache.record(k(3), size: 40))   // evicts stream 1
         XCTAssertNil(cache.record(k(4), size: 101), "larger than the whole budget")
         XCTAssertFalse(cache.consume(k(1)) { _ in }, "oldest evicted")
         var other = k(2); other.cut = 6
@@ -50,5 +50,14 @@ final class CPUDropoutMaskCacheTests: XCTestCase {
         XCTAssertTrue(cache.consume(k(2)) { _ in })
         XCTAssertFalse(cache.consume(k(2)) { _ in }, "consumed")
         XCTAssertTrue(cache.consume(k(3)) { _ in })
+        // Recording a step drops what other steps left behind.
+        let sameStep = { (stream: UInt32, step: UInt32) in
+            DropoutMaskCache.Key(key: RandomKey(seed: 1, stream: stream, step: step), count: 8, cut: 5)
+        }
+        XCTAssertNotNil(cache.record(sameStep(0, 7), size: 10))
+        XCTAssertNotNil(cache.record(sameStep(1, 7), size: 10))
+        XCTAssertNotNil(cache.record(sameStep(0, 8), size: 10))
+        XCTAssertFalse(cache.consume(sameStep(1, 7)) { _ in }, "an earlier step's entry is dropped")
+        XCTAssertTrue(cache.consume(sameStep(0, 8)) { _ in })
     }
 }
