@@ -74,18 +74,16 @@ extension CPUDevice {
                     if 4 * (b0 + 8) <= n {
                         let w = philoxBlocks8(SIMD8<UInt32>(repeating: UInt32(truncatingIfNeeded: b0)) &+ lanes,
                                               stream, step, 0, key: k0, k1)
-                        let keep0 = (w.0 &>> 8) .>= cuts, keep1 = (w.1 &>> 8) .>= cuts
-                        let keep2 = (w.2 &>> 8) .>= cuts, keep3 = (w.3 &>> 8) .>= cuts
+                        // Mask byte per block: bit j set when word j keeps its element.
+                        let one = SIMD8<UInt32>(repeating: 1), zero = SIMD8<UInt32>(repeating: 0)
+                        var bits = zero.replacing(with: one, where: (w.0 &>> 8) .>= cuts)
+                        bits |= zero.replacing(with: one &<< 1, where: (w.1 &>> 8) .>= cuts)
+                        bits |= zero.replacing(with: one &<< 2, where: (w.2 &>> 8) .>= cuts)
+                        bits |= zero.replacing(with: one &<< 3, where: (w.3 &>> 8) .>= cuts)
                         for j in 0 ..< 8 {
-                            let i = 4 * (b0 + j)
-                            py[i] = select(keep0[j], px[i] * scale)
-                            py[i + 1] = select(keep1[j], px[i + 1] * scale)
-                            py[i + 2] = select(keep2[j], px[i + 2] * scale)
-                            py[i + 3] = select(keep3[j], px[i + 3] * scale)
-                            if let maskOut {
-                                maskOut[b0 + j] = (keep0[j] ? 1 : 0) | (keep1[j] ? 2 : 0) | (keep2[j] ? 4 : 0)
-                                    | (keep3[j] ? 8 : 0)
-                            }
+                            let m = UInt8(truncatingIfNeeded: bits[j])
+                            maskOut?[b0 + j] = m
+                            applyMaskByte(m, x: px + 4 * (b0 + j), scale: scale, y: py + 4 * (b0 + j))
                         }
                         continue
                     }
@@ -124,10 +122,7 @@ extension CPUDevice {
                 let m = mask[b]
                 let i = 4 * b
                 if i + 4 <= n {
-                    py[i] = select(m & 1 != 0, px[i] * scale)
-                    py[i + 1] = select(m & 2 != 0, px[i + 1] * scale)
-                    py[i + 2] = select(m & 4 != 0, px[i + 2] * scale)
-                    py[i + 3] = select(m & 8 != 0, px[i + 3] * scale)
+                    applyMaskByte(m, x: px + i, scale: scale, y: py + i)
                 } else {
                     for j in i ..< n { py[j] = select(m & (1 << UInt8(j - i)) != 0, px[j] * scale) }
                 }
@@ -238,4 +233,14 @@ extension CPUDevice {
 @inline(__always)
 private func select(_ keep: Bool, _ value: Float) -> Float {
     keep ? value : 0
+}
+
+/// y[j] = x[j]·scale where bit j of `mask` is set, else +0, for j in 0 ..< 4, as one vector
+/// multiply and select.
+@inline(__always)
+private func applyMaskByte(_ mask: UInt8, x: UnsafePointer<Float>, scale: Float, y: UnsafeMutablePointer<Float>) {
+    let keep = (SIMD4<UInt32>(repeating: UInt32(mask)) & SIMD4<UInt32>(1, 2, 4, 8)) .!= 0
+    let v = UnsafeRawPointer(x).loadUnaligned(as: SIMD4<Float>.self) * scale
+    UnsafeMutableRawPointer(y).storeBytes(of: SIMD4<Float>(repeating: 0).replacing(with: v, where: keep),
+                                          as: SIMD4<Float>.self)
 }
