@@ -88,18 +88,18 @@ extension CPUDevice {
             for p in 0 ..< k {
                 // ∂L/∂Â_k(V, V) = z_kᵀ · dy
                 sgemmLongK(transA: true, transB: false, m: v, n: v, k: rows, alpha: 1,
-                      a: pz + p * cout * cols, lda: v, b: pdy, ldb: v,
-                      beta: 0, c: pde + p * v * v, ldc: v)
+                           a: pz + p * cout * cols, lda: v, b: pdy, ldb: v,
+                           beta: 0, c: pde + p * v * v, ldc: v)
             }
             for i in 0 ..< k * v * v { pde[i] *= pa[i] }
             rowSums(pdz, rows: k * cout, cols: cols, into: pdb, threads: threads)
             // dW(K·Cout, Cin) = dz · xᵀ
             sgemmLongK(transA: false, transB: true, m: k * cout, n: cin, k: cols, alpha: 1,
-                  a: pdz, lda: cols, b: px, ldb: cols, beta: 0, c: pdw, ldc: cin)
+                       a: pdz, lda: cols, b: px, ldb: cols, beta: 0, c: pdw, ldc: cin)
             if let pdx {
                 // dx(Cin, P) = Wᵀ · dz
                 sgemmParallel(transA: true, transB: false, m: cin, n: cols, k: k * cout, alpha: 1,
-                      a: pw, lda: cin, b: pdz, ldb: cols, beta: accumulate ? 1 : 0, c: pdx, ldc: cols)
+                              a: pw, lda: cin, b: pdz, ldb: cols, beta: accumulate ? 1 : 0, c: pdx, ldc: cols)
             }
         }
     }

@@ -64,7 +64,7 @@ extension CPUDevice {
                 im2col(px, input, kernel: kernel, stride: stride, tOut: tOut, samples: samples,
                        into: pc + offset, ld: cols)
                 sgemmParallel(transA: false, transB: false, m: cout, n: samples.count * sampleColumns, k: rowsK, alpha: 1,
-                      a: pw, lda: rowsK, b: pc + offset, ldb: cols, beta: 1, c: py + offset, ldc: cols)
+                              a: pw, lda: rowsK, b: pc + offset, ldb: cols, beta: 1, c: py + offset, ldc: cols)
             }
         }
     }
@@ -90,7 +90,7 @@ extension CPUDevice {
             rowSums(pdy, rows: cout, cols: cols, into: pdb, threads: threads)
             // dW(Cout, Cin·kt) = dy · columnsᵀ
             sgemmLongK(transA: false, transB: true, m: cout, n: rowsK, k: cols, alpha: 1,
-                  a: pdy, lda: cols, b: pc, ldb: cols, beta: 0, c: pdw, ldc: rowsK)
+                       a: pdy, lda: cols, b: pc, ldb: cols, beta: 0, c: pdw, ldc: rowsK)
             guard let pdx else { return }
             // Per block: dcolumns(Cin·kt, block) = Wᵀ · dy[:, block], folded back onto dx.
             let blockColumns = min(block, input.batch) * sampleColumns

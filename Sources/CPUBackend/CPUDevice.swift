@@ -8,7 +8,8 @@ import Foundation
 /// Every op runs synchronously on the calling thread (plus workers), so `synchronize()`
 /// has nothing to wait for. The device is not thread-safe: one caller at a time.
 public final class CPUDevice: Device {
-    /// Worker count used by our own parallel loops and by OpenBLAS.
+    /// Worker count used by our own parallel loops and by OpenBLAS (the convolutions split
+    /// their GEMMs between our workers and hold OpenBLAS at one thread meanwhile).
     public let threads: Int
     public var kind: DeviceKind { .cpu }
     /// e.g. "cpu (2 threads, OpenBLAS 0.3.21 SkylakeX)".
