@@ -4,7 +4,8 @@ import Compute
 /// Batch norm over a channel-major (C, P) tensor with PyTorch's semantics: the biased
 /// batch variance normalises, the unbiased one updates the running variance, and
 /// running = (1 − momentum)·running + momentum·batch. Per-channel sums run in Double,
-/// so a channel of a few hundred thousand elements keeps its precision.
+/// so a channel of a few hundred thousand elements keeps its precision; the statistics take
+/// one pass over the channel (Σx and Σx² together), the normalisation a second.
 extension CPUDevice {
     public func batchNormForward(x: Tensor, channels: Int, training: Bool, momentum: Float, epsilon: Float,
                                  gamma: Tensor, beta: Tensor, runningMean: Tensor, runningVar: Tensor,
@@ -24,9 +25,11 @@ extension CPUDevice {
                     let xs = px + ch * p, ys = py + ch * p
                     let mean: Float, invStd: Float
                     if training {
-                        let m = sumDouble(xs, p) / Double(p)
-                        var ss = 0.0
-                        for i in 0 ..< p { let d = Double(xs[i]) - m; ss += d * d }
+                        let (sum, sumSquares) = sumAndSumOfSquaresDouble(xs, p)
+                        let m = sum / Double(p)
+                        // Σ(x − m)² = Σx² − p·m²: in Double the cancellation costs ~1e-16·(m/σ)²
+                        // relative, far below float resolution for any activation.
+                        let ss = max(sumSquares - sum * m, 0)
                         let biased = ss / Double(p)
                         let unbiased = p > 1 ? ss / Double(p - 1) : biased
                         mean = Float(m)

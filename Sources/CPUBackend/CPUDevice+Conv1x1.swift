@@ -58,8 +58,8 @@ extension CPUDevice {
                 src = UnsafePointer(g)
             }
             broadcastRows(pb, into: py, rows: cout, cols: cols, threads: threads)
-            sgemm(transA: false, transB: false, m: cout, n: cols, k: cin, alpha: 1,
-                  a: pw, lda: cin, b: src, ldb: cols, beta: 1, c: py, ldc: cols)
+            sgemmParallel(transA: false, transB: false, m: cout, n: cols, k: cin, alpha: 1,
+                          a: pw, lda: cin, b: src, ldb: cols, beta: 1, c: py, ldc: cols)
         }
     }
 
@@ -84,17 +84,17 @@ extension CPUDevice {
                 src = UnsafePointer(g)
             }
             // dW(Cout, Cin) = dy(Cout, P) · xᵀ(P, Cin)
-            sgemm(transA: false, transB: true, m: cout, n: cin, k: cols, alpha: 1,
-                  a: pdy, lda: cols, b: src, ldb: cols, beta: 0, c: pdw, ldc: cin)
+            sgemmLongK(transA: false, transB: true, m: cout, n: cin, k: cols, alpha: 1,
+                       a: pdy, lda: cols, b: src, ldb: cols, beta: 0, c: pdw, ldc: cin)
             guard let pdx else { return }
             if stride == 1 {
                 // dx(Cin, P) = Wᵀ(Cin, Cout) · dy(Cout, P)
-                sgemm(transA: true, transB: false, m: cin, n: cols, k: cout, alpha: 1,
-                      a: pw, lda: cin, b: pdy, ldb: cols, beta: accumulate ? 1 : 0, c: pdx, ldc: cols)
+                sgemmParallel(transA: true, transB: false, m: cin, n: cols, k: cout, alpha: 1,
+                              a: pw, lda: cin, b: pdy, ldb: cols, beta: accumulate ? 1 : 0, c: pdx, ldc: cols)
             } else {
                 let g = columnScratch.floats(cin * cols)
-                sgemm(transA: true, transB: false, m: cin, n: cols, k: cout, alpha: 1,
-                      a: pw, lda: cin, b: pdy, ldb: cols, beta: 0, c: g, ldc: cols)
+                sgemmParallel(transA: true, transB: false, m: cin, n: cols, k: cout, alpha: 1,
+                              a: pw, lda: cin, b: pdy, ldb: cols, beta: 0, c: g, ldc: cols)
                 scatterFrames(g, input, stride: stride, tOut: tOut, into: pdx, accumulate: accumulate)
             }
         }

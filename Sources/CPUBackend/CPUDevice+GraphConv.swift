@@ -38,13 +38,19 @@ extension CPUDevice {
         measure("graphConvForward", flops: flops) {
             let ahat = effectiveAdjacency(adjacency, importance)
             broadcastRows(pb, into: pz, rows: k * cout, cols: cols, threads: threads)
-            sgemm(transA: false, transB: false, m: k * cout, n: cols, k: cin, alpha: 1,
-                  a: pw, lda: cin, b: px, ldb: cols, beta: 1, c: pz, ldc: cols)
+            sgemmParallel(transA: false, transB: false, m: k * cout, n: cols, k: cin, alpha: 1,
+                          a: pw, lda: cin, b: px, ldb: cols, beta: 1, c: pz, ldc: cols)
             let rows = cout * cols / v        // Cout·N·T
-            for p in 0 ..< k {
-                sgemm(transA: false, transB: false, m: rows, n: v, k: v, alpha: 1,
-                      a: pz + p * cout * cols, lda: v, b: ahat + p * v * v, ldb: v,
-                      beta: p == 0 ? 0 : 1, c: py, ldc: v)
+            // Each worker mixes its own rows for every partition while they are in its cache.
+            withSingleThreadedBLAS {
+                parallelFor(rows, threads: threads, minimumPerChunk: 1024) { range in
+                    let r0 = range.lowerBound
+                    for p in 0 ..< k {
+                        sgemm(transA: false, transB: false, m: range.count, n: v, k: v, alpha: 1,
+                              a: pz + p * cout * cols + r0 * v, lda: v, b: ahat + p * v * v, ldb: v,
+                              beta: p == 0 ? 0 : 1, c: py + r0 * v, ldc: v)
+                    }
+                }
             }
         }
     }
@@ -68,25 +74,32 @@ extension CPUDevice {
         measure("graphConvBackward", flops: flops) {
             let ahat = effectiveAdjacency(adjacency, importance)
             let rows = cout * cols / v
+            // dz_k(Cout·N·T, V) = dy · Â_kᵀ, each worker on its own rows for every partition.
+            withSingleThreadedBLAS {
+                parallelFor(rows, threads: threads, minimumPerChunk: 1024) { range in
+                    let r0 = range.lowerBound
+                    for p in 0 ..< k {
+                        sgemm(transA: false, transB: true, m: range.count, n: v, k: v, alpha: 1,
+                              a: pdy + r0 * v, lda: v, b: ahat + p * v * v, ldb: v,
+                              beta: 0, c: pdz + p * cout * cols + r0 * v, ldc: v)
+                    }
+                }
+            }
             for p in 0 ..< k {
-                // dz_k(Cout·N·T, V) = dy · Â_kᵀ
-                sgemm(transA: false, transB: true, m: rows, n: v, k: v, alpha: 1,
-                      a: pdy, lda: v, b: ahat + p * v * v, ldb: v,
-                      beta: 0, c: pdz + p * cout * cols, ldc: v)
                 // ∂L/∂Â_k(V, V) = z_kᵀ · dy
-                sgemm(transA: true, transB: false, m: v, n: v, k: rows, alpha: 1,
-                      a: pz + p * cout * cols, lda: v, b: pdy, ldb: v,
-                      beta: 0, c: pde + p * v * v, ldc: v)
+                sgemmLongK(transA: true, transB: false, m: v, n: v, k: rows, alpha: 1,
+                           a: pz + p * cout * cols, lda: v, b: pdy, ldb: v,
+                           beta: 0, c: pde + p * v * v, ldc: v)
             }
             for i in 0 ..< k * v * v { pde[i] *= pa[i] }
             rowSums(pdz, rows: k * cout, cols: cols, into: pdb, threads: threads)
             // dW(K·Cout, Cin) = dz · xᵀ
-            sgemm(transA: false, transB: true, m: k * cout, n: cin, k: cols, alpha: 1,
-                  a: pdz, lda: cols, b: px, ldb: cols, beta: 0, c: pdw, ldc: cin)
+            sgemmLongK(transA: false, transB: true, m: k * cout, n: cin, k: cols, alpha: 1,
+                       a: pdz, lda: cols, b: px, ldb: cols, beta: 0, c: pdw, ldc: cin)
             if let pdx {
                 // dx(Cin, P) = Wᵀ · dz
-                sgemm(transA: true, transB: false, m: cin, n: cols, k: k * cout, alpha: 1,
-                      a: pw, lda: cin, b: pdz, ldb: cols, beta: accumulate ? 1 : 0, c: pdx, ldc: cols)
+                sgemmParallel(transA: true, transB: false, m: cin, n: cols, k: k * cout, alpha: 1,
+                              a: pw, lda: cin, b: pdz, ldb: cols, beta: accumulate ? 1 : 0, c: pdx, ldc: cols)
             }
         }
     }

@@ -34,15 +34,37 @@ extension CPUDevice {
         let sampleColumns = tOut * input.joints
         let block = temporalBlocking.samplesPerBlock(outputChannels: cout, rows: rowsK, sampleColumns: sampleColumns,
                                                      batch: input.batch)
+        let blocks = (input.batch + block - 1) / block
         measure("temporalConvForward", flops: 2 * Double(cout * rowsK) * Double(cols)) {
+            if blocks > 1 && threads > 1 {
+                // Each worker owns whole blocks: bias, im2col and GEMM of a block run on one
+                // core while the block is in its cache, with no hand-off between the steps.
+                withSingleThreadedBLAS {
+                    parallelChunks(blocks, threads: threads) { _, items in
+                        for blockIndex in items {
+                            let first = blockIndex * block
+                            let samples = first ..< min(first + block, input.batch)
+                            let offset = first * sampleColumns, width = samples.count * sampleColumns
+                            for co in 0 ..< cout {
+                                (py + co * cols + offset).update(repeating: pb[co], count: width)
+                            }
+                            im2colRows(px, input, kernel: kernel, stride: stride, tOut: tOut, rows: 0 ..< rowsK,
+                                       samples: samples, into: pc + offset, ld: cols)
+                            sgemm(transA: false, transB: false, m: cout, n: width, k: rowsK, alpha: 1,
+                                  a: pw, lda: rowsK, b: pc + offset, ldb: cols, beta: 1, c: py + offset, ldc: cols)
+                        }
+                    }
+                }
+                return
+            }
             broadcastRows(pb, into: py, rows: cout, cols: cols, threads: threads)
             for first in Swift.stride(from: 0, to: input.batch, by: block) {
                 let samples = first ..< min(first + block, input.batch)
                 let offset = first * sampleColumns
                 im2col(px, input, kernel: kernel, stride: stride, tOut: tOut, samples: samples,
                        into: pc + offset, ld: cols)
-                sgemm(transA: false, transB: false, m: cout, n: samples.count * sampleColumns, k: rowsK, alpha: 1,
-                      a: pw, lda: rowsK, b: pc + offset, ldb: cols, beta: 1, c: py + offset, ldc: cols)
+                sgemmParallel(transA: false, transB: false, m: cout, n: samples.count * sampleColumns, k: rowsK, alpha: 1,
+                              a: pw, lda: rowsK, b: pc + offset, ldb: cols, beta: 1, c: py + offset, ldc: cols)
             }
         }
     }
@@ -67,17 +89,44 @@ extension CPUDevice {
         measure("temporalConvBackward", flops: 2 * Double(cout * rowsK) * Double(cols) * (dx == nil ? 1 : 2)) {
             rowSums(pdy, rows: cout, cols: cols, into: pdb, threads: threads)
             // dW(Cout, Cin·kt) = dy · columnsᵀ
-            sgemm(transA: false, transB: true, m: cout, n: rowsK, k: cols, alpha: 1,
-                  a: pdy, lda: cols, b: pc, ldb: cols, beta: 0, c: pdw, ldc: rowsK)
+            sgemmLongK(transA: false, transB: true, m: cout, n: rowsK, k: cols, alpha: 1,
+                       a: pdy, lda: cols, b: pc, ldb: cols, beta: 0, c: pdw, ldc: rowsK)
             guard let pdx else { return }
             // Per block: dcolumns(Cin·kt, block) = Wᵀ · dy[:, block], folded back onto dx.
             let blockColumns = min(block, input.batch) * sampleColumns
-            let dcol = columnScratch.floats(rowsK * blockColumns)
-            for first in Swift.stride(from: 0, to: input.batch, by: block) {
-                let samples = first ..< min(first + block, input.batch)
+            let blocks = (input.batch + block - 1) / block
+            if blocks > 1 && threads > 1 {
+                // Each worker owns whole blocks and its own slice of the scratch.
+                let perWorker = rowsK * blockColumns
+                let scratch = columnScratch.floats(min(threads, blocks) * perWorker)
+                withSingleThreadedBLAS {
+                    parallelChunks(blocks, threads: threads) { worker, items in
+                        let dcol = scratch + worker * perWorker
+                        for blockIndex in items {
+                            let first = blockIndex * block
+                            let samples = first ..< min(first + block, input.batch)
+                            let width = samples.count * sampleColumns
+                            sgemm(transA: true, transB: false, m: rowsK, n: width, k: cout, alpha: 1,
+                                  a: pw, lda: rowsK, b: pdy + first * sampleColumns, ldb: cols, beta: 0,
+                                  c: dcol, ldc: width)
+                            col2imChannels(dcol, input, kernel: kernel, stride: stride, tOut: tOut,
+                                           channels: 0 ..< cin, samples: samples, ld: width, into: pdx,
+                                           accumulate: accumulate)
+                        }
+                    }
+                }
+                return
+            }
+            // Wide layers run the forward as one block; their column gradient is still folded
+            // back in slices of samples, so the scratch stays near `temporalBlocking.wideScratchFloats`
+            // instead of a full-size copy of the columns (768 MB for the widest reference layer).
+            let slice = min(block, max(1, temporalBlocking.wideScratchFloats / max(rowsK * sampleColumns, 1)))
+            let dcol = columnScratch.floats(rowsK * min(slice, input.batch) * sampleColumns)
+            for first in Swift.stride(from: 0, to: input.batch, by: slice) {
+                let samples = first ..< min(first + slice, input.batch)
                 let width = samples.count * sampleColumns
-                sgemm(transA: true, transB: false, m: rowsK, n: width, k: cout, alpha: 1,
-                      a: pw, lda: rowsK, b: pdy + first * sampleColumns, ldb: cols, beta: 0, c: dcol, ldc: width)
+                sgemmParallel(transA: true, transB: false, m: rowsK, n: width, k: cout, alpha: 1,
+                              a: pw, lda: rowsK, b: pdy + first * sampleColumns, ldb: cols, beta: 0, c: dcol, ldc: width)
                 col2im(dcol, input, kernel: kernel, stride: stride, tOut: tOut, samples: samples, ld: width,
                        into: pdx, accumulate: accumulate)
             }
@@ -88,21 +137,27 @@ extension CPUDevice {
     /// for the samples n of `samples`; `c` points at the block's first column, rows `ld` apart.
     private func im2col(_ x: UnsafePointer<Float>, _ s: ActivationShape, kernel: Int, stride: Int, tOut: Int,
                         samples: Range<Int>, into c: UnsafeMutablePointer<Float>, ld: Int) {
+        parallelFor(s.channels * kernel, threads: threads, minimumPerChunk: 4) { range in
+            im2colRows(x, s, kernel: kernel, stride: stride, tOut: tOut, rows: range, samples: samples, into: c, ld: ld)
+        }
+    }
+
+    /// The rows `rows` (ci·kt + k) of `im2col`, on the calling thread.
+    private func im2colRows(_ x: UnsafePointer<Float>, _ s: ActivationShape, kernel: Int, stride: Int, tOut: Int,
+                            rows: Range<Int>, samples: Range<Int>, into c: UnsafeMutablePointer<Float>, ld: Int) {
         let v = s.joints, t = s.frames, n = s.batch, pad = (kernel - 1) / 2
         let first = samples.lowerBound
-        parallelFor(s.channels * kernel, threads: threads, minimumPerChunk: 4) { range in
-            for row in range {
-                let ci = row / kernel, k = row % kernel
-                for b in samples {
-                    let src = x + (ci * n + b) * t * v
-                    let dst = c + row * ld + (b - first) * tOut * v
-                    for to in 0 ..< tOut {
-                        let ti = to * stride + k - pad
-                        if ti >= 0 && ti < t {
-                            (dst + to * v).update(from: src + ti * v, count: v)
-                        } else {
-                            (dst + to * v).update(repeating: 0, count: v)
-                        }
+        for row in rows {
+            let ci = row / kernel, k = row % kernel
+            for b in samples {
+                let src = x + (ci * n + b) * t * v
+                let dst = c + row * ld + (b - first) * tOut * v
+                for to in 0 ..< tOut {
+                    let ti = to * stride + k - pad
+                    if ti >= 0 && ti < t {
+                        (dst + to * v).update(from: src + ti * v, count: v)
+                    } else {
+                        (dst + to * v).update(repeating: 0, count: v)
                     }
                 }
             }
@@ -113,21 +168,29 @@ extension CPUDevice {
     /// over the (k, to) with to·s + k − pad = t. Each worker owns whole input channels.
     private func col2im(_ c: UnsafePointer<Float>, _ s: ActivationShape, kernel: Int, stride: Int, tOut: Int,
                         samples: Range<Int>, ld: Int, into dx: UnsafeMutablePointer<Float>, accumulate: Bool) {
+        parallelFor(s.channels, threads: threads) { range in
+            col2imChannels(c, s, kernel: kernel, stride: stride, tOut: tOut, channels: range, samples: samples,
+                           ld: ld, into: dx, accumulate: accumulate)
+        }
+    }
+
+    /// The input channels `channels` of `col2im`, on the calling thread.
+    private func col2imChannels(_ c: UnsafePointer<Float>, _ s: ActivationShape, kernel: Int, stride: Int,
+                                tOut: Int, channels: Range<Int>, samples: Range<Int>, ld: Int,
+                                into dx: UnsafeMutablePointer<Float>, accumulate: Bool) {
         let v = s.joints, t = s.frames, n = s.batch, pad = (kernel - 1) / 2
         let first = samples.lowerBound
-        parallelFor(s.channels, threads: threads) { range in
-            for ci in range {
-                for b in samples {
-                    let dst = dx + (ci * n + b) * t * v
-                    if !accumulate { dst.update(repeating: 0, count: t * v) }
-                    for k in 0 ..< kernel {
-                        let src = c + (ci * kernel + k) * ld + (b - first) * tOut * v
-                        for to in 0 ..< tOut {
-                            let ti = to * stride + k - pad
-                            guard ti >= 0 && ti < t else { continue }
-                            let d = dst + ti * v, sp = src + to * v
-                            for j in 0 ..< v { d[j] += sp[j] }
-                        }
+        for ci in channels {
+            for b in samples {
+                let dst = dx + (ci * n + b) * t * v
+                if !accumulate { dst.update(repeating: 0, count: t * v) }
+                for k in 0 ..< kernel {
+                    let src = c + (ci * kernel + k) * ld + (b - first) * tOut * v
+                    for to in 0 ..< tOut {
+                        let ti = to * stride + k - pad
+                        guard ti >= 0 && ti < t else { continue }
+                        let d = dst + ti * v, sp = src + to * v
+                        for j in 0 ..< v { d[j] += sp[j] }
                     }
                 }
             }

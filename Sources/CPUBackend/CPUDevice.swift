@@ -8,7 +8,8 @@ import Foundation
 /// Every op runs synchronously on the calling thread (plus workers), so `synchronize()`
 /// has nothing to wait for. The device is not thread-safe: one caller at a time.
 public final class CPUDevice: Device {
-    /// Worker count used by our own parallel loops and by OpenBLAS.
+    /// Worker count used by our own parallel loops and by OpenBLAS (the convolutions split
+    /// their GEMMs between our workers and hold OpenBLAS at one thread meanwhile).
     public let threads: Int
     public var kind: DeviceKind { .cpu }
     /// e.g. "cpu (2 threads, OpenBLAS 0.3.21 SkylakeX)".
@@ -18,6 +19,12 @@ public final class CPUDevice: Device {
     /// Scratch for gradients of im2col columns and for Â = A ⊙ E; grown as needed.
     let columnScratch = Scratch()
     let adjacencyScratch = Scratch()
+    /// Per-worker partial products of `sgemmLongK`.
+    let reductionScratch = Scratch()
+    /// True while `withSingleThreadedBLAS` holds OpenBLAS at one thread (it may nest).
+    var blasPinnedToOneThread = false
+    /// Dropout masks from forwards, for their backwards.
+    let dropoutMasks = DropoutMaskCache()
 
     /// How a temporal convolution splits the batch into blocks of whole samples (see
     /// `TemporalBlocking`); exposed for tuning and so tests can force many blocks.

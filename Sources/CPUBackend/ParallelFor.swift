@@ -10,8 +10,8 @@ struct UncheckedSendable<T>: @unchecked Sendable {
 /// dispatch worker pool (persistent threads, no per-call thread creation).
 ///
 /// Loops below `minimumPerChunk` items per chunk run inline: waking workers costs a few
-/// microseconds, more than a small loop takes. These loops never call OpenBLAS, which has
-/// its own threads, so the two never nest and oversubscribe the cores.
+/// microseconds, more than a small loop takes. A body that calls OpenBLAS must run inside
+/// `CPUDevice.withSingleThreadedBLAS`, so OpenBLAS's threads and ours never nest.
 @inline(__always)
 func parallelFor(_ count: Int, threads: Int, minimumPerChunk: Int = 1,
                  _ body: (Range<Int>) -> Void) {
@@ -27,6 +27,28 @@ func parallelFor(_ count: Int, threads: Int, minimumPerChunk: Int = 1,
             let start = count * chunk / chunks
             let end = count * (chunk + 1) / chunks
             box.value(start ..< end)
+        }
+    }
+}
+
+/// `parallelFor` over at most `threads` chunks that also passes each chunk's index
+/// (0 ..< threads), so a worker can own a slice of a scratch buffer. Always splits when
+/// `count` > 1: callers use it for coarse work items (whole samples). Workers that call
+/// OpenBLAS do so inside `CPUDevice.withSingleThreadedBLAS`, so the cores are not oversubscribed.
+@inline(__always)
+func parallelChunks(_ count: Int, threads: Int, _ body: (_ chunk: Int, _ items: Range<Int>) -> Void) {
+    guard count > 0 else { return }
+    let chunks = min(threads, count)
+    if chunks <= 1 {
+        body(0, 0 ..< count)
+        return
+    }
+    withoutActuallyEscaping(body) { escapable in
+        let box = UncheckedSendable(value: escapable)
+        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+            let start = count * chunk / chunks
+            let end = count * (chunk + 1) / chunks
+            box.value(chunk, start ..< end)
         }
     }
 }

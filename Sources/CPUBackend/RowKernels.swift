@@ -32,3 +32,18 @@ func broadcastRows(_ bias: UnsafePointer<Float>, into m: UnsafeMutablePointer<Fl
         }
     }
 }
+
+/// (Σ p[i], Σ p[i]²) in Double, two independent accumulators each.
+@inline(__always)
+func sumAndSumOfSquaresDouble(_ p: UnsafePointer<Float>, _ n: Int) -> (Double, Double) {
+    var s0 = 0.0, s1 = 0.0, q0 = 0.0, q1 = 0.0
+    var i = 0
+    while i + 2 <= n {
+        let a = Double(p[i]), b = Double(p[i + 1])
+        s0 += a; s1 += b
+        q0 += a * a; q1 += b * b
+        i += 2
+    }
+    if i < n { let a = Double(p[i]); s0 += a; q0 += a * a }
+    return (s0 + s1, q0 + q1)
+}

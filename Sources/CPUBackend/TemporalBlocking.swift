@@ -13,10 +13,16 @@ public struct TemporalBlocking: Sendable, Equatable {
     /// Narrowest block, in columns, so that each GEMM stays efficient.
     public var minimumColumns: Int
 
-    public init(maximumOutputChannels: Int = 32, targetFloats: Int = 1 << 17, minimumColumns: Int = 2048) {
+    /// Column-gradient scratch, in floats, that a layer run as one block folds back onto dx at
+    /// a time (whole samples, at least one): bounds the backward's scratch at about 32 MB.
+    public var wideScratchFloats: Int
+
+    public init(maximumOutputChannels: Int = 32, targetFloats: Int = 1 << 17, minimumColumns: Int = 2048,
+                wideScratchFloats: Int = 1 << 23) {
         self.maximumOutputChannels = maximumOutputChannels
         self.targetFloats = targetFloats
         self.minimumColumns = minimumColumns
+        self.wideScratchFloats = wideScratchFloats
     }
 
     /// Samples per block for a layer (at least one; the whole batch when not blocking).

@@ -90,6 +90,12 @@ final class CPUConvolutionTests: XCTestCase {
         // Three samples from the minimum width alone.
         try checkTemporalConv(n: 4, cin: 4, cout: 6, t: 12, v: 25, kernel: 9, stride: 1,
                               blocking: TemporalBlocking(targetFloats: 1, minimumColumns: 2 * 12 * 25 + 1))
+        // A layer run as one block whose column gradient is folded back one sample, then two
+        // samples (with a short last slice) at a time.
+        try checkTemporalConv(n: 5, cin: 4, cout: 6, t: 13, v: 25, kernel: 9, stride: 2,
+                              blocking: TemporalBlocking(maximumOutputChannels: 0, wideScratchFloats: 1))
+        try checkTemporalConv(n: 5, cin: 4, cout: 6, t: 12, v: 25, kernel: 9, stride: 1,
+                              blocking: TemporalBlocking(maximumOutputChannels: 0, wideScratchFloats: 36 * 2 * 12 * 25))
     }
 
     private func checkTemporalConv(n: Int, cin: Int, cout: Int, t: Int, v: Int, kernel: Int, stride: Int,
