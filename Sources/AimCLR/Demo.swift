@@ -22,14 +22,14 @@ public struct Demo {
         c.hiddenDim = 64
         c.featureDim = 64
         c.batchSize = 32
-        c.queueSize = 1024
-        c.numEpoch = 3
+        c.queueSize = 256
+        c.numEpoch = 5
         c.steps = []
-        c.miningEpoch = 2
-        c.saveInterval = 3
-        // A few hundred iterations instead of ~94,000: a gentler lr and a key encoder that follows
-        // the query encoder within that horizon (the reference's 0.999 needs thousands of steps).
-        c.baseLR = 0.01
+        c.miningEpoch = 4
+        c.saveInterval = 5
+        // A few hundred iterations instead of ~94,000: a short queue, and a key encoder that
+        // follows the query encoder within that horizon (the reference's 0.999 needs thousands).
+        c.baseLR = 0.05
         c.momentum = 0.99
         c.dataPath = dataDirectory + "/train_position.npy"
         c.labelPath = dataDirectory + "/train_label.pkl"
