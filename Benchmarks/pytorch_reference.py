@@ -185,7 +185,7 @@ class AimCLR(nn.Module):
                 mask.scatter_(1, sim.detach().topk(topk, dim=1).indices + 1, 1)
             contrastive = -((F.log_softmax(l, 1) * mask).sum(1) / mask.sum(1)).mean()
         else:
-            contrastive = F.cross_entropy(l, torch.zeros(l.shape[0], dtype=torch.long))
+            contrastive = F.cross_entropy(l, torch.zeros(l.shape[0], dtype=torch.long, device=l.device))
         b = k.shape[0]
         ptr = int(self.queue_ptr)
         self.queue[:, ptr:ptr + b] = k.T
@@ -223,6 +223,7 @@ def main():
     ap.add_argument("--peak-gflops", type=float, default=0.0, help="CPU fp32 peak, for the fraction column")
     ap.add_argument("--inference-batches", type=int, default=3)
     ap.add_argument("--check-safetensors", help="load an aimclr pretraining checkpoint strictly and exit")
+    ap.add_argument("--device", default="cpu", help="torch device: cpu or cuda")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -235,9 +236,15 @@ def main():
         print(f"loaded {len(state)} tensors from {args.check_safetensors} with strict=True")
         return
 
+    device = torch.device(args.device)
+    model = model.to(device)
     opt = torch.optim.SGD(model.encoder_q.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
     shape = (args.batch, 3, 50, V, 2)
-    views = [torch.randn(shape) * 0.3 for _ in range(3)]
+    views = [torch.randn(shape, device=device) * 0.3 for _ in range(3)]
+
+    def sync():
+        if device.type == "cuda":
+            torch.cuda.synchronize()
     model.train()
     times = []
     for i in range(args.warmup + args.iterations):
@@ -246,6 +253,7 @@ def main():
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
+        sync()
         if i >= args.warmup:
             times.append(time.perf_counter() - start)
 
@@ -253,15 +261,17 @@ def main():
     encoder = model.encoder_q
     with torch.no_grad():
         encoder(views[0])
+        sync()
         start = time.perf_counter()
         for _ in range(args.inference_batches):
             encoder.pool(encoder.features(views[0]), 2)
+        sync()
         inference = args.inference_batches * args.batch / (time.perf_counter() - start)
 
     flops = iteration_flops(args.batch)
     median = statistics.median(times)
     row = {
-        "device": f"pytorch-cpu ({torch.__version__}, {args.threads} threads)",
+        "device": f"pytorch-{args.device} ({torch.__version__}, {args.threads} threads)",
         "batch": args.batch, "runs": len(times),
         "median_s": median, "min_s": min(times), "max_s": max(times),
         "gflops": flops / median / 1e9,

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Runs the engine on a GPU host that has no Swift toolchain and no dev packages.
+#
+#   Benchmarks/gpu_host.sh bundle        # here: static-stdlib release build + the shared libraries it needs, in dist/gpu
+#   Benchmarks/gpu_host.sh run [SECONDS] # on the GPU host, from the repository root with dist/gpu copied beside it
+#
+# `run` checks for an OpenCL ICD of the GPU first, then lists the devices, compares the forward pass
+# of the committed PyTorch fixture on the GPU with the CPU backend (the parity check's command-line
+# equivalent), times `bench step` on the GPU, and, when PyTorch with CUDA is present, the same
+# iteration in PyTorch on the same GPU. Results go to $OUT (or dist/gpu/out).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DIST=dist/gpu
+
+bundle() {
+    swift build -c release --static-swift-stdlib
+    rm -rf "$DIST" && mkdir -p "$DIST/lib"
+    cp .build/release/aimclr "$DIST/"
+    # The libraries the binary links dynamically, except glibc and the OpenCL ICD loader's vendors.
+    ldd .build/release/aimclr | awk '/=> \//{print $3}' | grep -E 'clblast|openblas|gfortran|quadmath|OpenCL|libgomp' \
+        | while read -r lib; do cp -L "$lib" "$DIST/lib/"; done
+    ls -la "$DIST" "$DIST/lib"
+}
+
+run() {
+    local limit=${1:-480}
+    local out=${OUT:-$DIST/out}
+    mkdir -p "$out"
+    export LD_LIBRARY_PATH="$PWD/$DIST/lib:${LD_LIBRARY_PATH:-}"
+    local bin="$DIST/aimclr"
+    {
+        echo "== OpenCL ICDs"; ls /etc/OpenCL/vendors 2>/dev/null || echo "(no /etc/OpenCL/vendors)"
+        ls /usr/lib/x86_64-linux-gnu/libnvidia-opencl.so* /usr/lib64/libnvidia-opencl.so* 2>/dev/null || true
+        if [ ! -d /etc/OpenCL/vendors ] && ls /usr/lib/x86_64-linux-gnu/libnvidia-opencl.so.1 >/dev/null 2>&1; then
+            mkdir -p "$out/vendors" && echo libnvidia-opencl.so.1 > "$out/vendors/nvidia.icd"
+            export OCL_ICD_VENDORS="$out/vendors"
+        fi
+        echo "== devices"; "$bin" devices
+        echo "== forward parity: GPU vs CPU on the PyTorch fixture"
+        F=Tests/AimCLRTests/Fixtures
+        for d in cpu opencl; do
+            "$bin" embed --device "$d" --weights $F/forward_encoder.pt --data $F/forward_input.npy \
+                --out "$out/rep_$d.npy" --batch-size 2
+        done
+        python3 - "$out" <<'PY' || true
+import sys, numpy as np
+o = sys.argv[1]; a, b = np.load(f"{o}/rep_cpu.npy"), np.load(f"{o}/rep_opencl.npy")
+ref = np.load("Tests/AimCLRTests/Fixtures/forward_representation.npy")
+print("max |gpu-cpu| / max|ref|:", float(abs(a - b).max() / abs(ref).max()), " max |gpu-pytorch|:", float(abs(b - ref).max()))
+PY
+        echo "== bench step on the GPU"
+        timeout "$limit" "$bin" bench step --device opencl --runs 5 --profile --json "$out/bench-step.jsonl" || true
+        if python3 -c "import torch; assert torch.cuda.is_available()" 2>/dev/null; then
+            echo "== PyTorch CUDA, same iteration"
+            python3 Benchmarks/pytorch_reference.py --device cuda --iterations 5 | tee -a "$out/bench-step.jsonl"
+        fi
+    } 2>&1 | tee "$out/gpu_host.log"
+}
+
+case "${1:-}" in
+    bundle) bundle ;;
+    run) shift; run "$@" ;;
+    *) echo "usage: $0 bundle | run [SECONDS]"; exit 2 ;;
+esac
