@@ -2,7 +2,7 @@
 # Runs the engine on a GPU host that has no Swift toolchain and no dev packages.
 #
 #   Benchmarks/gpu_host.sh bundle        # here: static-stdlib release build + the shared libraries it needs, in dist/gpu
-#   Benchmarks/gpu_host.sh run [SECONDS] # on the GPU host, from the repository root with dist/gpu copied beside it
+#   Benchmarks/gpu_host.sh run [SECONDS] # on the GPU host, from the repository root with dist/gpu.tar.xz (or dist/gpu) beside it
 #
 # `run` checks for an OpenCL ICD of the GPU first, then lists the devices, compares the forward pass
 # of the committed PyTorch fixture on the GPU with the CPU backend (the parity check's command-line
@@ -13,18 +13,22 @@ cd "$(dirname "$0")/.."
 DIST=dist/gpu
 
 bundle() {
-    swift build -c release --static-swift-stdlib
+    swift build -c release --static-swift-stdlib --product aimclr
     rm -rf "$DIST" && mkdir -p "$DIST/lib"
     cp .build/release/aimclr "$DIST/"
     # The libraries the binary links dynamically, except glibc and the OpenCL ICD loader's vendors.
     ldd .build/release/aimclr | awk '/=> \//{print $3}' | grep -E 'clblast|openblas|gfortran|quadmath|OpenCL|libgomp' \
         | while read -r lib; do cp -L "$lib" "$DIST/lib/"; done
-    ls -la "$DIST" "$DIST/lib"
+    strip "$DIST/aimclr" "$DIST"/lib/*
+    # One compressed file to carry to the GPU host (the unpacked bundle is larger than a carry allows).
+    tar -C dist -cJf dist/gpu.tar.xz gpu
+    ls -la "$DIST" "$DIST/lib" dist/gpu.tar.xz
 }
 
 run() {
     local limit=${1:-480}
     local out=${OUT:-$DIST/out}
+    [ -x "$DIST/aimclr" ] || tar -C dist -xJf dist/gpu.tar.xz
     mkdir -p "$out"
     export LD_LIBRARY_PATH="$PWD/$DIST/lib:${LD_LIBRARY_PATH:-}"
     local bin="$DIST/aimclr"
