@@ -11,20 +11,6 @@ inline float eadm_att(const float x, const float mu, const float var, const floa
     return 1.0f / (1.0f + exp(-yv));
 }
 
-inline int group_sum_int(int v, __local int* s) {
-    const int lid = get_local_id(0);
-    const int n = get_local_size(0);
-    s[lid] = v;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (int off = n >> 1; off > 0; off >>= 1) {
-        if (lid < off) s[lid] += s[lid + off];
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
-    const int r = s[0];
-    barrier(CLK_LOCAL_MEM_FENCE);
-    return r;
-}
-
 /// One work-group per plane p = c·N + n: μ and σ̂² of the plane, att = Att (in the `scale`
 /// tensor, overwritten by eadm_apply) and kept[p] = #{Att < τ}.
 __kernel void eadm_plane_stats(__global const float* x, const int plane, const float lambda,
