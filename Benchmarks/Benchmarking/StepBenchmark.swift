@@ -11,6 +11,8 @@ public struct StepBenchmark {
     public var runs = 5
     public var queueSize = 32768
     public var inferenceBatches = 3
+    /// Keep the temporal convolutions' im2col from forward to backward (speed for memory).
+    public var keepTemporalColumns = false
     public var cpuPeakGFLOPS: Double
 
     public init(cpuPeakGFLOPS: Double) { self.cpuPeakGFLOPS = cpuPeakGFLOPS }
@@ -55,6 +57,7 @@ public struct StepBenchmark {
         var config = PretrainConfig()
         config.batchSize = batch
         config.queueSize = queueSize
+        config.keepTemporalColumns = keepTemporalColumns
         let layout = SkeletonLayout.ntuRGBD
         let model = try AimCLRModel(config: config, device: device, adjacency: SpatialGraph(layout: layout).adjacency,
                                     joints: 25, frames: 50, persons: 2)

@@ -104,6 +104,16 @@ public final class AimCLRModel {
         return losses
     }
 
+    /// Queue warm-up: runs the key encoder (train mode, no parameter change) on a key view and
+    /// enqueues the keys. Repeated K/B times before the first step, the queue holds real keys.
+    public func enqueueKeys(of keyView: [Float]) throws {
+        keyView.withUnsafeBufferPointer { device.upload($0, to: contextKey.input) }
+        try encoderK.forward(contextKey.input, context: contextKey, training: true,
+                             dropout: dropoutKeys(encoder: 1, view: 3))
+        device.l2NormalizeForward(x: contextKey.output, epsilon: 1e-12, y: k)
+        queue.enqueue(k)
+    }
+
     /// Everything of a step but the SGD update and the enqueue: forwards, momentum update of the
     /// key encoder (when asked), losses, and the query encoder's gradients (left in its parameters).
     @discardableResult

@@ -48,6 +48,16 @@ public struct PretrainConfig: Codable, Sendable, Equatable {
     public var eadmNoOp: Bool = false
     public var extremeTimeFlip: Bool = false
 
+    /// Fill the queue with keys of the untrained key encoder before the first update, instead of
+    /// starting from random unit columns. Off in the reference. Random negatives reward mapping
+    /// every sample to the keys' common direction until the queue has turned over once; on short
+    /// schedules that collapse is never undone (see the README's demo section).
+    public var queueWarmup: Bool = false
+
+    /// Keep each block's temporal-conv im2col from the forward for the backward (about 2.4 GB
+    /// per trainable view at the reference shapes) instead of rebuilding it there.
+    public var keepTemporalColumns: Bool = false
+
     // Run control.
     public var workDir: String = "runs/pretrain"
     public var saveInterval: Int = 5

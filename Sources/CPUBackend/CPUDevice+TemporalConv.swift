@@ -23,12 +23,17 @@ extension CPUDevice {
     }
 
     public func temporalConvForward(x: Tensor, input: ActivationShape, kernel: Int, stride: Int,
-                                    weight: Tensor, bias: Tensor, columns: Tensor, y: Tensor) {
+                                    weight: Tensor, bias: Tensor, columns: Tensor?, y: Tensor) {
         let (cout, tOut, cols) = temporalGeometry("temporalConvForward", x: x, input: input, kernel: kernel,
                                                   stride: stride, weight: weight)
         let cin = input.channels, rowsK = cin * kernel
-        precondition(columns.buffer.count >= rowsK * cols && y.count >= cout * cols && bias.count >= cout,
-                     "temporalConvForward: columns \(columns.shape) needs \(rowsK * cols), y \(y.shape) needs \(cout * cols)")
+        precondition((columns.map { $0.buffer.count >= rowsK * cols } ?? true) && y.count >= cout * cols && bias.count >= cout,
+                     "temporalConvForward: columns \(columns?.shape ?? []) needs \(rowsK * cols), y \(y.shape) needs \(cout * cols)")
+        guard let columns else {
+            temporalConvForwardStreaming(x: x, input: input, kernel: kernel, stride: stride, weight: weight, bias: bias,
+                                         y: y, cout: cout, tOut: tOut)
+            return
+        }
         let px = x.cpuPointer, pw = weight.cpuPointer, pb = bias.cpuPointer
         let pc = columns.cpuPointer, py = y.cpuPointer
         let sampleColumns = tOut * input.joints
@@ -70,12 +75,21 @@ extension CPUDevice {
     }
 
     public func temporalConvBackward(x: Tensor, input: ActivationShape, kernel: Int, stride: Int,
-                                     weight: Tensor, columns: Tensor, dy: Tensor,
+                                     weight: Tensor, columns: Tensor?, dy: Tensor,
                                      dx: Tensor?, accumulate: Bool, dWeight: Tensor, dBias: Tensor) {
         let (cout, tOut, cols) = temporalGeometry("temporalConvBackward", x: x, input: input, kernel: kernel,
                                                   stride: stride, weight: weight)
         let cin = input.channels
         let rowsK = cin * kernel
+        guard let columns else {
+            precondition(dy.count >= cout * cols && dWeight.count >= cout * rowsK && dBias.count >= cout
+                         && (dx == nil || dx!.count >= input.count),
+                         "temporalConvBackward: dy \(dy.shape), dW \(dWeight.shape) for \(input), kernel \(kernel)")
+            temporalConvBackwardStreaming(x: x, input: input, kernel: kernel, stride: stride, weight: weight, dy: dy,
+                                          dx: dx, accumulate: accumulate, dWeight: dWeight, dBias: dBias,
+                                          cout: cout, tOut: tOut)
+            return
+        }
         precondition(columns.buffer.count >= rowsK * cols && dy.count >= cout * cols
                      && dWeight.count >= cout * rowsK && dBias.count >= cout
                      && (dx == nil || dx!.count >= input.count),
@@ -131,6 +145,126 @@ extension CPUDevice {
                        into: pdx, accumulate: accumulate)
             }
         }
+    }
+
+    // MARK: Streaming (no stored columns)
+
+    /// The forward without a caller-owned column buffer: each block (narrow layers) or slice of
+    /// samples (wide layers) is built in scratch and multiplied at once. Nothing of the columns
+    /// outlives the call; the backward rebuilds them (im2col is cheap next to the GEMMs).
+    private func temporalConvForwardStreaming(x: Tensor, input: ActivationShape, kernel: Int, stride: Int,
+                                              weight: Tensor, bias: Tensor, y: Tensor, cout: Int, tOut: Int) {
+        let rowsK = input.channels * kernel, cols = input.batch * tOut * input.joints
+        let px = x.cpuPointer, pw = weight.cpuPointer, pb = bias.cpuPointer, py = y.cpuPointer
+        let sampleColumns = tOut * input.joints
+        let plan = streamingPlan(cout: cout, rowsK: rowsK, sampleColumns: sampleColumns, batch: input.batch)
+        measure("temporalConvForward", flops: 2 * Double(cout * rowsK) * Double(cols)) {
+            broadcastRows(pb, into: py, rows: cout, cols: cols, threads: threads)
+            if plan.perWorker {
+                let perWorker = rowsK * plan.samples * sampleColumns
+                let scratch = columnScratch.floats(min(threads, plan.blocks) * perWorker)
+                withSingleThreadedBLAS {
+                    parallelChunks(plan.blocks, threads: threads) { worker, items in
+                        let pc = scratch + worker * perWorker
+                        for blockIndex in items {
+                            let samples = plan.range(blockIndex)
+                            let width = samples.count * sampleColumns, offset = samples.lowerBound * sampleColumns
+                            im2colRows(px, input, kernel: kernel, stride: stride, tOut: tOut, rows: 0 ..< rowsK,
+                                       samples: samples, into: pc, ld: width)
+                            sgemm(transA: false, transB: false, m: cout, n: width, k: rowsK, alpha: 1,
+                                  a: pw, lda: rowsK, b: pc, ldb: width, beta: 1, c: py + offset, ldc: cols)
+                        }
+                    }
+                }
+                return
+            }
+            let pc = columnScratch.floats(rowsK * plan.samples * sampleColumns)
+            for blockIndex in 0 ..< plan.blocks {
+                let samples = plan.range(blockIndex)
+                let width = samples.count * sampleColumns, offset = samples.lowerBound * sampleColumns
+                im2col(px, input, kernel: kernel, stride: stride, tOut: tOut, samples: samples, into: pc, ld: width)
+                sgemmParallel(transA: false, transB: false, m: cout, n: width, k: rowsK, alpha: 1,
+                              a: pw, lda: rowsK, b: pc, ldb: width, beta: 1, c: py + offset, ldc: cols)
+            }
+        }
+    }
+
+    /// The backward without stored columns: per block, rebuild the columns in scratch, add
+    /// dy·columnsᵀ to the weight gradient and fold Wᵀ·dy back onto dx while both are in cache.
+    /// Narrow layers give each worker whole blocks and its own partial weight gradient (summed in
+    /// worker order afterwards); wide layers split each slice's GEMMs between the workers.
+    private func temporalConvBackwardStreaming(x: Tensor, input: ActivationShape, kernel: Int, stride: Int,
+                                               weight: Tensor, dy: Tensor, dx: Tensor?, accumulate: Bool,
+                                               dWeight: Tensor, dBias: Tensor, cout: Int, tOut: Int) {
+        let cin = input.channels, rowsK = cin * kernel, cols = input.batch * tOut * input.joints
+        let px = x.cpuPointer, pw = weight.cpuPointer, pdy = dy.cpuPointer
+        let pdw = dWeight.cpuPointer, pdb = dBias.cpuPointer, pdx = dx?.cpuPointer
+        let sampleColumns = tOut * input.joints
+        let plan = streamingPlan(cout: cout, rowsK: rowsK, sampleColumns: sampleColumns, batch: input.batch)
+        let weights = cout * rowsK
+        measure("temporalConvBackward", flops: 2 * Double(weights) * Double(cols) * (dx == nil ? 1 : 2)) {
+            rowSums(pdy, rows: cout, cols: cols, into: pdb, threads: threads)
+            let blockFloats = rowsK * plan.samples * sampleColumns
+            if plan.perWorker {
+                let workers = min(threads, plan.blocks)
+                let perWorker = 2 * blockFloats + weights
+                let scratch = columnScratch.floats(workers * perWorker)
+                withSingleThreadedBLAS {
+                    parallelChunks(plan.blocks, threads: threads) { worker, items in
+                        let pc = scratch + worker * perWorker, dcol = pc + blockFloats, dw = dcol + blockFloats
+                        for (i, blockIndex) in items.enumerated() {
+                            let samples = plan.range(blockIndex)
+                            let width = samples.count * sampleColumns, offset = samples.lowerBound * sampleColumns
+                            im2colRows(px, input, kernel: kernel, stride: stride, tOut: tOut, rows: 0 ..< rowsK,
+                                       samples: samples, into: pc, ld: width)
+                            sgemm(transA: false, transB: true, m: cout, n: rowsK, k: width, alpha: 1,
+                                  a: pdy + offset, lda: cols, b: pc, ldb: width, beta: i == 0 ? 0 : 1, c: dw, ldc: rowsK)
+                            guard let pdx else { continue }
+                            sgemm(transA: true, transB: false, m: rowsK, n: width, k: cout, alpha: 1,
+                                  a: pw, lda: rowsK, b: pdy + offset, ldb: cols, beta: 0, c: dcol, ldc: width)
+                            col2imChannels(dcol, input, kernel: kernel, stride: stride, tOut: tOut,
+                                           channels: 0 ..< cin, samples: samples, ld: width, into: pdx,
+                                           accumulate: accumulate)
+                        }
+                    }
+                }
+                // Partial weight gradients in worker order: deterministic for a thread count.
+                let first = scratch + 2 * blockFloats
+                pdw.update(from: first, count: weights)
+                for w in 1 ..< workers {
+                    let part = scratch + w * perWorker + 2 * blockFloats
+                    for j in 0 ..< weights { pdw[j] += part[j] }
+                }
+                return
+            }
+            let pc = columnScratch.floats(2 * blockFloats), dcol = pc + blockFloats
+            for blockIndex in 0 ..< plan.blocks {
+                let samples = plan.range(blockIndex)
+                let width = samples.count * sampleColumns, offset = samples.lowerBound * sampleColumns
+                im2col(px, input, kernel: kernel, stride: stride, tOut: tOut, samples: samples, into: pc, ld: width)
+                sgemmLongK(transA: false, transB: true, m: cout, n: rowsK, k: width, alpha: 1,
+                           a: pdy + offset, lda: cols, b: pc, ldb: width, beta: blockIndex == 0 ? 0 : 1, c: pdw, ldc: rowsK)
+                guard let pdx else { continue }
+                sgemmParallel(transA: true, transB: false, m: rowsK, n: width, k: cout, alpha: 1,
+                              a: pw, lda: rowsK, b: pdy + offset, ldb: cols, beta: 0, c: dcol, ldc: width)
+                col2im(dcol, input, kernel: kernel, stride: stride, tOut: tOut, samples: samples, ld: width,
+                       into: pdx, accumulate: accumulate)
+            }
+        }
+    }
+
+    /// Blocks of the streaming paths: cache-sized blocks owned by one worker each for narrow
+    /// layers; for wide layers, slices of at most `wideScratchFloats` column elements whose
+    /// GEMMs are split between the workers.
+    private func streamingPlan(cout: Int, rowsK: Int, sampleColumns: Int, batch: Int) -> StreamingPlan {
+        let narrow = temporalBlocking.samplesPerBlock(outputChannels: cout, rows: rowsK, sampleColumns: sampleColumns,
+                                                      batch: batch)
+        let blocksNarrow = (batch + narrow - 1) / narrow
+        if narrow < batch && blocksNarrow > 1 && threads > 1 {
+            return StreamingPlan(samples: narrow, batch: batch, perWorker: true)
+        }
+        let slice = max(1, min(batch, temporalBlocking.wideScratchFloats / max(rowsK * sampleColumns, 1)))
+        return StreamingPlan(samples: slice, batch: batch, perWorker: false)
     }
 
     /// columns[ci·kt + k, (n − first), to, :] = x[ci, n, to·s + k − pad, :] (zero outside 0 ..< T)
@@ -196,4 +330,15 @@ extension CPUDevice {
             }
         }
     }
+}
+
+/// How a streaming temporal convolution walks the batch.
+private struct StreamingPlan {
+    /// Samples per block (the last block may hold fewer).
+    let samples: Int
+    let batch: Int
+    /// Whole blocks per worker (narrow layers) rather than GEMMs split between workers.
+    let perWorker: Bool
+    var blocks: Int { (batch + samples - 1) / samples }
+    func range(_ block: Int) -> Range<Int> { block * samples ..< min((block + 1) * samples, batch) }
 }

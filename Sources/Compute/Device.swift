@@ -123,12 +123,14 @@ public protocol Device: AnyObject {
 
     /// Temporal convolution, kernel (kt, 1), padding (kt-1)/2, stride s, with bias:
     /// y[co, n, to, v] = b[co] + Σ_ci Σ_k W[co, ci, k]·x[ci, n, to·s + k - pad, v] (zero outside).
-    /// `columns` is caller-owned scratch of at least Cin·kt·N·Tout·V elements.
+    /// `columns`, when given, is caller-owned scratch of at least Cin·kt·N·Tout·V elements that
+    /// keeps the im2col for the backward; nil streams it through the device's own scratch.
     func temporalConvForward(x: Tensor, input: ActivationShape, kernel: Int, stride: Int,
-                             weight: Tensor, bias: Tensor, columns: Tensor, y: Tensor)
-    /// Gradients of `temporalConvForward`; `columns` must still hold the forward's im2col.
+                             weight: Tensor, bias: Tensor, columns: Tensor?, y: Tensor)
+    /// Gradients of `temporalConvForward`. With `columns` they must still hold the forward's
+    /// im2col; with nil the backward rebuilds it from `x` block by block.
     func temporalConvBackward(x: Tensor, input: ActivationShape, kernel: Int, stride: Int,
-                              weight: Tensor, columns: Tensor, dy: Tensor,
+                              weight: Tensor, columns: Tensor?, dy: Tensor,
                               dx: Tensor?, accumulate: Bool, dWeight: Tensor, dBias: Tensor)
 
     // MARK: Normalisation

@@ -120,12 +120,12 @@ public final class TemporalConv: Module {
         (frames + 2 * ((kernel - 1) / 2) - kernel) / stride + 1
     }
 
-    func forward(x: Tensor, input: ActivationShape, columns: Tensor, y: Tensor) {
+    func forward(x: Tensor, input: ActivationShape, columns: Tensor?, y: Tensor) {
         weight.device.temporalConvForward(x: x, input: input, kernel: kernel, stride: stride,
                                           weight: weight.value, bias: bias.value, columns: columns, y: y)
     }
 
-    func backward(x: Tensor, input: ActivationShape, columns: Tensor, dy: Tensor, dx: Tensor?,
+    func backward(x: Tensor, input: ActivationShape, columns: Tensor?, dy: Tensor, dx: Tensor?,
                   accumulate: Bool) throws {
         let device = weight.device
         try weight.accumulateGradient { dW in

@@ -98,7 +98,7 @@ public final class STGCNBlock: Module {
         case g
         /// ReLU(BN(g)), input of `tcn.2`; read by the backward.
         case a1
-        /// im2col scratch of `tcn.2`; read by the backward unless it is recomputed.
+        /// im2col of `tcn.2`, kept for the backward only when it is not streamed.
         case columns
         /// `tcn.2` output, input of `tcn.3`; read by the backward.
         case c
@@ -137,7 +137,9 @@ public final class STGCNBlock: Module {
     final class Activations {
         let input: ActivationShape
         let output: ActivationShape
-        let z: Tensor, g: Tensor, a1: Tensor, columns: Tensor, c: Tensor, d: Tensor, out: Tensor
+        let z: Tensor, g: Tensor, a1: Tensor, c: Tensor, d: Tensor, out: Tensor
+        /// The forward's im2col, kept for the backward; nil when it is streamed.
+        let columns: Tensor?
         let r0: Tensor?, r: Tensor?
         let saved1: BatchNorm.Saved
         let saved2: BatchNorm.Saved
@@ -148,7 +150,7 @@ public final class STGCNBlock: Module {
         init(block: STGCNBlock, input: ActivationShape, tensors: [Role: Tensor]) throws {
             self.input = input
             output = block.outputShape(input)
-            z = tensors[.z]!; g = tensors[.g]!; a1 = tensors[.a1]!; columns = tensors[.columns]!
+            z = tensors[.z]!; g = tensors[.g]!; a1 = tensors[.a1]!; columns = tensors[.columns]
             c = tensors[.c]!; d = tensors[.d]!; out = tensors[.out]!
             r0 = tensors[.r0]; r = tensors[.r]
             saved1 = try block.bn1.makeSaved()
@@ -239,10 +241,9 @@ public final class STGCNBlock: Module {
 
     /// Backward from `dOut` (gradient of `a.out`) to `g.dInput` (overwritten) and the parameter
     /// gradients (accumulated). `x` is the same input tensor the forward read.
-    /// With `recomputeColumns` the im2col scratch is rebuilt first (the context let later blocks
-    /// overwrite it to save memory); the recomputed conv output lands in dead scratch.
+    /// Without saved columns the temporal conv's backward rebuilds them itself.
     func backward(x: Tensor, activations a: Activations, dOut: Tensor, grads g: Gradients,
-                  recomputeColumns: Bool = false, needInputGradient: Bool = true) throws {
+                  needInputGradient: Bool = true) throws {
         let device = gcn.weight.device
         device.reluBackward(y: a.out, dy: dOut, dx: g.dS)
         // Main branch: dropout → tcn.3 → tcn.2 → ReLU → tcn.0 → gcn.
@@ -256,10 +257,6 @@ public final class STGCNBlock: Module {
         try bn2.backward(x: a.c, dy: dAfterDropout, dx: g.dC, saved: a.saved2)
         let mid = ActivationShape(channels: spec.outChannels, batch: a.input.batch,
                                   frames: a.input.frames, joints: a.input.joints)
-        if recomputeColumns {
-            // dD is dead once tcn.3's backward has run.
-            tconv.forward(x: a.a1, input: mid, columns: a.columns, y: g.dD)
-        }
         try tconv.backward(x: a.a1, input: mid, columns: a.columns, dy: g.dC, dx: g.dA1, accumulate: false)
         device.reluBackward(y: a.a1, dy: g.dA1, dx: g.dA1)
         try bn1.backward(x: a.g, dy: g.dA1, dx: g.dG, saved: a.saved1)

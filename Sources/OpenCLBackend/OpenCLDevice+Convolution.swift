@@ -59,8 +59,10 @@ extension OpenCLDevice {
     }
 
     public func temporalConvForward(x: Tensor, input: ActivationShape, kernel: Int, stride: Int,
-                                    weight: Tensor, bias: Tensor, columns: Tensor, y: Tensor) {
+                                    weight: Tensor, bias: Tensor, columns: Tensor?, y: Tensor) {
         let g = TemporalGeometry(input, kernel, stride, cout: weight.dim(0))
+        // Without caller-owned columns the im2col lives in pooled scratch and the backward rebuilds it.
+        let columns = columns ?? scratch(g.rows * g.q, "temporalConvForward")
         precondition(columns.buffer.count >= g.rows * g.q, "temporalConvForward: columns hold \(columns.buffer.count) < \(g.rows * g.q)")
         let flops: Double = 2 * Double(g.cout * g.rows) * Double(g.q)
         let elements: Int = input.count + 2 * g.rows * g.q + g.cout * g.rows + g.cout * g.q
@@ -74,9 +76,16 @@ extension OpenCLDevice {
     }
 
     public func temporalConvBackward(x: Tensor, input: ActivationShape, kernel: Int, stride: Int,
-                                     weight: Tensor, columns: Tensor, dy: Tensor,
+                                     weight: Tensor, columns given: Tensor?, dy: Tensor,
                                      dx: Tensor?, accumulate: Bool, dWeight: Tensor, dBias: Tensor) {
         let g = TemporalGeometry(input, kernel, stride, cout: weight.dim(0))
+        let columns: Tensor
+        if let given {
+            columns = given
+        } else {
+            columns = scratch(g.rows * g.q, "temporalConvBackward columns")
+            launch("conv.cl", "im2col_temporal", count: g.rows * g.q, [.tensor(x), .tensor(columns)] + g.args)
+        }
         let flops: Double = 4 * Double(g.cout * g.rows) * Double(g.q)
         let elements: Int = 3 * g.rows * g.q + 2 * g.cout * g.q + 2 * g.cout * g.rows + input.count
         let bytes = 4 * Double(elements)

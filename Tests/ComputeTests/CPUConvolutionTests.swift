@@ -100,6 +100,15 @@ final class CPUConvolutionTests: XCTestCase {
 
     private func checkTemporalConv(n: Int, cin: Int, cout: Int, t: Int, v: Int, kernel: Int, stride: Int,
                                    blocking: TemporalBlocking? = nil) throws {
+        // With the forward's columns kept for the backward, and streamed (rebuilt in the backward).
+        try checkTemporalConv(n: n, cin: cin, cout: cout, t: t, v: v, kernel: kernel, stride: stride,
+                              blocking: blocking, stored: true)
+        try checkTemporalConv(n: n, cin: cin, cout: cout, t: t, v: v, kernel: kernel, stride: stride,
+                              blocking: blocking, stored: false)
+    }
+
+    private func checkTemporalConv(n: Int, cin: Int, cout: Int, t: Int, v: Int, kernel: Int, stride: Int,
+                                   blocking: TemporalBlocking?, stored: Bool) throws {
         let device = CPUDevice(threads: 2)
         if let blocking { device.temporalBlocking = blocking }
         var rng = RefRandom(seed: UInt64(200 + t * 10 + stride + kernel))
@@ -109,7 +118,7 @@ final class CPUConvolutionTests: XCTestCase {
         let shape = ActivationShape(channels: cin, batch: n, frames: t, joints: v)
         let xt = try device.tensor(Ref.toChannelMajor(x, n: n, c: cin, t: t, v: v), [cin, n, t, v])
         let wt = try device.tensor(w, [cout, cin, kernel, 1]), bt = try device.tensor(b, [cout])
-        let cols = try device.makeTensor([cin * kernel, n * tOut * v])
+        let cols: Tensor? = stored ? try device.makeTensor([cin * kernel, n * tOut * v]) : nil
         let yt = try device.makeTensor([cout, n, tOut, v])
         device.temporalConvForward(x: xt, input: shape, kernel: kernel, stride: stride, weight: wt, bias: bt,
                                    columns: cols, y: yt)

@@ -55,11 +55,14 @@ final class OpenCLParityTests: XCTestCase {
                          Spec([s.channels * kt, q]), Spec([cout, s.batch, tout, s.joints]),
                          Spec([cout, s.batch, tout, s.joints], &rng), Spec(s.dims, &rng),
                          Spec([cout, s.channels, kt, 1]), Spec([cout])]
-            for accumulate in [false, true] {
-                try parity("temporalConv \(s) -> \(cout) s\(stride) acc \(accumulate)", specs, abs: 2e-4, rel: 2e-4) { d, t in
+            // Stored columns, and streamed ones (nil: the backward rebuilds the im2col).
+            for (accumulate, stored) in [(false, true), (true, true), (false, false), (true, false)] {
+                try parity("temporalConv \(s) -> \(cout) s\(stride) acc \(accumulate) stored \(stored)", specs,
+                           abs: 2e-4, rel: 2e-4) { d, t in
+                    let columns = stored ? t[3] : nil
                     d.temporalConvForward(x: t[0], input: s, kernel: kt, stride: stride, weight: t[1], bias: t[2],
-                                          columns: t[3], y: t[4])
-                    d.temporalConvBackward(x: t[0], input: s, kernel: kt, stride: stride, weight: t[1], columns: t[3],
+                                          columns: columns, y: t[4])
+                    d.temporalConvBackward(x: t[0], input: s, kernel: kt, stride: stride, weight: t[1], columns: columns,
                                            dy: t[5], dx: t[6], accumulate: accumulate, dWeight: t[7], dBias: t[8])
                 }
             }

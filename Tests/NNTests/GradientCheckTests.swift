@@ -222,8 +222,10 @@ final class GradientCheckTests: XCTestCase {
         XCTAssertEqual(device.read(e.backboneParameters[0].value), before)
     }
 
-    /// The memory-saving storage plans change no number: recomputed im2col columns give the same
-    /// gradients, and a forward-only context (aliased scratch) gives the same outputs.
+    /// The storage plans agree: streamed im2col columns (rebuilt in the backward) give the same
+    /// outputs and input gradient and the same parameter gradients up to summation order (the
+    /// weight gradient is summed block by block), and a forward-only context (aliased scratch)
+    /// gives the same outputs.
     func testStoragePlansAgree() throws {
         let device = TestSupport.cpu()
         func run(recompute: Bool) throws -> ([Float], [[Float]], [Float]) {
@@ -254,7 +256,12 @@ final class GradientCheckTests: XCTestCase {
         let (dB, gB, oB) = try run(recompute: true)
         XCTAssertEqual(oA, oB)
         XCTAssertEqual(dA, dB)
-        for i in 0..<gA.count { XCTAssertEqual(gA[i], gB[i], "parameter \(i)") }
+        for i in 0..<gA.count {
+            let scale = gA[i].map { abs($0) }.max() ?? 0
+            for j in 0..<gA[i].count {
+                XCTAssertEqual(gA[i][j], gB[i][j], accuracy: 1e-5 * scale + 1e-4 * abs(gA[i][j]), "parameter \(i)[\(j)]")
+            }
+        }
     }
 
     func testContextCacheReusesPerGeometryAndTag() throws {
