@@ -53,10 +53,11 @@ public final class AimCLRModel {
         try config.validate()
         self.config = config
         self.device = device
-        let encoderConfig = STGCNConfig(inChannels: config.inChannels, hiddenChannels: config.hiddenChannels,
+        var encoderConfig = STGCNConfig(inChannels: config.inChannels, hiddenChannels: config.hiddenChannels,
                                         hiddenDim: config.hiddenDim, dropout: config.dropout,
                                         edgeImportance: config.edgeImportance, adjacency: adjacency, joints: joints,
                                         head: .projection(hidden: config.hiddenDim, out: config.featureDim))
+        encoderConfig.recomputeTemporalColumns = !config.keepTemporalColumns
         // The reference re-initialises the whole model after copying q into k, so the key
         // encoder gets its own random draw (spec §8.2).
         encoderQ = try STGCN(config: encoderConfig, device: device, seed: config.seed &+ 1)

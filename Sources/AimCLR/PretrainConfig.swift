@@ -235,6 +235,8 @@ struct YAMLReader {
                 c.seed = UInt64(s)
             case "eadm_no_op": c.eadmNoOp = try bool(key, value)
             case "extreme_time_flip": c.extremeTimeFlip = try bool(key, value)
+            case "queue_warmup": c.queueWarmup = try bool(key, value)
+            case "keep_temporal_columns": c.keepTemporalColumns = try bool(key, value)
             default:
                 if !Self.ignored.contains(key) { unknown.append(key) }
             }

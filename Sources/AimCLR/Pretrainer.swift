@@ -74,6 +74,21 @@ public final class Pretrainer {
         config.maxIterationsPerEpoch > 0 ? min(loader.batchCount, config.maxIterationsPerEpoch) : loader.batchCount
     }
 
+    /// Fills the queue once with keys of the untrained key encoder, from the key views of an
+    /// epoch the training never draws (epoch 0), so the training batches stay as without warm-up.
+    func warmUpQueue() throws {
+        let needed = config.queueSize / config.batchSize
+        var filled = 0
+        while filled < needed {
+            for batch in loader.batches(epoch: -filled) {
+                if filled == needed { break }
+                try model.enqueueKeys(of: batch.key)
+                filled += 1
+            }
+        }
+        progress.finish("queue warm-up: \(config.queueSize) keys from \(needed) batches of the untrained key encoder")
+    }
+
     /// Trains from the start, or from the newest readable checkpoint in the work folder when `resume`.
     @discardableResult
     public func run(resume: Bool) throws -> PretrainSummary {
@@ -87,6 +102,9 @@ public final class Pretrainer {
             } else {
                 warn("note: no checkpoint in \(workDirectory.path); starting from scratch")
             }
+        }
+        if config.queueWarmup && startEpoch == 1 && model.iteration == 0 {
+            try warmUpQueue()
         }
         let log = try JSONLinesWriter(path: workDirectory.appendingPathComponent("log.jsonl").path)
         let perEpoch = iterationsPerEpoch

@@ -45,6 +45,8 @@ struct PretrainCommand: ParsableCommand {
     @Option(help: "Random seed.") var seed: UInt64?
     @Flag(name: .customLong("eadm-no-op"), help: "December 2021 behaviour: EADM passes features through.") var eadmNoOp = false
     @Flag(name: .customLong("extreme-time-flip"), help: "December 2021 behaviour: temporal flip in the extreme chain.") var timeFlip = false
+    @Flag(name: .customLong("queue-warmup"), help: "Fill the queue with the untrained key encoder's keys before the first update (not in the reference; helps short schedules).")
+    var queueWarmup = false
     @Flag(help: "Continue from the newest checkpoint in the work folder.") var resume = false
     @Flag(name: .customLong("skip-bad-samples"), help: "Train without samples that hold NaN or infinite values (each is named) instead of stopping.")
     var skipBadSamples = false
@@ -87,6 +89,7 @@ struct PretrainCommand: ParsableCommand {
         if let v = seed { c.seed = v }
         if eadmNoOp { c.eadmNoOp = true }
         if timeFlip { c.extremeTimeFlip = true }
+        if queueWarmup { c.queueWarmup = true }
         try c.validate()
         return c
     }
