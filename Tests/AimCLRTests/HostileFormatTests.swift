@@ -104,6 +104,21 @@ final class HostileFormatTests: XCTestCase {
     topk: 1
     """
 
+    /// The engine's own keys beside the reference ones: read when well typed, named when not.
+    func testYAMLConfigReadsTheEngineKeys() throws {
+        let dir = try scratchFolder("yaml-keys")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("pretext.yaml").path
+        try Data((Self.referenceYAML + "\nqueue_warmup: true\nkeep_temporal_columns: true\n").utf8)
+            .write(to: URL(fileURLWithPath: path))
+        let (config, unknown) = try PretrainConfig.load(yaml: path)
+        XCTAssertTrue(config.queueWarmup)
+        XCTAssertTrue(config.keepTemporalColumns)
+        XCTAssertFalse(unknown.contains("queue_warmup"))
+        try Data((Self.referenceYAML + "\nqueue_warmup: 3\n").utf8).write(to: URL(fileURLWithPath: path))
+        XCTAssertThrowsError(try PretrainConfig.load(yaml: path)) { XCTAssertTrue("\($0)".contains("queue_warmup"), "\($0)") }
+    }
+
     func testYAMLConfigReaderSurvivesMutations() throws {
         let dir = try scratchFolder("yaml")
         let path = dir.appendingPathComponent("pretext.yaml").path
