@@ -74,28 +74,33 @@ public enum OpCatalogue {
             let tcnFlops = 2.0 * Double(out.count) * Double(blk.cout * 9)
             let ttag = "block \(blk.index) \(blk.cout)->\(blk.cout) T\(blk.frames) s\(blk.stride)"
             let colCount = blk.cout * 9 * out.plane
-            list.append(OpCase(op: "temporal_conv.fwd", shape: ttag, flops: tcnFlops,
-                               bytes: 4.0 * Double(mid.count + 2 * colCount + out.count)) { d in
-                let x = try randomTensor(d, mid.dims, seed: 8)
-                let w = try randomTensor(d, [blk.cout, blk.cout, 9], seed: 9, scale: 0.05)
-                let b = try randomTensor(d, [blk.cout], seed: 10, scale: 0.1)
-                let cols = try d.makeTensor([colCount])
-                let y = try d.makeTensor(out.dims)
-                return { d.temporalConvForward(x: x, input: mid, kernel: 9, stride: blk.stride, weight: w, bias: b, columns: cols, y: y) }
-            })
-            list.append(OpCase(op: "temporal_conv.bwd", shape: ttag, flops: 2 * tcnFlops,
-                               bytes: 4.0 * Double(2 * mid.count + 3 * colCount + 2 * out.count)) { d in
-                let x = try randomTensor(d, mid.dims, seed: 8)
-                let w = try randomTensor(d, [blk.cout, blk.cout, 9], seed: 9, scale: 0.05)
-                let b = try randomTensor(d, [blk.cout], seed: 10, scale: 0.1)
-                let cols = try d.makeTensor([colCount])
-                let y = try d.makeTensor(out.dims)
-                d.temporalConvForward(x: x, input: mid, kernel: 9, stride: blk.stride, weight: w, bias: b, columns: cols, y: y)
-                let dy = try randomTensor(d, out.dims, seed: 11)
-                let dx = try d.makeTensor(mid.dims), dw = try d.makeTensor(w.shape), db = try d.makeTensor(b.shape)
-                return { d.temporalConvBackward(x: x, input: mid, kernel: 9, stride: blk.stride, weight: w, columns: cols,
-                                                dy: dy, dx: dx, accumulate: false, dWeight: dw, dBias: db) }
-            })
+            // "stored" keeps the forward's im2col for the backward; "streamed" (what training
+            // uses) builds it in scratch and rebuilds it in the backward.
+            for stored in [true, false] {
+                let suffix = stored ? "" : ".streamed"
+                list.append(OpCase(op: "temporal_conv.fwd" + suffix, shape: ttag, flops: tcnFlops,
+                                   bytes: 4.0 * Double(mid.count + (stored ? 2 * colCount : 0) + out.count)) { d in
+                    let x = try randomTensor(d, mid.dims, seed: 8)
+                    let w = try randomTensor(d, [blk.cout, blk.cout, 9], seed: 9, scale: 0.05)
+                    let b = try randomTensor(d, [blk.cout], seed: 10, scale: 0.1)
+                    let cols = stored ? try d.makeTensor([colCount]) : nil
+                    let y = try d.makeTensor(out.dims)
+                    return { d.temporalConvForward(x: x, input: mid, kernel: 9, stride: blk.stride, weight: w, bias: b, columns: cols, y: y) }
+                })
+                list.append(OpCase(op: "temporal_conv.bwd" + suffix, shape: ttag, flops: 2 * tcnFlops,
+                                   bytes: 4.0 * Double(2 * mid.count + (stored ? 3 * colCount : 0) + 2 * out.count)) { d in
+                    let x = try randomTensor(d, mid.dims, seed: 8)
+                    let w = try randomTensor(d, [blk.cout, blk.cout, 9], seed: 9, scale: 0.05)
+                    let b = try randomTensor(d, [blk.cout], seed: 10, scale: 0.1)
+                    let cols = stored ? try d.makeTensor([colCount]) : nil
+                    let y = try d.makeTensor(out.dims)
+                    d.temporalConvForward(x: x, input: mid, kernel: 9, stride: blk.stride, weight: w, bias: b, columns: cols, y: y)
+                    let dy = try randomTensor(d, out.dims, seed: 11)
+                    let dx = try d.makeTensor(mid.dims), dw = try d.makeTensor(w.shape), db = try d.makeTensor(b.shape)
+                    return { d.temporalConvBackward(x: x, input: mid, kernel: 9, stride: blk.stride, weight: w, columns: cols,
+                                                    dy: dy, dx: dx, accumulate: false, dWeight: dw, dBias: db) }
+                })
+            }
         }
 
         // Memory-bound ops at the block-2 and block-10 activation sizes.

@@ -253,15 +253,14 @@ extension CPUDevice {
         }
     }
 
-    /// Blocks of the streaming paths: cache-sized blocks owned by one worker each for narrow
-    /// layers; for wide layers, slices of at most `wideScratchFloats` column elements whose
-    /// GEMMs are split between the workers.
+    /// Blocks of the streaming paths: cache-sized blocks of whole samples, each owned by one
+    /// worker, for every layer (with no column buffer to fill, wide layers gain from this too:
+    /// block 10 forward 329 vs 382 ms, backward 634 vs 687 ms against the stored-columns path).
+    /// One thread walks slices of at most `wideScratchFloats` column elements instead.
     private func streamingPlan(cout: Int, rowsK: Int, sampleColumns: Int, batch: Int) -> StreamingPlan {
-        let narrow = temporalBlocking.samplesPerBlock(outputChannels: cout, rows: rowsK, sampleColumns: sampleColumns,
-                                                      batch: batch)
-        let blocksNarrow = (batch + narrow - 1) / narrow
-        if narrow < batch && blocksNarrow > 1 && threads > 1 {
-            return StreamingPlan(samples: narrow, batch: batch, perWorker: true)
+        let block = temporalBlocking.streamingSamplesPerBlock(rows: rowsK, sampleColumns: sampleColumns, batch: batch)
+        if block < batch && threads > 1 {
+            return StreamingPlan(samples: block, batch: batch, perWorker: true)
         }
         let slice = max(1, min(batch, temporalBlocking.wideScratchFloats / max(rowsK * sampleColumns, 1)))
         return StreamingPlan(samples: slice, batch: batch, perWorker: false)

@@ -25,6 +25,12 @@ public struct TemporalBlocking: Sendable, Equatable {
         self.wideScratchFloats = wideScratchFloats
     }
 
+    /// Samples per block when the columns are streamed: the cache/width rule for every layer.
+    func streamingSamplesPerBlock(rows: Int, sampleColumns: Int, batch: Int) -> Int {
+        let sc = max(sampleColumns, 1)
+        return max(1, targetFloats / max(rows * sc, 1), (minimumColumns + sc - 1) / sc)
+    }
+
     /// Samples per block for a layer (at least one; the whole batch when not blocking).
     func samplesPerBlock(outputChannels: Int, rows: Int, sampleColumns: Int, batch: Int) -> Int {
         guard outputChannels <= maximumOutputChannels else { return max(batch, 1) }
