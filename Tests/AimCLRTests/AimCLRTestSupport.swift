@@ -2,6 +2,7 @@ import Compute
 import CPUBackend
 import Foundation
 import OpenCLBackend
+import TestSupport
 import XCTest
 @testable import AimCLR
 import NN
@@ -72,7 +73,7 @@ enum Tiny {
 
     /// Writes a small dataset folder (train_position.npy + train_label.pkl) and returns its path.
     static func datasetFolder(samples: Int, seed: UInt64) throws -> String {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("aimclr-test-\(UUID().uuidString)").path
+        let dir = ScratchPaths.make("aimclr-test").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let w = try NpyWriter(path: dir + "/train_position.npy", dtype: .float32, shape: [samples, 3, frames, joints, persons])
         try w.append(floats: sequences(count: samples, seed: seed))

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 @testable import AimCLR
 import Skeleton
@@ -30,7 +31,7 @@ final class EvalEnsembleTests: XCTestCase {
     }
 
     func testScoreFilesRoundTripWithTheirNames() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("aimclr-ens-\(UUID().uuidString)").path
+        let dir = ScratchPaths.make("aimclr-ens").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let f = try ScoreFile(logits: [1, 2, 3, 4, 5, 6], classes: 3, names: ["a", "b"], source: "mem")

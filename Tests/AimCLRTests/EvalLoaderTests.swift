@@ -1,6 +1,7 @@
 import Compute
 import CPUBackend
 import Foundation
+import TestSupport
 import XCTest
 @testable import AimCLR
 import NN
@@ -8,7 +9,7 @@ import Skeleton
 
 final class EvalLoaderTests: XCTestCase {
     func tempDir() throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("aimclr-load-\(UUID().uuidString)")
+        let url = ScratchPaths.make("aimclr-load")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         return url
     }

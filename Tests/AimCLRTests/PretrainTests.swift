@@ -3,13 +3,14 @@ import CPUBackend
 import Foundation
 import NN
 import Skeleton
+import TestSupport
 import XCTest
 @testable import AimCLR
 
 /// Whole-step behaviour: checkpoints, resume, cross-device parity and learning.
 final class PretrainTests: XCTestCase {
     func temporaryFile(_ name: String) -> URL {
-        FileManager.default.temporaryDirectory.appendingPathComponent("aimclr-\(UUID().uuidString)-\(name)")
+        ScratchPaths.make("aimclr-\(name)")
     }
 
     func testCheckpointHasReferenceNamesAndRoundTrips() throws {
@@ -140,7 +141,7 @@ final class PretrainTests: XCTestCase {
 /// Pretrainer) lowers the InfoNCE loss.
 final class SyntheticPretrainingTests: XCTestCase {
     func testShortPretrainingOnSyntheticDataLowersInfoNCE() throws {
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("aimclr-synthetic-\(UUID().uuidString)")
+        let root = ScratchPaths.make("aimclr-synthetic")
         defer { try? FileManager.default.removeItem(at: root) }
         var data = SyntheticConfig()
         data.trainCount = 128

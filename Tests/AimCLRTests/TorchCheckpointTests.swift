@@ -1,5 +1,6 @@
 import Foundation
 import NN
+import TestSupport
 import XCTest
 @testable import AimCLR
 
@@ -42,7 +43,7 @@ final class TorchCheckpointTests: XCTestCase {
         let dir = FileManager.default.temporaryDirectory
         for (name, data) in [("truncated.pt", bytes.prefix(bytes.count / 2)), ("garbage.pt", Data(repeating: 0x41, count: 100)),
                              ("empty.pt", Data())] {
-            let url = dir.appendingPathComponent("aimclr-\(UUID().uuidString)-\(name)")
+            let url = ScratchPaths.register(dir.appendingPathComponent("aimclr-\(UUID().uuidString)-\(name)"))
             try data.write(to: url)
             XCTAssertThrowsError(try TorchCheckpoint.read(path: url.path)) { error in
                 XCTAssertTrue("\(error)".contains(url.path), "error should name the file: \(error)")

@@ -90,7 +90,7 @@ public func fuzz(_ what: String, valid: [UInt8], label: String, seed: UInt64 = 1
 
 /// A scratch folder for one test.
 public func scratchFolder(_ name: String) throws -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("aimclr-hostile-\(name)-\(getpid())")
+    let url = ScratchPaths.register(FileManager.default.temporaryDirectory.appendingPathComponent("aimclr-hostile-\(name)-\(getpid())"))
     try? FileManager.default.removeItem(at: url)
     try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     return url
