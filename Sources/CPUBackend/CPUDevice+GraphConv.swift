@@ -3,9 +3,16 @@ import Compute
 /// ST-GCN spatial graph convolution: a 1x1 convolution to K·Cout channels (one GEMM),
 /// then per partition k a right-multiplication of the (Cout·N·T, V) view of z_k by
 /// Â_k = A_k ⊙ E_k (K GEMMs accumulating into y).
+///
+/// Both steps are linear, so a layer that widens (Cin < Cout: blocks 1, 5, 8 and 10) mixes
+/// first: XA_k = X·Â_k on the Cin input channels, then one GEMM y = W'·[XA_0; …; XA_K−1] with
+/// W'[c, k·Cin + i] = W[k·Cout + c, i], plus the bias carried through Â. Same result, fewer
+/// flops (block 10 mixes 3·64 instead of 3·256 channels) and a smaller saved tensor: `z` then
+/// holds XA (K·Cin·P of its K·Cout·P elements) followed by the K·Cout biases, which the
+/// backward needs for ∂L/∂Â.
 extension CPUDevice {
     /// Â = A ⊙ E into the device's adjacency scratch (K·V·V floats).
-    private func effectiveAdjacency(_ a: Tensor, _ e: Tensor) -> UnsafeMutablePointer<Float> {
+    func effectiveAdjacency(_ a: Tensor, _ e: Tensor) -> UnsafeMutablePointer<Float> {
         let n = a.count
         precondition(e.count == n, "graphConv: adjacency \(a.shape) vs importance \(e.shape)")
         let h = adjacencyScratch.floats(n)
@@ -34,6 +41,11 @@ extension CPUDevice {
                      "graphConvForward: bias \(bias.shape), z \(z.shape), y \(y.shape) for K \(k), Cout \(cout), \(input)")
         let px = x.cpuPointer, pw = weight.cpuPointer, pb = bias.cpuPointer
         let pz = z.cpuPointer, py = y.cpuPointer
+        if mixesFirst(cin: cin, cout: cout, k: k, cols: cols, room: z.count) {
+            graphConvForwardMixingFirst(x: px, cin: cin, cout: cout, k: k, v: v, cols: cols, weight: pw, bias: pb,
+                                        adjacency: adjacency, importance: importance, xa: pz, y: py)
+            return
+        }
         let flops = 2 * Double(k * cout) * Double(cin * cols) + 2 * Double(k * cout * cols * v)
         measure("graphConvForward", flops: flops) {
             let ahat = effectiveAdjacency(adjacency, importance)
@@ -70,6 +82,13 @@ extension CPUDevice {
         let pdz = dz.cpuPointer, pdw = dWeight.cpuPointer, pdb = dBias.cpuPointer
         let pde = dImportance.cpuPointer, pa = adjacency.cpuPointer
         let pdx = dx?.cpuPointer
+        if mixesFirst(cin: cin, cout: cout, k: k, cols: cols, room: z.count) {
+            graphConvBackwardMixingFirst(x: px, cin: cin, cout: cout, k: k, v: v, cols: cols, weight: pw,
+                                         adjacency: adjacency, importance: importance, xa: pz, dy: pdy,
+                                         dxa: pdz, dx: pdx, accumulate: accumulate, dWeight: pdw, dBias: pdb,
+                                         dImportance: pde)
+            return
+        }
         let flops = 4 * Double(k * cout * cols * v) + 2 * Double(k * cout) * Double(cin * cols) * (dx == nil ? 1 : 2)
         measure("graphConvBackward", flops: flops) {
             let ahat = effectiveAdjacency(adjacency, importance)
@@ -100,6 +119,145 @@ extension CPUDevice {
                 // dx(Cin, P) = Wᵀ · dz
                 sgemmParallel(transA: true, transB: false, m: cin, n: cols, k: k * cout, alpha: 1,
                               a: pw, lda: cin, b: pdz, ldb: cols, beta: accumulate ? 1 : 0, c: pdx, ldc: cols)
+            }
+        }
+    }
+}
+
+extension CPUDevice {
+    /// Whether a layer mixes before its 1×1 convolution: it widens, and `z` has room for XA
+    /// and the biases.
+    func mixesFirst(cin: Int, cout: Int, k: Int, cols: Int, room: Int) -> Bool {
+        cin < cout && k * cin * cols + k * cout <= room
+    }
+
+    /// colsum[k, w] = Σ_v Â_k[v, w]: what a bias added before the mixing contributes at joint w.
+    private func adjacencyColumnSums(_ ahat: UnsafePointer<Float>, k: Int, v: Int) -> [Float] {
+        var sums = [Float](repeating: 0, count: k * v)
+        for p in 0 ..< k { for i in 0 ..< v { for j in 0 ..< v { sums[p * v + j] += ahat[(p * v + i) * v + j] } } }
+        return sums
+    }
+
+    /// Y(rows, V) (+)= Σ_k A_k(rows, V) · op(Â_k), rows split between the workers. `a` holds
+    /// the K inputs `aStride` apart; `transposed` uses Â_kᵀ.
+    private func mix(_ a: UnsafePointer<Float>, aStride: Int, rows: Int, k: Int, v: Int,
+                     ahat: UnsafePointer<Float>, transposed: Bool, accumulate: Bool, into y: UnsafeMutablePointer<Float>) {
+        withSingleThreadedBLAS {
+            parallelFor(rows, threads: threads, minimumPerChunk: 1024) { range in
+                let r0 = range.lowerBound
+                for p in 0 ..< k {
+                    sgemm(transA: false, transB: transposed, m: range.count, n: v, k: v, alpha: 1,
+                          a: a + p * aStride + r0 * v, lda: v, b: ahat + p * v * v, ldb: v,
+                          beta: p == 0 && !accumulate ? 0 : 1, c: y + r0 * v, ldc: v)
+                }
+            }
+        }
+    }
+
+    func graphConvForwardMixingFirst(x px: UnsafePointer<Float>, cin: Int, cout: Int, k: Int, v: Int, cols: Int,
+                                     weight pw: UnsafePointer<Float>, bias pb: UnsafePointer<Float>,
+                                     adjacency: Tensor, importance: Tensor,
+                                     xa pxa: UnsafeMutablePointer<Float>, y py: UnsafeMutablePointer<Float>) {
+        let flops = 2 * Double(k * cin * cols * v) + 2 * Double(cout) * Double(k * cin) * Double(cols)
+        measure("graphConvForward", flops: flops) {
+            let ahat = effectiveAdjacency(adjacency, importance)
+            let rowsIn = cin * cols / v
+            // XA_k(Cin·N·T, V) = X · Â_k, each into its own K·Cin block of the saved tensor.
+            withSingleThreadedBLAS {
+                parallelFor(rowsIn, threads: threads, minimumPerChunk: 1024) { range in
+                    let r0 = range.lowerBound
+                    for p in 0 ..< k {
+                        sgemm(transA: false, transB: false, m: range.count, n: v, k: v, alpha: 1,
+                              a: px + r0 * v, lda: v, b: ahat + p * v * v, ldb: v,
+                              beta: 0, c: pxa + p * cin * cols + r0 * v, ldc: v)
+                    }
+                }
+            }
+            (pxa + k * cin * cols).update(from: pb, count: k * cout)
+            // The bias through the mixing: B[c, w] = Σ_k b[k·Cout + c]·colsum_k[w], tiled over N·T.
+            let colsum = adjacencyColumnSums(ahat, k: k, v: v)
+            let planes = cols / v
+            parallelFor(cout, threads: threads) { range in
+                var pattern = [Float](repeating: 0, count: v)
+                for c in range {
+                    for w in 0 ..< v {
+                        var sum: Float = 0
+                        for p in 0 ..< k { sum += pb[p * cout + c] * colsum[p * v + w] }
+                        pattern[w] = sum
+                    }
+                    let row = py + c * cols
+                    pattern.withUnsafeBufferPointer { pat in
+                        for plane in 0 ..< planes { (row + plane * v).update(from: pat.baseAddress!, count: v) }
+                    }
+                }
+            }
+            // y(Cout, P) += W' · XA with W'[c, k·Cin + i] = W[k·Cout + c, i].
+            let wk = reductionScratch.floats(cout * k * cin)
+            for c in 0 ..< cout { for p in 0 ..< k { (wk + (c * k + p) * cin).update(from: pw + (p * cout + c) * cin, count: cin) } }
+            sgemmParallel(transA: false, transB: false, m: cout, n: cols, k: k * cin, alpha: 1,
+                          a: wk, lda: k * cin, b: pxa, ldb: cols, beta: 1, c: py, ldc: cols)
+        }
+    }
+
+    func graphConvBackwardMixingFirst(x px: UnsafePointer<Float>, cin: Int, cout: Int, k: Int, v: Int, cols: Int,
+                                      weight pw: UnsafePointer<Float>, adjacency: Tensor, importance: Tensor,
+                                      xa pxa: UnsafePointer<Float>, dy pdy: UnsafePointer<Float>,
+                                      dxa pdxa: UnsafeMutablePointer<Float>, dx pdx: UnsafeMutablePointer<Float>?,
+                                      accumulate: Bool, dWeight pdw: UnsafeMutablePointer<Float>,
+                                      dBias pdb: UnsafeMutablePointer<Float>, dImportance pde: UnsafeMutablePointer<Float>) {
+        let rowsIn = cin * cols / v, planes = cols / v
+        let flops = 2 * Double(k * cin * cols * v) * (pdx == nil ? 1 : 2) + 4 * Double(cout) * Double(k * cin) * Double(cols)
+        measure("graphConvBackward", flops: flops) {
+            let ahat = effectiveAdjacency(adjacency, importance)
+            let pa = adjacency.cpuPointer
+            let bias = pxa + k * cin * cols
+            // W' as in the forward; dXA = W'ᵀ · dy and dW' = dy · XAᵀ.
+            let wk = reductionScratch.floats(cout * k * cin)
+            for c in 0 ..< cout { for p in 0 ..< k { (wk + (c * k + p) * cin).update(from: pw + (p * cout + c) * cin, count: cin) } }
+            sgemmParallel(transA: true, transB: false, m: k * cin, n: cols, k: cout, alpha: 1,
+                          a: wk, lda: k * cin, b: pdy, ldb: cols, beta: 0, c: pdxa, ldc: cols)
+            var dwk = [Float](repeating: 0, count: cout * k * cin)
+            dwk.withUnsafeMutableBufferPointer { d in
+                sgemmLongK(transA: false, transB: true, m: cout, n: k * cin, k: cols, alpha: 1,
+                           a: pdy, lda: cols, b: pxa, ldb: cols, beta: 0, c: d.baseAddress!, ldc: k * cin)
+                for c in 0 ..< cout { for p in 0 ..< k { (pdw + (p * cout + c) * cin).update(from: d.baseAddress! + (c * k + p) * cin, count: cin) } }
+            }
+            // S[c, w] = Σ_{n,t} dy[c, n, t, w]; db[k·Cout + c] = Σ_w S[c, w]·colsum_k[w].
+            var sums = [Float](repeating: 0, count: cout * v)
+            sums.withUnsafeMutableBufferPointer { sp in
+                let s = sp.baseAddress!
+                parallelFor(cout, threads: threads) { range in
+                    for c in range {
+                        var acc = [Double](repeating: 0, count: v)
+                        let row = pdy + c * cols
+                        for plane in 0 ..< planes { for w in 0 ..< v { acc[w] += Double(row[plane * v + w]) } }
+                        for w in 0 ..< v { s[c * v + w] = Float(acc[w]) }
+                    }
+                }
+            }
+            let colsum = adjacencyColumnSums(ahat, k: k, v: v)
+            for p in 0 ..< k {
+                for c in 0 ..< cout {
+                    var sum: Float = 0
+                    for w in 0 ..< v { sum += sums[c * v + w] * colsum[p * v + w] }
+                    pdb[p * cout + c] = sum
+                }
+            }
+            // ∂L/∂Â_k = Xᵀ · dXA_k + 1·(Σ_c b[k·Cout + c]·S[c, :]) (the bias term is the same for every row v).
+            for p in 0 ..< k {
+                sgemmLongK(transA: true, transB: false, m: v, n: v, k: rowsIn, alpha: 1,
+                           a: px, lda: v, b: pdxa + p * cin * cols, ldb: v, beta: 0, c: pde + p * v * v, ldc: v)
+                for w in 0 ..< v {
+                    var term: Float = 0
+                    for c in 0 ..< cout { term += bias[p * cout + c] * sums[c * v + w] }
+                    for i in 0 ..< v { pde[(p * v + i) * v + w] += term }
+                }
+            }
+            for i in 0 ..< k * v * v { pde[i] *= pa[i] }
+            // dx(Cin·N·T, V) = Σ_k dXA_k · Â_kᵀ.
+            if let pdx {
+                mix(pdxa, aStride: cin * cols, rows: rowsIn, k: k, v: v, ahat: ahat, transposed: true,
+                    accumulate: accumulate, into: pdx)
             }
         }
     }

@@ -111,7 +111,9 @@ public protocol Device: AnyObject {
     /// ST-GCN graph convolution over K partitions (K = adjacency.dim(0)):
     ///   z(K·Cout, N, T, V) = W(K·Cout, Cin)·x + b   (channel index k·Cout + c, k-major)
     ///   y[c, n, t, j] = Σ_k Σ_i z[k·Cout + c, n, t, i] · A_k(i, j)·E_k(i, j)
-    /// `z` is caller-owned scratch that `graphConvBackward` reads again.
+    /// `z` (K·Cout·N·T·V elements) is caller-owned state that `graphConvBackward` reads again;
+    /// what it holds is the backend's choice (a backend may apply the mixing first when the layer
+    /// widens, since both steps are linear), so only `y` and the gradients are comparable.
     func graphConvForward(x: Tensor, input: ActivationShape, weight: Tensor, bias: Tensor,
                           adjacency: Tensor, importance: Tensor, z: Tensor, y: Tensor)
     /// Gradients of `graphConvForward`; dImportance = (∂L/∂Â) ⊙ A. `dz` is scratch of z's size.

@@ -167,8 +167,12 @@ final class CPUConvolutionTests: XCTestCase {
 
     // MARK: Graph convolution
 
-    func testGraphConv() throws {
-        let n = 4, cin = 4, cout = 5, k = 3, t = 8, v = 25
+    /// A widening layer mixes before its 1×1 convolution, the others after: both against the reference.
+    func testGraphConvMixingFirst() throws { try checkGraphConv(cin: 4, cout: 5) }
+    func testGraphConvMixingLast() throws { try checkGraphConv(cin: 6, cout: 5) }
+
+    private func checkGraphConv(cin: Int, cout: Int) throws {
+        let n = 4, k = 3, t = 8, v = 25
         var rng = RefRandom(seed: 300)
         let x = rng.values(n * cin * t * v), w = rng.values(k * cout * cin), b = rng.values(k * cout)
         // A sparse-ish normalised adjacency and an importance around 1, as in ST-GCN.

@@ -24,7 +24,8 @@ final class OpenCLParityTests: XCTestCase {
 
     /// Runs `body` on both devices and compares every tensor; returns (cpu, opencl) contents.
     @discardableResult
-    private func parity(_ name: String, _ specs: [Spec], abs: Float, rel: Float,
+    /// `ignoring`: tensors whose contents are backend-defined (saved state between a forward and its backward).
+    private func parity(_ name: String, _ specs: [Spec], abs: Float, rel: Float, ignoring: Set<Int> = [],
                         file: StaticString = #filePath, line: UInt = #line,
                         _ body: (Device, [Tensor]) -> Void) throws -> (cpu: [[Float]], cl: [[Float]]) {
         let cl = try OpenCLTestDevice.get()
@@ -36,7 +37,7 @@ final class OpenCLParityTests: XCTestCase {
             return ts.map { dev.read($0) }
         }
         let a = try run(cpu), b = try run(cl)
-        for i in 0..<specs.count {
+        for i in 0..<specs.count where !ignoring.contains(i) {
             expectClose(b[i], a[i], abs: abs, rel: rel, "\(name): tensor \(i) \(specs[i].shape)", file: file, line: line)
         }
         return (a, b)
@@ -91,7 +92,8 @@ final class OpenCLParityTests: XCTestCase {
         var rng = TestRandom(103)
         // R = Cout·N·T rows: 3200 spans several reduction chunks, 624 ends in a partial tile.
         for (s, cout) in [(ActivationShape(channels: 16, batch: 4, frames: 50, joints: 25), 16),
-                          (ActivationShape(channels: 64, batch: 3, frames: 13, joints: 25), 16)] {
+                          (ActivationShape(channels: 64, batch: 3, frames: 13, joints: 25), 16),
+                          (ActivationShape(channels: 16, batch: 2, frames: 25, joints: 25), 32)] {
             let k = 3, v = 25
             var adjacency = [Float](repeating: 0, count: k * v * v)
             for i in 0..<adjacency.count where (i * 7919) % 6 == 0 { adjacency[i] = Float(1 + i % 4) / 5 }
@@ -105,7 +107,9 @@ final class OpenCLParityTests: XCTestCase {
             for accumulate in [false, true] {
                 // The second pass takes the GEMM fallback for the importance gradient.
                 cl.importanceReductionKernels = !accumulate
-                try parity("graphConv \(s) -> \(cout) acc \(accumulate)", specs, abs: 2e-4, rel: 2e-4) { d, t in
+                // z and dz are each backend's own saved state (the CPU mixes first when a layer widens).
+                try parity("graphConv \(s) -> \(cout) acc \(accumulate)", specs, abs: 2e-4, rel: 2e-4,
+                           ignoring: s.channels < cout ? [5, 8] : []) { d, t in
                     d.graphConvForward(x: t[0], input: s, weight: t[1], bias: t[2], adjacency: t[3], importance: t[4],
                                        z: t[5], y: t[6])
                     d.graphConvBackward(x: t[0], input: s, weight: t[1], adjacency: t[3], importance: t[4], z: t[5],
