@@ -46,8 +46,17 @@ GLIBC_TUNED  := glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=68719476736
 bench-step: release
 	$(RELEASE_BIN) bench step --device cpu --profile
 
+# Alternating rounds (aimclr, then PyTorch, COMPARE_ROUNDS times, COMPARE_RUNS timed iterations each)
+# so that a machine whose speed drifts affects both sides alike; the ratios are per round.
+COMPARE_ROUNDS ?= 3
+COMPARE_RUNS   ?= 3
 bench-compare: release
 	@$(TORCH_PYTHON) -c "import torch" 2>/dev/null || { echo "bench-compare needs PyTorch: set TORCH_PYTHON to a python with torch installed"; exit 1; }
-	$(RELEASE_BIN) bench step --device cpu --json bench-compare.jsonl | tee bench-compare.txt
-	GLIBC_TUNABLES=$(GLIBC_TUNED) $(TORCH_PYTHON) Benchmarks/pytorch_reference.py --threads $$(nproc) | tee -a bench-compare.txt
+	@rm -f bench-compare.txt
+	@for r in $$(seq $(COMPARE_ROUNDS)); do \
+	  echo "round $$r of $(COMPARE_ROUNDS)" | tee -a bench-compare.txt; \
+	  $(RELEASE_BIN) bench step --device cpu --runs $(COMPARE_RUNS) --json bench-compare.jsonl | tee -a bench-compare.txt || exit 1; \
+	  GLIBC_TUNABLES=$(GLIBC_TUNED) $(TORCH_PYTHON) Benchmarks/pytorch_reference.py --threads $$(nproc) \
+	    --iterations $(COMPARE_RUNS) | tee -a bench-compare.txt || exit 1; \
+	done
 	@python3 Benchmarks/compare.py bench-compare.txt

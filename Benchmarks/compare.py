@@ -1,16 +1,24 @@
 #!/usr/bin/env python3
-"""Reads the output of `make bench-compare` and prints the aimclr / PyTorch ratios."""
+"""Reads the output of `make bench-compare` (alternating rounds of aimclr and PyTorch) and prints
+the aimclr / PyTorch ratios of each round and their median."""
 import json
 import re
+import statistics
 import sys
 
 text = open(sys.argv[1]).read()
-ours = re.search(r"cpu: median ([0-9.]+) s/iteration.*inference ([0-9.]+) samples/s", text)
+ours = [(float(m.group(1)), float(m.group(2)), float(m.group(3)))
+        for m in re.finditer(r"cpu: median ([0-9.]+) s/iteration.*peak RSS ([0-9.]+) GiB.*inference ([0-9.]+) samples/s", text)]
 theirs = [json.loads(l) for l in text.splitlines() if l.startswith("{") and "pytorch" in l]
-if not ours or not theirs:
-    sys.exit("could not find both results in " + sys.argv[1])
-t_ours, inf_ours = float(ours.group(1)), float(ours.group(2))
-t_torch, inf_torch = theirs[-1]["median_s"], theirs[-1]["inference_samples_per_s"]
-print(f"iteration: aimclr {t_ours:.3f} s vs PyTorch {t_torch:.3f} s -> {t_torch / t_ours:.2f}x faster "
-      f"(aimclr takes {t_ours / t_torch:.2f}x PyTorch's time)")
-print(f"inference: aimclr {inf_ours:.1f} vs PyTorch {inf_torch:.1f} samples/s -> {inf_ours / inf_torch:.2f}x")
+if not ours or len(ours) != len(theirs):
+    sys.exit(f"{sys.argv[1]}: {len(ours)} aimclr and {len(theirs)} PyTorch results; expected one of each per round")
+speedups, inference = [], []
+for i, ((t, rss, inf), torch) in enumerate(zip(ours, theirs), 1):
+    tt, ti, trss = torch["median_s"], torch["inference_samples_per_s"], torch["peak_rss_bytes"] / 2**30
+    speedups.append(tt / t)
+    inference.append(inf / ti)
+    print(f"round {i}: iteration aimclr {t:.3f} s vs PyTorch {tt:.3f} s -> {tt / t:.2f}x faster; "
+          f"inference {inf:.1f} vs {ti:.1f} samples/s -> {inf / ti:.2f}x; peak RSS {rss:.2f} vs {trss:.2f} GiB")
+s, r = statistics.median(speedups), statistics.median(inference)
+print(f"iteration: aimclr {s:.2f}x faster than PyTorch (median of {len(speedups)} rounds; aimclr takes {1 / s:.2f}x PyTorch's time)")
+print(f"inference: aimclr {r:.2f}x PyTorch's samples/s (median of {len(inference)} rounds)")
