@@ -9,7 +9,7 @@ struct DemoCommand: ParsableCommand {
         abstract: "Synthetic data, a short AimCLR pretraining, then linear and kNN evaluation against a random encoder.",
         discussion: """
         Writes the synthetic dataset to --data when it is absent, pretrains a reduced encoder (hidden 8/64, \
-        batch 32, queue 256 filled by a warm-up, lr 0.01, key momentum 0.99) for five epochs, and evaluates the pretrained and a randomly initialised \
+        batch 32, queue 256 filled by a warm-up, lr 0.01 then 0.001 after epoch 3, key momentum 0.99) for five epochs, and evaluates the pretrained and a randomly initialised \
         encoder with the linear protocol (on cached features) and cosine kNN. Prints a table and writes \
         WORK_DIR/demo_result.json.
         """)
