@@ -52,18 +52,8 @@ extension CPUDevice {
             broadcastRows(pb, into: pz, rows: k * cout, cols: cols, threads: threads)
             sgemmParallel(transA: false, transB: false, m: k * cout, n: cols, k: cin, alpha: 1,
                           a: pw, lda: cin, b: px, ldb: cols, beta: 1, c: pz, ldc: cols)
-            let rows = cout * cols / v        // Cout·N·T
-            // Each worker mixes its own rows for every partition while they are in its cache.
-            withSingleThreadedBLAS {
-                parallelFor(rows, threads: threads, minimumPerChunk: 1024) { range in
-                    let r0 = range.lowerBound
-                    for p in 0 ..< k {
-                        sgemm(transA: false, transB: false, m: range.count, n: v, k: v, alpha: 1,
-                              a: pz + p * cout * cols + r0 * v, lda: v, b: ahat + p * v * v, ldb: v,
-                              beta: p == 0 ? 0 : 1, c: py + r0 * v, ldc: v)
-                    }
-                }
-            }
+            mix(pz, aStride: cout * cols, rows: cout * cols / v, k: k, v: v, ahat: ahat, transposed: false,
+                accumulate: false, into: py)
         }
     }
 
@@ -93,17 +83,8 @@ extension CPUDevice {
         measure("graphConvBackward", flops: flops) {
             let ahat = effectiveAdjacency(adjacency, importance)
             let rows = cout * cols / v
-            // dz_k(Cout·N·T, V) = dy · Â_kᵀ, each worker on its own rows for every partition.
-            withSingleThreadedBLAS {
-                parallelFor(rows, threads: threads, minimumPerChunk: 1024) { range in
-                    let r0 = range.lowerBound
-                    for p in 0 ..< k {
-                        sgemm(transA: false, transB: true, m: range.count, n: v, k: v, alpha: 1,
-                              a: pdy + r0 * v, lda: v, b: ahat + p * v * v, ldb: v,
-                              beta: 0, c: pdz + p * cout * cols + r0 * v, ldc: v)
-                    }
-                }
-            }
+            // dz_k(Cout·N·T, V) = dy · Â_kᵀ.
+            spread(pdy, rows: rows, k: k, v: v, ahat: ahat, transposed: true, into: pdz, yStride: cout * cols)
             for p in 0 ..< k {
                 // ∂L/∂Â_k(V, V) = z_kᵀ · dy
                 sgemmLongK(transA: true, transB: false, m: v, n: v, k: rows, alpha: 1,
@@ -138,6 +119,22 @@ extension CPUDevice {
         return sums
     }
 
+    /// Y_k(rows, V) = A(rows, V) · op(Â_k) for every partition k, the outputs `yStride` apart;
+    /// each worker takes its own rows for every partition while they are in its cache.
+    private func spread(_ a: UnsafePointer<Float>, rows: Int, k: Int, v: Int, ahat: UnsafePointer<Float>,
+                        transposed: Bool, into y: UnsafeMutablePointer<Float>, yStride: Int) {
+        withSingleThreadedBLAS {
+            parallelFor(rows, threads: threads, minimumPerChunk: 1024) { range in
+                let r0 = range.lowerBound
+                for p in 0 ..< k {
+                    sgemm(transA: false, transB: transposed, m: range.count, n: v, k: v, alpha: 1,
+                          a: a + r0 * v, lda: v, b: ahat + p * v * v, ldb: v,
+                          beta: 0, c: y + p * yStride + r0 * v, ldc: v)
+                }
+            }
+        }
+    }
+
     /// Y(rows, V) (+)= Σ_k A_k(rows, V) · op(Â_k), rows split between the workers. `a` holds
     /// the K inputs `aStride` apart; `transposed` uses Â_kᵀ.
     private func mix(_ a: UnsafePointer<Float>, aStride: Int, rows: Int, k: Int, v: Int,
@@ -163,16 +160,7 @@ extension CPUDevice {
             let ahat = effectiveAdjacency(adjacency, importance)
             let rowsIn = cin * cols / v
             // XA_k(Cin·N·T, V) = X · Â_k, each into its own K·Cin block of the saved tensor.
-            withSingleThreadedBLAS {
-                parallelFor(rowsIn, threads: threads, minimumPerChunk: 1024) { range in
-                    let r0 = range.lowerBound
-                    for p in 0 ..< k {
-                        sgemm(transA: false, transB: false, m: range.count, n: v, k: v, alpha: 1,
-                              a: px + r0 * v, lda: v, b: ahat + p * v * v, ldb: v,
-                              beta: 0, c: pxa + p * cin * cols + r0 * v, ldc: v)
-                    }
-                }
-            }
+            spread(px, rows: rowsIn, k: k, v: v, ahat: ahat, transposed: false, into: pxa, yStride: cin * cols)
             (pxa + k * cin * cols).update(from: pb, count: k * cout)
             // The bias through the mixing: B[c, w] = Σ_k b[k·Cout + c]·colsum_k[w], tiled over N·T.
             let colsum = adjacencyColumnSums(ahat, k: k, v: v)
