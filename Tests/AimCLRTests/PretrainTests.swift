@@ -140,6 +140,20 @@ final class PretrainTests: XCTestCase {
 /// Pretraining through the whole pipeline (synthetic NTU-25 data, loader, augmentations,
 /// Pretrainer) lowers the InfoNCE loss.
 final class SyntheticPretrainingTests: XCTestCase {
+    /// A batch larger than the data set would train nothing (the partial batch is dropped) and
+    /// could never fill the queue: refused up front, naming the key.
+    func testBatchLargerThanTheDataIsAClearError() throws {
+        let data = try Tiny.datasetFolder(samples: 4, seed: 3)
+        var c = Tiny.config(batch: 8, queue: 16)
+        c.dataPath = data + "/train_position.npy"
+        c.labelPath = data + "/train_label.pkl"
+        c.workDir = ScratchPaths.make("aimclr-small").path
+        c.queueWarmup = true
+        XCTAssertThrowsError(try Pretrainer(config: c, device: CPUDevice(), warn: { _ in })) {
+            XCTAssertTrue("\($0)".contains("batch_size") && "\($0)".contains("4 samples"), "\($0)")
+        }
+    }
+
     func testShortPretrainingOnSyntheticDataLowersInfoNCE() throws {
         let root = ScratchPaths.make("aimclr-synthetic")
         defer { try? FileManager.default.removeItem(at: root) }
