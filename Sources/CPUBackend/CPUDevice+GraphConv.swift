@@ -215,8 +215,9 @@ extension CPUDevice {
             sums.withUnsafeMutableBufferPointer { sp in
                 let s = sp.baseAddress!
                 parallelFor(cout, threads: threads) { range in
+                    var acc = [Double](repeating: 0, count: v)
                     for c in range {
-                        var acc = [Double](repeating: 0, count: v)
+                        for w in 0 ..< v { acc[w] = 0 }
                         let row = pdy + c * cols
                         for plane in 0 ..< planes { for w in 0 ..< v { acc[w] += Double(row[plane * v + w]) } }
                         for w in 0 ..< v { s[c * v + w] = Float(acc[w]) }
