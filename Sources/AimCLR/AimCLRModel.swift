@@ -108,11 +108,16 @@ public final class AimCLRModel {
     /// Queue warm-up: runs the key encoder (train mode, no parameter change) on a key view and
     /// enqueues the keys. Repeated K/B times before the first step, the queue holds real keys.
     public func enqueueKeys(of keyView: [Float]) throws {
-        keyView.withUnsafeBufferPointer { device.upload($0, to: contextKey.input) }
-        try encoderK.forward(contextKey.input, context: contextKey, training: true,
-                             dropout: dropoutKeys(encoder: 1, view: 3))
-        device.l2NormalizeForward(x: contextKey.output, epsilon: 1e-12, y: k)
+        try computeKeys(keyView, dropoutSite: 3)
         queue.enqueue(k)
+    }
+
+    /// k = normalize(f_k(view)) with f_k in train mode (batch BN statistics, dropout on).
+    private func computeKeys(_ view: [Float], dropoutSite: UInt32) throws {
+        view.withUnsafeBufferPointer { device.upload($0, to: contextKey.input) }
+        try encoderK.forward(contextKey.input, context: contextKey, training: true,
+                             dropout: dropoutKeys(encoder: 1, view: dropoutSite))
+        device.l2NormalizeForward(x: contextKey.output, epsilon: 1e-12, y: k)
     }
 
     /// Everything of a step but the SGD update and the enqueue: forwards, momentum update of the
@@ -121,7 +126,6 @@ public final class AimCLRModel {
     public func forwardBackward(_ views: PretrainViews, epoch: Int, momentumUpdate updateKeys: Bool) throws -> LossTerms {
         let d = device
         views.query.withUnsafeBufferPointer { d.upload($0, to: contextQuery.input) }
-        views.key.withUnsafeBufferPointer { d.upload($0, to: contextKey.input) }
         let aimclr = config.method == .aimclr
         if aimclr { views.extreme.withUnsafeBufferPointer { d.upload($0, to: contextExtreme.input) } }
 
@@ -145,9 +149,7 @@ public final class AimCLRModel {
         if updateKeys {
             try momentumUpdate(key: encoderK.parameters, query: encoderQ.parameters, momentum: config.momentum)
         }
-        try encoderK.forward(contextKey.input, context: contextKey, training: true,
-                             dropout: dropoutKeys(encoder: 1, view: 2))
-        d.l2NormalizeForward(x: contextKey.output, epsilon: 1e-12, y: k)
+        try computeKeys(views.key, dropoutSite: 2)
         // 4. Losses against the queue before this step's keys.
         let mine = mining(epoch: epoch)
         if aimclr {

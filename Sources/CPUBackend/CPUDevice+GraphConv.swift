@@ -112,6 +112,16 @@ extension CPUDevice {
         cin < cout && k * cin * cols + k * cout <= room
     }
 
+    /// W'(Cout, K·Cin) with W'[c, k·Cin + i] = W[k·Cout + c, i], in the reduction scratch (valid
+    /// until the next long-k GEMM, which reuses that scratch).
+    private func rearrangedWeight(_ pw: UnsafePointer<Float>, cin: Int, cout: Int, k: Int) -> UnsafeMutablePointer<Float> {
+        let wk = reductionScratch.floats(cout * k * cin)
+        for c in 0 ..< cout {
+            for p in 0 ..< k { (wk + (c * k + p) * cin).update(from: pw + (p * cout + c) * cin, count: cin) }
+        }
+        return wk
+    }
+
     /// colsum[k, w] = Σ_v Â_k[v, w]: what a bias added before the mixing contributes at joint w.
     private func adjacencyColumnSums(_ ahat: UnsafePointer<Float>, k: Int, v: Int) -> [Float] {
         var sums = [Float](repeating: 0, count: k * v)
@@ -180,8 +190,7 @@ extension CPUDevice {
                 }
             }
             // y(Cout, P) += W' · XA with W'[c, k·Cin + i] = W[k·Cout + c, i].
-            let wk = reductionScratch.floats(cout * k * cin)
-            for c in 0 ..< cout { for p in 0 ..< k { (wk + (c * k + p) * cin).update(from: pw + (p * cout + c) * cin, count: cin) } }
+            let wk = rearrangedWeight(pw, cin: cin, cout: cout, k: k)
             sgemmParallel(transA: false, transB: false, m: cout, n: cols, k: k * cin, alpha: 1,
                           a: wk, lda: k * cin, b: pxa, ldb: cols, beta: 1, c: py, ldc: cols)
         }
@@ -200,8 +209,7 @@ extension CPUDevice {
             let pa = adjacency.cpuPointer
             let bias = pxa + k * cin * cols
             // W' as in the forward; dXA = W'ᵀ · dy and dW' = dy · XAᵀ.
-            let wk = reductionScratch.floats(cout * k * cin)
-            for c in 0 ..< cout { for p in 0 ..< k { (wk + (c * k + p) * cin).update(from: pw + (p * cout + c) * cin, count: cin) } }
+            let wk = rearrangedWeight(pw, cin: cin, cout: cout, k: k)
             sgemmParallel(transA: true, transB: false, m: k * cin, n: cols, k: cout, alpha: 1,
                           a: wk, lda: k * cin, b: pdy, ldb: cols, beta: 0, c: pdxa, ldc: cols)
             var dwk = [Float](repeating: 0, count: cout * k * cin)

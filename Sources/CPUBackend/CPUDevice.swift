@@ -63,21 +63,8 @@ public final class CPUDevice: Device {
     // MARK: Memory
 
     public func makeTensor(_ shape: [Int]) throws -> Tensor {
-        guard shape.allSatisfy({ $0 >= 0 }) else {
-            throw DeviceError.shapeMismatch(op: "makeTensor", detail: "negative dimension in \(shape)")
-        }
-        // Overflow-checked: an absurd shape is an out-of-memory error, not a trap.
-        var count = 1, countOverflow = false
-        for d in shape {
-            let (c, o) = count.multipliedReportingOverflow(by: d)
-            count = c; countOverflow = countOverflow || o
-        }
-        var (bytes, overflow) = count.multipliedReportingOverflow(by: MemoryLayout<Float>.stride)
-        overflow = overflow || countOverflow
-        guard !overflow, bytes < (1 << 46) else {
-            throw DeviceError.outOfMemory(op: "makeTensor", bytes: overflow ? Int.max : bytes,
-                                          detail: "shape \(shape) is too large for host memory")
-        }
+        let count = try Tensor.elementCount(of: shape, maxBytes: (1 << 46) - 1, limit: "what host memory can hold")
+        let bytes = count * MemoryLayout<Float>.stride
         guard let buffer = CPUBuffer(tryingCapacity: count) else {
             throw DeviceError.outOfMemory(op: "makeTensor", bytes: bytes, detail: "host allocation of shape \(shape) failed")
         }

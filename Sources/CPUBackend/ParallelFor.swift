@@ -16,19 +16,7 @@ struct UncheckedSendable<T>: @unchecked Sendable {
 func parallelFor(_ count: Int, threads: Int, minimumPerChunk: Int = 1,
                  _ body: (Range<Int>) -> Void) {
     guard count > 0 else { return }
-    let chunks = min(threads, max(1, count / max(minimumPerChunk, 1)))
-    if chunks <= 1 {
-        body(0 ..< count)
-        return
-    }
-    withoutActuallyEscaping(body) { escapable in
-        let box = UncheckedSendable(value: escapable)
-        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-            let start = count * chunk / chunks
-            let end = count * (chunk + 1) / chunks
-            box.value(start ..< end)
-        }
-    }
+    runChunks(count, chunks: min(threads, max(1, count / max(minimumPerChunk, 1)))) { _, range in body(range) }
 }
 
 /// `parallelFor` over at most `threads` chunks that also passes each chunk's index
@@ -38,7 +26,12 @@ func parallelFor(_ count: Int, threads: Int, minimumPerChunk: Int = 1,
 @inline(__always)
 func parallelChunks(_ count: Int, threads: Int, _ body: (_ chunk: Int, _ items: Range<Int>) -> Void) {
     guard count > 0 else { return }
-    let chunks = min(threads, count)
+    runChunks(count, chunks: min(threads, count), body)
+}
+
+/// Runs `body` on `chunks` contiguous, near-equal parts of `0 ..< count` (inline when one).
+@inline(__always)
+private func runChunks(_ count: Int, chunks: Int, _ body: (_ chunk: Int, _ items: Range<Int>) -> Void) {
     if chunks <= 1 {
         body(0, 0 ..< count)
         return
@@ -46,9 +39,7 @@ func parallelChunks(_ count: Int, threads: Int, _ body: (_ chunk: Int, _ items: 
     withoutActuallyEscaping(body) { escapable in
         let box = UncheckedSendable(value: escapable)
         DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-            let start = count * chunk / chunks
-            let end = count * (chunk + 1) / chunks
-            box.value(chunk, start ..< end)
+            box.value(chunk, count * chunk / chunks ..< count * (chunk + 1) / chunks)
         }
     }
 }

@@ -39,3 +39,27 @@ public final class Tensor {
 extension Tensor: CustomStringConvertible {
     public var description: String { "Tensor(\(shape) on \(device.name))" }
 }
+
+extension Tensor {
+    /// The element count of `shape`, checked before any allocation: a negative dimension is a
+    /// shape error, and a product that overflows or exceeds `maxBytes` of float32 an
+    /// out-of-memory error naming the shape (never an arithmetic trap). `limit` says what the
+    /// bound is, for the message.
+    public static func elementCount(of shape: [Int], maxBytes: Int, limit: String) throws -> Int {
+        guard shape.allSatisfy({ $0 >= 0 }) else {
+            throw DeviceError.shapeMismatch(op: "makeTensor", detail: "negative dimension in \(shape)")
+        }
+        var count = 1, overflow = false
+        for d in shape {
+            let (c, o) = count.multipliedReportingOverflow(by: d)
+            count = c; overflow = overflow || o
+        }
+        let (bytes, o) = count.multipliedReportingOverflow(by: MemoryLayout<Float>.stride)
+        overflow = overflow || o
+        guard !overflow, bytes <= maxBytes else {
+            throw DeviceError.outOfMemory(op: "makeTensor", bytes: overflow ? Int.max : bytes,
+                                          detail: "shape \(shape) exceeds \(limit)")
+        }
+        return count
+    }
+}

@@ -242,19 +242,8 @@ public final class OpenCLDevice: Device {
     var maxAllocationBytes: Int { info.globalMemoryBytes > 0 ? info.globalMemoryBytes : Int.max / 8 }
 
     public func makeTensor(_ shape: [Int]) throws -> Tensor {
-        // Checked before any arithmetic: an absurd shape must be an error, not an overflow trap.
-        guard shape.allSatisfy({ $0 >= 0 }) else {
-            throw DeviceError.shapeMismatch(op: "makeTensor", detail: "negative dimension in \(shape)")
-        }
-        var count = 1, overflow = false
-        for d in shape {
-            let (c, o) = count.multipliedReportingOverflow(by: d)
-            count = c; overflow = overflow || o
-        }
-        guard !overflow, count <= maxAllocationBytes / 4 else {
-            throw DeviceError.outOfMemory(op: "makeTensor", bytes: overflow ? Int.max : count * 4,
-                                          detail: "shape \(shape) exceeds the \(maxAllocationBytes)-byte allocation limit of \(name)")
-        }
+        let count = try Tensor.elementCount(of: shape, maxBytes: maxAllocationBytes,
+                                            limit: "the \(maxAllocationBytes)-byte allocation limit of \(name)")
         let buffer = try pool.allocate(count: count, op: "makeTensor(\(shape))")
         return Tensor(device: self, shape: shape, buffer: buffer)
     }
