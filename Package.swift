@@ -26,7 +26,9 @@ let package = Package(
         // Device abstraction: Tensor, Device protocol, op catalogue, Philox, selector.
         .target(name: "Compute"),
         .target(name: "CPUPeak", cSettings: [.unsafeFlags(["-O2"])]),
-        .target(name: "CPUBackend", dependencies: ["Compute", "CBLAS", "CPUPeak"], swiftSettings: fastLoops),
+        // Direct convolution kernels (AVX-512, chosen at run time); never built with fast-math.
+        .target(name: "CPUKernels", cSettings: [.unsafeFlags(["-O3", "-fno-fast-math"])]),
+        .target(name: "CPUBackend", dependencies: ["Compute", "CBLAS", "CPUPeak", "CPUKernels"], swiftSettings: fastLoops),
         .executableTarget(name: "EmbedKernelsTool", path: "Sources/EmbedKernelsTool"),
         .plugin(name: "EmbedKernels", capability: .buildTool(), dependencies: ["EmbedKernelsTool"]),
         .target(name: "OpenCLBackend", dependencies: ["Compute", "COpenCL"],

@@ -30,6 +30,10 @@ extension CPUDevice {
         precondition((columns.map { $0.buffer.count >= rowsK * cols } ?? true) && y.count >= cout * cols && bias.count >= cout,
                      "temporalConvForward: columns \(columns?.shape ?? []) needs \(rowsK * cols), y \(y.shape) needs \(cout * cols)")
         guard let columns else {
+            if directTemporalConvolution.applies(stride: stride, kernel: kernel, input: input, outputChannels: cout) {
+                temporalConvForwardDirect(x: x, input: input, kernel: kernel, weight: weight, bias: bias, y: y, cout: cout)
+                return
+            }
             temporalConvForwardStreaming(x: x, input: input, kernel: kernel, stride: stride, weight: weight, bias: bias,
                                          y: y, cout: cout, tOut: tOut)
             return
@@ -85,6 +89,11 @@ extension CPUDevice {
             precondition(dy.count >= cout * cols && dWeight.count >= cout * rowsK && dBias.count >= cout
                          && (dx == nil || dx!.count >= input.count),
                          "temporalConvBackward: dy \(dy.shape), dW \(dWeight.shape) for \(input), kernel \(kernel)")
+            if directTemporalConvolution.applies(stride: stride, kernel: kernel, input: input, outputChannels: cout) {
+                temporalConvBackwardDirect(x: x, input: input, kernel: kernel, weight: weight, dy: dy, dx: dx,
+                                           accumulate: accumulate, dWeight: dWeight, dBias: dBias, cout: cout)
+                return
+            }
             temporalConvBackwardStreaming(x: x, input: input, kernel: kernel, stride: stride, weight: weight, dy: dy,
                                           dx: dx, accumulate: accumulate, dWeight: dWeight, dBias: dBias,
                                           cout: cout, tOut: tOut)

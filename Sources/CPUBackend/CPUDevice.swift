@@ -21,6 +21,8 @@ public final class CPUDevice: Device {
     let adjacencyScratch = Scratch()
     /// Per-worker partial products of `sgemmLongK`.
     let reductionScratch = Scratch()
+    /// Weights rearranged for the direct temporal-convolution kernels.
+    let packedWeightScratch = Scratch()
     /// True while `withSingleThreadedBLAS` holds OpenBLAS at one thread (it may nest).
     var blasPinnedToOneThread = false
     /// Dropout masks from forwards, for their backwards.
@@ -29,6 +31,10 @@ public final class CPUDevice: Device {
     /// How a temporal convolution splits the batch into blocks of whole samples (see
     /// `TemporalBlocking`); exposed for tuning and so tests can force many blocks.
     public var temporalBlocking = TemporalBlocking()
+
+    /// Which stride-1 temporal convolutions run as direct AVX-512 kernels (see
+    /// `DirectTemporalConvolution`); tests switch it off to check both paths.
+    public var directTemporalConvolution = DirectTemporalConvolution()
 
     /// - Parameter threads: workers for our loops and for OpenBLAS (default: all cores).
     public init(threads: Int? = nil) {

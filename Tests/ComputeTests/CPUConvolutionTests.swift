@@ -100,17 +100,49 @@ final class CPUConvolutionTests: XCTestCase {
 
     private func checkTemporalConv(n: Int, cin: Int, cout: Int, t: Int, v: Int, kernel: Int, stride: Int,
                                    blocking: TemporalBlocking? = nil) throws {
-        // With the forward's columns kept for the backward, and streamed (rebuilt in the backward).
+        // With the forward's columns kept for the backward, streamed (rebuilt in the backward),
+        // and, where the CPU has AVX-512, as direct kernels (stride 1).
         try checkTemporalConv(n: n, cin: cin, cout: cout, t: t, v: v, kernel: kernel, stride: stride,
-                              blocking: blocking, stored: true)
+                              blocking: blocking, stored: true, direct: false)
         try checkTemporalConv(n: n, cin: cin, cout: cout, t: t, v: v, kernel: kernel, stride: stride,
-                              blocking: blocking, stored: false)
+                              blocking: blocking, stored: false, direct: false)
+        if DirectTemporalConvolution.supported && stride == 1 {
+            try checkTemporalConv(n: n, cin: cin, cout: cout, t: t, v: v, kernel: kernel, stride: stride,
+                                  blocking: blocking, stored: false, direct: true)
+        }
+    }
+
+    /// The direct kernels' edges: output channels not a multiple of the 8-channel tile or of
+    /// the 3-row gradient tile, planes shorter than the padding and not a multiple of the
+    /// 48-position tile, every supported kernel size, one thread and two, several cache blocks.
+    func testDirectTemporalConvEdges() throws {
+        guard DirectTemporalConvolution.supported else {
+            throw XCTSkip("the direct temporal-convolution kernels need AVX-512F; this CPU lacks it")
+        }
+        for (n, cin, cout, t, v, kernel) in [(3, 5, 11, 7, 7, 9), (2, 9, 17, 3, 5, 9), (5, 16, 16, 13, 25, 9),
+                                             (1, 3, 1, 40, 3, 7), (4, 2, 8, 6, 4, 5), (3, 7, 10, 5, 25, 3),
+                                             (2, 4, 3, 9, 6, 1)] {
+            try checkTemporalConv(n: n, cin: cin, cout: cout, t: t, v: v, kernel: kernel, stride: 1,
+                                  blocking: nil, stored: false, direct: true)
+        }
+        try checkTemporalConv(n: 3, cin: 5, cout: 11, t: 7, v: 7, kernel: 9, stride: 1,
+                              blocking: nil, stored: false, direct: true, threads: 1)
+        // The weight gradient summed over several cache blocks of samples (one sample each).
+        try checkTemporalConv(n: 5, cin: 5, cout: 7, t: 12, v: 25, kernel: 9, stride: 1,
+                              blocking: nil, stored: false, direct: true, threads: 1, gradientBlockBytes: 1)
     }
 
     private func checkTemporalConv(n: Int, cin: Int, cout: Int, t: Int, v: Int, kernel: Int, stride: Int,
-                                   blocking: TemporalBlocking?, stored: Bool) throws {
-        let device = CPUDevice(threads: 2)
+                                   blocking: TemporalBlocking?, stored: Bool, direct: Bool, threads: Int = 2,
+                                   gradientBlockBytes: Int = 1 << 20) throws {
+        let device = CPUDevice(threads: threads)
         if let blocking { device.temporalBlocking = blocking }
+        device.directTemporalConvolution = DirectTemporalConvolution(enabled: direct, gradientBlockBytes: gradientBlockBytes)
+        if direct {
+            let shape = ActivationShape(channels: cin, batch: n, frames: t, joints: v)
+            XCTAssertTrue(device.directTemporalConvolution.applies(stride: stride, kernel: kernel, input: shape,
+                                                                   outputChannels: cout))
+        }
         var rng = RefRandom(seed: UInt64(200 + t * 10 + stride + kernel))
         let x = rng.values(n * cin * t * v), w = rng.values(cout * cin * kernel), b = rng.values(cout)
         let (yRef, tOut) = Ref.temporalConv(x, n: n, cin: cin, t: t, v: v, weight: w, bias: b,
@@ -123,7 +155,7 @@ final class CPUConvolutionTests: XCTestCase {
         device.temporalConvForward(x: xt, input: shape, kernel: kernel, stride: stride, weight: wt, bias: bt,
                                    columns: cols, y: yt)
         assertClose(device.read(yt), Ref.toChannelMajor(yRef, n: n, c: cout, t: tOut, v: v), abs: 1e-4, rel: 1e-4,
-                    "temporal conv forward k\(kernel) s\(stride) T\(t)")
+                    "temporal conv forward k\(kernel) s\(stride) T\(t) V\(v) \(cin)->\(cout) direct \(direct)")
 
         let dy = rng.values(n * cout * tOut * v)
         let ref = Ref.temporalConvBackward(x, n: n, cin: cin, t: t, v: v, weight: w, cout: cout,
