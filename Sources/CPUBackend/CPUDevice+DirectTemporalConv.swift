@@ -24,7 +24,7 @@ public struct DirectTemporalConvolution: Sendable, Equatable {
     }
 
     /// Whether this CPU runs the kernels (AVX-512F).
-    public static let supported: Bool = aimclr_direct_conv_available() != 0
+    public static let supported: Bool = aimclr_avx512_available() != 0
 
     public func applies(stride: Int, kernel: Int, input: ActivationShape, outputChannels: Int) -> Bool {
         enabled && stride == 1 && kernel <= Int(AIMCLR_DIRECT_MAX_KERNEL)

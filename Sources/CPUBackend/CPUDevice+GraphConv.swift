@@ -1,3 +1,4 @@
+import CPUKernels
 import Compute
 
 /// ST-GCN spatial graph convolution: a 1x1 convolution to K·Cout channels (one GEMM),
@@ -87,9 +88,7 @@ extension CPUDevice {
             spread(pdy, rows: rows, k: k, v: v, ahat: ahat, transposed: true, into: pdz, yStride: cout * cols)
             for p in 0 ..< k {
                 // ∂L/∂Â_k(V, V) = z_kᵀ · dy
-                sgemmLongK(transA: true, transB: false, m: v, n: v, k: rows, alpha: 1,
-                           a: pz + p * cout * cols, lda: v, b: pdy, ldb: v,
-                           beta: 0, c: pde + p * v * v, ldc: v)
+                adjacencyGradient(pz + p * cout * cols, pdy, rows: rows, v: v, into: pde + p * v * v)
             }
             for i in 0 ..< k * v * v { pde[i] *= pa[i] }
             rowSums(pdz, rows: k * cout, cols: cols, into: pdb, threads: threads)
@@ -133,6 +132,16 @@ extension CPUDevice {
     /// each worker takes its own rows for every partition while they are in its cache.
     private func spread(_ a: UnsafePointer<Float>, rows: Int, k: Int, v: Int, ahat: UnsafePointer<Float>,
                         transposed: Bool, into y: UnsafeMutablePointer<Float>, yStride: Int) {
+        if graphKernels.applies(joints: v) {
+            let m = transposed ? transposedAdjacency(ahat, k: k, v: v) : ahat
+            parallelFor(rows, threads: threads, minimumPerChunk: 1024) { range in
+                for p in 0 ..< k {
+                    aimclr_graph_mix(a, 0, 1, m + p * v * v, Int32(v), 0, y + p * yStride,
+                                     range.lowerBound, range.upperBound)
+                }
+            }
+            return
+        }
         withSingleThreadedBLAS {
             parallelFor(rows, threads: threads, minimumPerChunk: 1024) { range in
                 let r0 = range.lowerBound
@@ -149,6 +158,14 @@ extension CPUDevice {
     /// the K inputs `aStride` apart; `transposed` uses Â_kᵀ.
     private func mix(_ a: UnsafePointer<Float>, aStride: Int, rows: Int, k: Int, v: Int,
                      ahat: UnsafePointer<Float>, transposed: Bool, accumulate: Bool, into y: UnsafeMutablePointer<Float>) {
+        if graphKernels.applies(joints: v) {
+            let m = transposed ? transposedAdjacency(ahat, k: k, v: v) : ahat
+            parallelFor(rows, threads: threads, minimumPerChunk: 1024) { range in
+                aimclr_graph_mix(a, aStride, Int32(k), m, Int32(v), accumulate ? 1 : 0, y,
+                                 range.lowerBound, range.upperBound)
+            }
+            return
+        }
         withSingleThreadedBLAS {
             parallelFor(rows, threads: threads, minimumPerChunk: 1024) { range in
                 let r0 = range.lowerBound
@@ -159,6 +176,33 @@ extension CPUDevice {
                 }
             }
         }
+    }
+
+    /// Â_kᵀ for every partition, in the transposed-adjacency scratch.
+    private func transposedAdjacency(_ ahat: UnsafePointer<Float>, k: Int, v: Int) -> UnsafePointer<Float> {
+        let t = adjacencyTransposeScratch.floats(k * v * v)
+        for p in 0 ..< k { for i in 0 ..< v { for j in 0 ..< v { t[(p * v + j) * v + i] = ahat[(p * v + i) * v + j] } } }
+        return UnsafePointer(t)
+    }
+
+    /// out(V, V) = Aᵀ · G for A, G (rows, V): per-worker partial sums over rows, added in
+    /// worker order (deterministic for a thread count).
+    private func adjacencyGradient(_ a: UnsafePointer<Float>, _ g: UnsafePointer<Float>, rows: Int, v: Int,
+                                   into out: UnsafeMutablePointer<Float>) {
+        guard graphKernels.applies(joints: v) else {
+            sgemmLongK(transA: true, transB: false, m: v, n: v, k: rows, alpha: 1,
+                       a: a, lda: v, b: g, ldb: v, beta: 0, c: out, ldc: v)
+            return
+        }
+        let parts = max(1, min(threads, rows / graphKernels.minimumRowsPerWorker))
+        let partial = adjacencyGradientScratch.floats(parts * v * v)
+        partial.update(repeating: 0, count: parts * v * v)
+        parallelChunks(parts, threads: parts) { worker, _ in
+            aimclr_graph_mix_grad(a, g, Int32(v), rows * worker / parts, rows * (worker + 1) / parts,
+                                  partial + worker * v * v)
+        }
+        out.update(from: partial, count: v * v)
+        for w in 1 ..< parts { for i in 0 ..< v * v { out[i] += partial[w * v * v + i] } }
     }
 
     func graphConvForwardMixingFirst(x px: UnsafePointer<Float>, cin: Int, cout: Int, k: Int, v: Int, cols: Int,
@@ -242,8 +286,7 @@ extension CPUDevice {
             }
             // ∂L/∂Â_k = Xᵀ · dXA_k + 1·(Σ_c b[k·Cout + c]·S[c, :]) (the bias term is the same for every row v).
             for p in 0 ..< k {
-                sgemmLongK(transA: true, transB: false, m: v, n: v, k: rowsIn, alpha: 1,
-                           a: px, lda: v, b: pdxa + p * cin * cols, ldb: v, beta: 0, c: pde + p * v * v, ldc: v)
+                adjacencyGradient(px, pdxa + p * cin * cols, rows: rowsIn, v: v, into: pde + p * v * v)
                 for w in 0 ..< v {
                     var term: Float = 0
                     for c in 0 ..< cout { term += bias[p * cout + c] * sums[c * v + w] }

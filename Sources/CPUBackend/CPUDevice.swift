@@ -23,6 +23,9 @@ public final class CPUDevice: Device {
     let reductionScratch = Scratch()
     /// Weights rearranged for the direct temporal-convolution kernels.
     let packedWeightScratch = Scratch()
+    /// Â_kᵀ and per-worker partial ∂L/∂Â for the graph-convolution adjacency kernels.
+    let adjacencyTransposeScratch = Scratch()
+    let adjacencyGradientScratch = Scratch()
     /// True while `withSingleThreadedBLAS` holds OpenBLAS at one thread (it may nest).
     var blasPinnedToOneThread = false
     /// Dropout masks from forwards, for their backwards.
@@ -35,6 +38,10 @@ public final class CPUDevice: Device {
     /// Which stride-1 temporal convolutions run as direct AVX-512 kernels (see
     /// `DirectTemporalConvolution`); tests switch it off to check both paths.
     public var directTemporalConvolution = DirectTemporalConvolution()
+
+    /// Whether the graph convolution's adjacency products run as AVX-512 kernels (see
+    /// `GraphAdjacencyKernels`); tests switch it off to check both paths.
+    public var graphKernels = GraphAdjacencyKernels()
 
     /// - Parameter threads: workers for our loops and for OpenBLAS (default: all cores).
     public init(threads: Int? = nil) {

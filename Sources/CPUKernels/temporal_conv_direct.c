@@ -17,7 +17,7 @@
 #define TILE_P (16 * TILE_VECS)
 #define GRAD_O 3
 
-int aimclr_direct_conv_available(void) {
+int aimclr_avx512_available(void) {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx512f") ? 1 : 0;
 }

@@ -200,11 +200,31 @@ final class CPUConvolutionTests: XCTestCase {
     // MARK: Graph convolution
 
     /// A widening layer mixes before its 1×1 convolution, the others after: both against the reference.
-    func testGraphConvMixingFirst() throws { try checkGraphConv(cin: 4, cout: 5) }
-    func testGraphConvMixingLast() throws { try checkGraphConv(cin: 6, cout: 5) }
+    /// Each with the AVX-512 adjacency kernels (where the CPU has them) and with OpenBLAS.
+    func testGraphConvMixingFirst() throws { try checkGraphConvBothWays(cin: 4, cout: 5) }
+    func testGraphConvMixingLast() throws { try checkGraphConvBothWays(cin: 6, cout: 5) }
 
-    private func checkGraphConv(cin: Int, cout: Int) throws {
-        let n = 4, k = 3, t = 8, v = 25
+    /// The adjacency kernels' edges: joint counts below one vector and between one and two,
+    /// row counts not a multiple of the 12-row tile, ∂L/∂Â summed over two workers' rows.
+    func testGraphConvAdjacencyKernelEdges() throws {
+        guard DirectTemporalConvolution.supported else {
+            throw XCTSkip("the graph-convolution adjacency kernels need AVX-512F; this CPU lacks it")
+        }
+        for (cin, cout, t, v) in [(4, 5, 7, 7), (6, 5, 4, 18), (2, 7, 5, 16), (5, 4, 5, 32)] {
+            try checkGraphConv(cin: cin, cout: cout, t: t, v: v, kernels: true)
+        }
+    }
+
+    private func checkGraphConvBothWays(cin: Int, cout: Int) throws {
+        try checkGraphConv(cin: cin, cout: cout, kernels: false)
+        if DirectTemporalConvolution.supported { try checkGraphConv(cin: cin, cout: cout, kernels: true) }
+    }
+
+    private func checkGraphConv(cin: Int, cout: Int, t: Int = 8, v: Int = 25, kernels: Bool) throws {
+        let n = 4, k = 3
+        let device = CPUDevice(threads: 2)
+        device.graphKernels = GraphAdjacencyKernels(enabled: kernels, minimumRowsPerWorker: 7)
+        XCTAssertEqual(device.graphKernels.applies(joints: v), kernels)
         var rng = RefRandom(seed: 300)
         let x = rng.values(n * cin * t * v), w = rng.values(k * cout * cin), b = rng.values(k * cout)
         // A sparse-ish normalised adjacency and an importance around 1, as in ST-GCN.
@@ -219,7 +239,7 @@ final class CPUConvolutionTests: XCTestCase {
         let zt = try device.makeTensor([k * cout, n, t, v]), yt = try device.makeTensor([cout, n, t, v])
         device.graphConvForward(x: xt, input: shape, weight: wt, bias: bt, adjacency: at, importance: et, z: zt, y: yt)
         assertClose(device.read(yt), Ref.toChannelMajor(yRef, n: n, c: cout, t: t, v: v), abs: 1e-4, rel: 1e-4,
-                    "graph conv forward")
+                    "graph conv forward V\(v) \(cin)->\(cout) kernels \(kernels)")
 
         // Reference backward, derived by hand from the einsum.
         let dy = rng.values(yRef.count)

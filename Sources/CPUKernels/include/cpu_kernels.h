@@ -1,14 +1,16 @@
 #ifndef AIMCLR_CPU_KERNELS_H
 #define AIMCLR_CPU_KERNELS_H
 
+/// AVX-512 kernels for the CPU backend's shapes that OpenBLAS runs poorly.
+///
 /// Direct (implicit-GEMM) kernels for the stride-1 temporal convolution on channel-major
 /// activations (C, N, T, V): a shift of k frames is a shift of k·V in a sample's T·V plane,
 /// so the kernels read the input in place instead of building im2col columns.
 ///
-/// All functions need AVX-512F; call `aimclr_direct_conv_available()` first.
+/// All kernels need AVX-512F; call `aimclr_avx512_available()` first.
 
 /// 1 when the CPU runs AVX-512F (the kernels' instruction set), else 0.
-int aimclr_direct_conv_available(void);
+int aimclr_avx512_available(void);
 
 /// Largest kernel size the direct kernels take.
 #define AIMCLR_DIRECT_MAX_KERNEL 9
@@ -38,5 +40,17 @@ void aimclr_tconv_direct(const float *x, int inChannels, int batch, int plane, i
 void aimclr_tconv_weight_grad(const float *x, int inChannels, const float *dy, int outChannels, int batch,
                               int plane, int joints, int kernel, float *dw, int sampleBegin, int sampleEnd,
                               long blockBytes);
+
+/// Largest joint count the adjacency kernels take (two 16-lane vectors per row).
+#define AIMCLR_GRAPH_MAX_JOINTS 32
+
+/// y[r, :] (=|+=) Σ_p a_p[r, :] · m_p for the rows r in [rowBegin, rowEnd): the inputs
+/// a_p = a + p·aStride are (rows, V) row-major, m holds `parts` V×V matrices, y is (rows, V).
+/// `accumulate` = 0 overwrites y. V ≤ AIMCLR_GRAPH_MAX_JOINTS.
+void aimclr_graph_mix(const float *a, long aStride, int parts, const float *m, int joints, int accumulate,
+                      float *y, long rowBegin, long rowEnd);
+
+/// out(V, V) += aᵀ · g over the rows [rowBegin, rowEnd) of a and g, both (rows, V) row-major.
+void aimclr_graph_mix_grad(const float *a, const float *g, int joints, long rowBegin, long rowEnd, float *out);
 
 #endif
