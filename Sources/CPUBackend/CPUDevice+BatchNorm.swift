@@ -1,3 +1,4 @@
+import CPUKernels
 import Foundation
 import Compute
 
@@ -67,11 +68,7 @@ extension CPUDevice {
                     let xs = px + ch * p, gs = pdy + ch * p, ds = pdx + ch * p
                     let mean = psm[ch], invStd = psi[ch]
                     var sumDy = 0.0, sumDyXhat = 0.0
-                    for i in 0 ..< p {
-                        let g = Double(gs[i])
-                        sumDy += g
-                        sumDyXhat += g * Double((xs[i] - mean) * invStd)
-                    }
+                    aimclr_sum_and_normalized_dot(gs, xs, p, mean, invStd, &sumDy, &sumDyXhat)
                     pdb[ch] = Float(sumDy)
                     pdg[ch] = Float(sumDyXhat)
                     let k = pg[ch] * invStd

@@ -7,7 +7,8 @@
 /// activations (C, N, T, V): a shift of k frames is a shift of k·V in a sample's T·V plane,
 /// so the kernels read the input in place instead of building im2col columns.
 ///
-/// All kernels need AVX-512F; call `aimclr_avx512_available()` first.
+/// The convolution kernels need AVX-512F; call `aimclr_avx512_available()` first. The
+/// channel sums pick AVX-512 or portable C themselves.
 
 /// 1 when the CPU runs AVX-512F (the kernels' instruction set), else 0.
 int aimclr_avx512_available(void);
@@ -52,5 +53,15 @@ void aimclr_graph_mix(const float *a, long aStride, int parts, const float *m, i
 
 /// out(V, V) += aᵀ · g over the rows [rowBegin, rowEnd) of a and g, both (rows, V) row-major.
 void aimclr_graph_mix_grad(const float *a, const float *g, int joints, long rowBegin, long rowEnd, float *out);
+
+/// Σx and Σx² in Double over n floats (AVX-512 when present, else portable C).
+void aimclr_sum_and_squares(const float *x, long n, double *sum, double *squares);
+
+/// Σg and Σg·x̂ in Double with x̂ = (x − mean)·invStd computed in float (batch-norm backward).
+void aimclr_sum_and_normalized_dot(const float *g, const float *x, long n, float mean, float invStd,
+                                   double *sumG, double *sumGXhat);
+
+/// Σx in Double.
+double aimclr_sum(const float *x, long n);
 
 #endif
