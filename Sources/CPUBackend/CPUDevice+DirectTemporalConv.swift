@@ -1,16 +1,19 @@
 import CPUKernels
 import Compute
 
-/// When the stride-1 temporal convolution runs as a direct (implicit-GEMM) AVX-512 kernel
-/// instead of im2col + OpenBLAS.
+/// When a stride-1 temporal convolution runs as direct (implicit-GEMM) AVX-512 kernels instead
+/// of im2col + OpenBLAS.
 ///
 /// With few channels the im2col GEMM is bound by building and packing its columns (each column
-/// element feeds only 2·Cout flops); the direct kernel reads the input in place, shifted by
-/// whole frames, and keeps 8 output channels × 48 positions in registers.
+/// element feeds only 2·Cout flops); the direct kernels read the input in place, shifted by
+/// whole frames, and keep 8 output channels × 48 positions in registers. Stride 2 stays on
+/// im2col: splitting the input into even and odd frames turns it into two stride-1 sums, but
+/// measured against im2col that was no faster (blocks 5 and 8, `AIMCLR_CPU_KERNELS=off` A/B).
 public struct DirectTemporalConvolution: Sendable, Equatable {
     /// Off: always im2col + GEMM.
     public var enabled: Bool
-    /// Layers with more input or output channels than this keep im2col + GEMM.
+    /// Layers with more input or output channels than this keep im2col + GEMM (the wide
+    /// layer's GEMM is arithmetic-bound and OpenBLAS runs it faster).
     public var maximumChannels: Int
     /// The weight gradient walks the batch in blocks of samples whose input and output-gradient
     /// planes take about this many bytes (so they stay in the L2 cache together).
@@ -27,9 +30,9 @@ public struct DirectTemporalConvolution: Sendable, Equatable {
     public static let supported: Bool = aimclr_avx512_available() != 0
 
     public func applies(stride: Int, kernel: Int, input: ActivationShape, outputChannels: Int) -> Bool {
-        enabled && stride == 1 && kernel <= Int(AIMCLR_DIRECT_MAX_KERNEL)
+        enabled && stride == 1 && kernel % 2 == 1 && kernel <= Int(AIMCLR_DIRECT_MAX_TAPS)
             && max(input.channels, outputChannels) <= maximumChannels
-            && input.frames * input.joints <= Int(Int32.max) / 2 && input.batch <= Int(Int32.max)
+            && input.batch * input.frames * input.joints <= Int(Int32.max)
     }
 }
 
@@ -37,44 +40,56 @@ extension CPUDevice {
     /// y = conv(x) + bias with the direct kernel; each worker owns whole samples.
     func temporalConvForwardDirect(x: Tensor, input: ActivationShape, kernel: Int, weight: Tensor, bias: Tensor,
                                    y: Tensor, cout: Int) {
-        let cin = input.channels, plane = input.frames * input.joints
-        let packed = packedWeightScratch.floats(aimclr_tconv_packed_count(Int32(cout), Int32(cin), Int32(kernel)))
-        aimclr_tconv_pack_weight(weight.cpuPointer, Int32(cout), Int32(cin), Int32(kernel), 0, packed)
+        let cin = input.channels, n = input.batch, plane = input.frames * input.joints
+        let (taps, shifts) = temporalTaps(kernel: kernel, joints: input.joints)
+        let packed = packTaps(taps, weight: weight.cpuPointer, outChannels: cout, inChannels: cin, kernel: kernel,
+                              transpose: false)
         let px = x.cpuPointer, pb = bias.cpuPointer, py = y.cpuPointer
         measure("temporalConvForward", flops: 2 * Double(cout * cin * kernel) * Double(input.plane)) {
-            parallelChunks(input.batch, threads: threads) { _, samples in
-                aimclr_tconv_direct(px, Int32(cin), Int32(input.batch), Int32(plane), Int32(input.joints), Int32(kernel),
-                                    packed, Int32(cout), pb, 1, py, Int32(samples.lowerBound), Int32(samples.upperBound))
+            parallelChunks(n, threads: threads) { _, samples in
+                shifts.withUnsafeBufferPointer {
+                    aimclr_tconv_direct(px, Int32(cin), Int32(n), Int32(plane), $0.baseAddress, Int32(kernel), packed,
+                                        Int32(cout), Int32(plane), pb, 1, py,
+                                        Int32(samples.lowerBound), Int32(samples.upperBound))
+                }
             }
         }
     }
 
     /// Bias, weight and input gradients with the direct kernels: dW from per-worker partials
-    /// summed in worker order (deterministic for a thread count); dx as the convolution of dy
-    /// with the transposed, time-flipped weight.
+    /// summed in worker order (deterministic for a thread count); dx as the adjoint sum over
+    /// taps (negated shifts, transposed weight).
     func temporalConvBackwardDirect(x: Tensor, input: ActivationShape, kernel: Int, weight: Tensor, dy: Tensor,
                                     dx: Tensor?, accumulate: Bool, dWeight: Tensor, dBias: Tensor, cout: Int) {
-        let cin = input.channels, plane = input.frames * input.joints, weights = cout * cin * kernel
-        let px = x.cpuPointer, pw = weight.cpuPointer, pdy = dy.cpuPointer
+        let cin = input.channels, n = input.batch, plane = input.frames * input.joints
+        let weights = cout * cin * kernel
+        let (taps, shifts) = temporalTaps(kernel: kernel, joints: input.joints)
+        let adjointShifts = shifts.map { -$0 }
+        let px = x.cpuPointer, pdy = dy.cpuPointer
         let pdw = dWeight.cpuPointer, pdb = dBias.cpuPointer, pdx = dx?.cpuPointer
-        let workers = min(threads, input.batch)
+        let workers = min(threads, n)
         let partials = columnScratch.floats(workers * weights)
-        let packedCount = Int(aimclr_tconv_packed_count(Int32(cin), Int32(cout), Int32(kernel)))
-        let packed = packedWeightScratch.floats(packedCount)
-        aimclr_tconv_pack_weight(pw, Int32(cin), Int32(cout), Int32(kernel), 1, packed)
+        let packed = packTaps(taps, weight: weight.cpuPointer, outChannels: cin, inChannels: cout, kernel: kernel,
+                              transpose: true)
+        let blockBytes = directTemporalConvolution.gradientBlockBytes
         measure("temporalConvBackward", flops: 2 * Double(weights) * Double(input.plane) * (dx == nil ? 1 : 2)) {
             rowSums(pdy, rows: cout, cols: input.plane, into: pdb, threads: threads)
-            parallelChunks(input.batch, threads: workers) { worker, samples in
+            parallelChunks(n, threads: workers) { worker, samples in
                 let part = partials + worker * weights
                 part.update(repeating: 0, count: weights)
-                aimclr_tconv_weight_grad(px, Int32(cin), pdy, Int32(cout), Int32(input.batch), Int32(plane),
-                                         Int32(input.joints), Int32(kernel), part,
-                                         Int32(samples.lowerBound), Int32(samples.upperBound),
-                                         directTemporalConvolution.gradientBlockBytes)
+                shifts.withUnsafeBufferPointer { s in
+                    taps.withUnsafeBufferPointer { t in
+                        aimclr_tconv_weight_grad(px, Int32(cin), Int32(plane), pdy, Int32(cout), Int32(plane), Int32(n),
+                                                 s.baseAddress, t.baseAddress, Int32(kernel), Int32(kernel), part,
+                                                 Int32(samples.lowerBound), Int32(samples.upperBound), blockBytes)
+                    }
+                }
                 guard let pdx else { return }
-                aimclr_tconv_direct(pdy, Int32(cout), Int32(input.batch), Int32(plane), Int32(input.joints),
-                                    Int32(kernel), packed, Int32(cin), nil, accumulate ? 2 : 0, pdx,
-                                    Int32(samples.lowerBound), Int32(samples.upperBound))
+                adjointShifts.withUnsafeBufferPointer {
+                    aimclr_tconv_direct(pdy, Int32(cout), Int32(n), Int32(plane), $0.baseAddress, Int32(kernel), packed,
+                                        Int32(cin), Int32(plane), nil, accumulate ? 2 : 0, pdx,
+                                        Int32(samples.lowerBound), Int32(samples.upperBound))
+                }
             }
             pdw.update(from: partials, count: weights)
             for w in 1 ..< max(workers, 1) {
@@ -82,5 +97,23 @@ extension CPUDevice {
                 for j in 0 ..< weights { pdw[j] += part[j] }
             }
         }
+    }
+
+    /// Tap k reads frame t + k − pad: a shift of (k − pad)·V positions in the sample's plane.
+    private func temporalTaps(kernel: Int, joints v: Int) -> (taps: [Int32], shifts: [Int]) {
+        let pad = (kernel - 1) / 2
+        return ((0 ..< kernel).map { Int32($0) }, (0 ..< kernel).map { ($0 - pad) * v })
+    }
+
+    /// The taps packed for the kernel, in the packed-weight scratch.
+    private func packTaps(_ taps: [Int32], weight: UnsafePointer<Float>, outChannels: Int, inChannels: Int,
+                          kernel: Int, transpose: Bool) -> UnsafePointer<Float> {
+        let count = Int(aimclr_tconv_packed_count(Int32(outChannels), Int32(inChannels), Int32(taps.count)))
+        let p = packedWeightScratch.floats(count)
+        taps.withUnsafeBufferPointer {
+            aimclr_tconv_pack_weight(weight, Int32(outChannels), Int32(inChannels), Int32(kernel), $0.baseAddress,
+                                     Int32(taps.count), transpose ? 1 : 0, p)
+        }
+        return UnsafePointer(p)
     }
 }

@@ -49,6 +49,11 @@ public final class CPUDevice: Device {
         let n = max(1, threads ?? ProcessInfo.processInfo.activeProcessorCount)
         self.threads = n
         openblas_set_num_threads(Int32(n))
+        // AIMCLR_CPU_KERNELS=off: OpenBLAS for every convolution (A/B timing, debugging).
+        if let setting = getenv("AIMCLR_CPU_KERNELS"), String(cString: setting) == "off" {
+            directTemporalConvolution.enabled = false
+            graphKernels.enabled = false
+        }
     }
 
     /// OpenBLAS build, kernel set and thread count, e.g.

@@ -1,13 +1,17 @@
-// Direct stride-1 temporal convolution kernels (AVX-512F), see cpu_kernels.h.
+// Direct temporal-convolution kernels (AVX-512F), see cpu_kernels.h.
 //
-// Forward / input gradient: an outer-product micro-kernel over 8 output channels × 48
-// positions (24 accumulators): per (input channel, tap) it loads three input vectors, shifted
-// by (k − pad)·V in the sample's plane, and does 24 FMAs with broadcast weights. Lanes whose
-// shifted position falls outside the plane are masked to zero (masked loads do not fault), so
-// the padding costs nothing and no im2col buffer exists.
+// A temporal convolution on channel-major activations is a sum over taps of products of the
+// weight slice with the input shifted by whole frames (a shift of s·V positions in a sample's
+// T·V plane). The input gradient is the same sum with negated shifts and the transposed
+// weight, so one kernel with an explicit list of tap shifts serves both.
 //
-// Weight gradient: 3 output channels × K taps of 16-lane partial dot products per input
-// channel (2·K accumulators), reduced once per block of samples.
+// Convolution: an outer-product micro-kernel over 8 output channels × 48 positions (24
+// accumulators): per (input channel, tap) three input vectors and 24 FMAs with broadcast
+// weights. Lanes whose shifted position falls outside the input plane are masked to zero
+// (masked loads do not fault), so padding costs nothing and no im2col buffer exists.
+//
+// Weight gradient: 3 output channels × all taps of 16-lane partial dot products per input
+// channel (3·taps accumulators), reduced once per block of samples.
 #include "cpu_kernels.h"
 #include <immintrin.h>
 #include <stdlib.h>
@@ -24,21 +28,21 @@ int aimclr_avx512_available(void) {
 
 static long round_up8(long n) { return (n + 7) / 8 * 8; }
 
-long aimclr_tconv_packed_count(int outChannels, int inChannels, int kernel) {
-    return (long)inChannels * kernel * round_up8(outChannels);
+long aimclr_tconv_packed_count(int outChannels, int inChannels, int taps) {
+    return (long)inChannels * taps * round_up8(outChannels);
 }
 
 void aimclr_tconv_pack_weight(const float *weight, int outChannels, int inChannels, int kernel,
-                              int transpose, float *packed) {
+                              const int *taps, int tapCount, int transpose, float *packed) {
     const long opad = round_up8(outChannels);
     for (long i = 0; i < inChannels; i++)
-        for (long k = 0; k < kernel; k++) {
-            float *row = packed + (i * kernel + k) * opad;
+        for (long t = 0; t < tapCount; t++) {
+            const long k = taps[t];
+            float *row = packed + (i * tapCount + t) * opad;
             for (long o = 0; o < opad; o++) {
                 float w = 0;
                 if (o < outChannels)
-                    w = transpose ? weight[(i * outChannels + o) * kernel + (kernel - 1 - k)]
-                                  : weight[(o * inChannels + i) * kernel + k];
+                    w = transpose ? weight[(i * outChannels + o) * kernel + k] : weight[(o * inChannels + i) * kernel + k];
                 row[o] = w;
             }
         }
@@ -52,28 +56,26 @@ static inline __mmask16 lane_range(long lo, long hi) {
     return (__mmask16)((((unsigned)1 << hi) - 1u) & ~(((unsigned)1 << lo) - 1u));
 }
 
-/// Lanes of the vector at plane position q whose input at q + shift lies inside the plane.
-static inline __mmask16 shifted_lanes(long q, long shift, long plane) {
-    long lo = -shift - q;
-    long hi = plane - q;
-    if (plane - shift - q < hi) hi = plane - shift - q;
-    return lane_range(lo, hi);
+/// Lanes of the output vector at position q (< outPlane) whose input q + shift lies in [0, inPlane).
+static inline __mmask16 shifted_lanes(long q, long shift, long outPlane, long inPlane) {
+    long hi = outPlane - q;
+    if (inPlane - shift - q < hi) hi = inPlane - shift - q;
+    return lane_range(-shift - q, hi);
 }
 
 __attribute__((target("avx512f")))
-static void direct_sample(const float *x, int inChannels, long rowStride, long plane, long joints, int kernel,
-                          const float *packed, long opad, int outChannels, const float *bias, int mode,
-                          float *y, long sample) {
-    const long pad = (kernel - 1) / 2;
-    __mmask16 masks[AIMCLR_DIRECT_MAX_KERNEL][TILE_VECS];
+static void direct_sample(const float *x, int inChannels, long inStride, long inPlane, const long *shifts, int taps,
+                          const float *packed, long opad, int outChannels, long outStride, long outPlane,
+                          const float *bias, int mode, float *y, long sample) {
+    __mmask16 masks[AIMCLR_DIRECT_MAX_TAPS][TILE_VECS];
     __mmask16 outMask[TILE_VECS];
     for (long o0 = 0; o0 < outChannels; o0 += TILE_O) {
         const long rows = outChannels - o0 < TILE_O ? outChannels - o0 : TILE_O;
-        for (long p0 = 0; p0 < plane; p0 += TILE_P) {
+        for (long p0 = 0; p0 < outPlane; p0 += TILE_P) {
             for (int j = 0; j < TILE_VECS; j++) {
-                outMask[j] = lane_range(0, plane - (p0 + 16 * j));
-                for (int k = 0; k < kernel; k++)
-                    masks[k][j] = shifted_lanes(p0 + 16 * j, (k - pad) * joints, plane);
+                outMask[j] = lane_range(0, outPlane - (p0 + 16 * j));
+                for (int t = 0; t < taps; t++)
+                    masks[t][j] = shifted_lanes(p0 + 16 * j, shifts[t], outPlane, inPlane);
             }
             __m512 acc[TILE_O][TILE_VECS];
 #pragma clang loop unroll(full)
@@ -84,19 +86,19 @@ static void direct_sample(const float *x, int inChannels, long rowStride, long p
                 for (int j = 0; j < TILE_VECS; j++) {
                     acc[r][j] = start;
                     if (mode == 2 && r < rows)
-                        acc[r][j] = _mm512_maskz_loadu_ps(outMask[j], y + (o0 + r) * rowStride + sample * plane + p0 + 16 * j);
+                        acc[r][j] = _mm512_maskz_loadu_ps(outMask[j], y + (o0 + r) * outStride + sample * outPlane + p0 + 16 * j);
                 }
             }
-            const float *xs = x + sample * plane + p0;
+            const float *xs = x + sample * inPlane + p0;
             for (long i = 0; i < inChannels; i++) {
-                const float *xr = xs + i * rowStride;
-                const float *wr = packed + (i * kernel) * opad + o0;
-                for (int k = 0; k < kernel; k++) {
-                    const float *xp = xr + (k - pad) * joints;
-                    const __m512 x0 = _mm512_maskz_loadu_ps(masks[k][0], xp);
-                    const __m512 x1 = _mm512_maskz_loadu_ps(masks[k][1], xp + 16);
-                    const __m512 x2 = _mm512_maskz_loadu_ps(masks[k][2], xp + 32);
-                    const float *w = wr + k * opad;
+                const float *xr = xs + i * inStride;
+                const float *wr = packed + (i * taps) * opad + o0;
+                for (int t = 0; t < taps; t++) {
+                    const float *xp = xr + shifts[t];
+                    const __m512 x0 = _mm512_maskz_loadu_ps(masks[t][0], xp);
+                    const __m512 x1 = _mm512_maskz_loadu_ps(masks[t][1], xp + 16);
+                    const __m512 x2 = _mm512_maskz_loadu_ps(masks[t][2], xp + 32);
+                    const float *w = wr + t * opad;
 #pragma clang loop unroll(full)
                     for (int r = 0; r < TILE_O; r++) {
                         const __m512 wv = _mm512_set1_ps(w[r]);
@@ -109,7 +111,7 @@ static void direct_sample(const float *x, int inChannels, long rowStride, long p
 #pragma clang loop unroll(full)
             for (int r = 0; r < TILE_O; r++) {
                 if (r >= rows) break;
-                float *yp = y + (o0 + r) * rowStride + sample * plane + p0;
+                float *yp = y + (o0 + r) * outStride + sample * outPlane + p0;
 #pragma clang loop unroll(full)
                 for (int j = 0; j < TILE_VECS; j++) _mm512_mask_storeu_ps(yp + 16 * j, outMask[j], acc[r][j]);
             }
@@ -117,102 +119,114 @@ static void direct_sample(const float *x, int inChannels, long rowStride, long p
     }
 }
 
-void aimclr_tconv_direct(const float *x, int inChannels, int batch, int plane, int joints, int kernel,
-                         const float *packed, int outChannels, const float *bias, int mode, float *y,
+void aimclr_tconv_direct(const float *x, int inChannels, int batch, int inPlane, const long *shifts, int taps,
+                         const float *packed, int outChannels, int outPlane, const float *bias, int mode, float *y,
                          int sampleBegin, int sampleEnd) {
-    const long rowStride = (long)batch * plane;
     const long opad = round_up8(outChannels);
     for (long b = sampleBegin; b < sampleEnd; b++)
-        direct_sample(x, inChannels, rowStride, plane, joints, kernel, packed, opad, outChannels, bias, mode, y, b);
+        direct_sample(x, inChannels, (long)batch * inPlane, inPlane, shifts, taps, packed, opad, outChannels,
+                      (long)batch * outPlane, outPlane, bias, mode, y, b);
 }
 
+/// What the weight-gradient kernel reads, shared by every (output tile, input channel) call.
+typedef struct {
+    const float *x, *dy;
+    long inStride, inPlane, outStride, outPlane;
+    const long *shifts;
+    long interiorLo, interiorHi;   // vectors q in [interiorLo, interiorHi] need no masks
+    const __mmask16 *edgeMasks;    // per vector: output lanes, then each tap's input lanes
+} GradPlan;
+
 /// Partial sums for GRAD_O output rows and one input row over the samples [b0, b1), all taps.
-/// KT is a compile-time tap count so the GRAD_O·KT accumulators live in registers. Vectors
-/// whose taps all stay inside the plane load unmasked; the others take their masks from
-/// `edgeMasks` (KT + 1 per vector: the output lanes, then each tap's input lanes).
+/// TAPS is a compile-time count so the GRAD_O·TAPS accumulators live in registers.
 __attribute__((target("avx512f"), always_inline))
-static inline void grad_rows(const float *x, const float *dy, long rowStride, long plane, long joints,
-                             long o0, long rows, long i, long inChannels, long b0, long b1, float *dw,
-                             const __mmask16 *edgeMasks, const int KT) {
-    const long pad = (KT - 1) / 2;
-    const long interiorLo = pad * joints, interiorHi = plane - pad * joints - 16;
-    __m512 acc[GRAD_O][AIMCLR_DIRECT_MAX_KERNEL];
+static inline void grad_rows(const GradPlan *g, long o0, long rows, long i, long b0, long b1,
+                             float *acc_out, const int TAPS) {
+    __m512 acc[GRAD_O][AIMCLR_DIRECT_MAX_TAPS];
 #pragma clang loop unroll(full)
     for (int r = 0; r < GRAD_O; r++)
 #pragma clang loop unroll(full)
-        for (int k = 0; k < KT; k++) acc[r][k] = _mm512_setzero_ps();
-    const long r1 = rows > 1 ? rowStride : 0, r2 = rows > 2 ? 2 * rowStride : r1;
+        for (int t = 0; t < TAPS; t++) acc[r][t] = _mm512_setzero_ps();
+    long shift[AIMCLR_DIRECT_MAX_TAPS];
+#pragma clang loop unroll(full)
+    for (int t = 0; t < TAPS; t++) shift[t] = g->shifts[t];
+    const long r1 = rows > 1 ? g->outStride : 0, r2 = rows > 2 ? 2 * g->outStride : r1;
     for (long b = b0; b < b1; b++) {
-        const float *xr = x + i * rowStride + b * plane;
-        const float *d0 = dy + o0 * rowStride + b * plane;
-        for (long q = 0; q < plane; q += 16) {
-            __m512 g[GRAD_O];
-            if (q >= interiorLo && q <= interiorHi) {
-                g[0] = _mm512_loadu_ps(d0 + q);
-                g[1] = _mm512_loadu_ps(d0 + r1 + q);
-                g[2] = _mm512_loadu_ps(d0 + r2 + q);
+        const float *xr = g->x + i * g->inStride + b * g->inPlane;
+        const float *d0 = g->dy + o0 * g->outStride + b * g->outPlane;
+        for (long q = 0; q < g->outPlane; q += 16) {
+            __m512 d[GRAD_O];
+            if (q >= g->interiorLo && q <= g->interiorHi) {
+                d[0] = _mm512_loadu_ps(d0 + q);
+                d[1] = _mm512_loadu_ps(d0 + r1 + q);
+                d[2] = _mm512_loadu_ps(d0 + r2 + q);
 #pragma clang loop unroll(full)
-                for (int k = 0; k < KT; k++) {
-                    const __m512 xv = _mm512_loadu_ps(xr + q + (k - pad) * joints);
+                for (int t = 0; t < TAPS; t++) {
+                    const __m512 xv = _mm512_loadu_ps(xr + q + shift[t]);
 #pragma clang loop unroll(full)
-                    for (int r = 0; r < GRAD_O; r++) acc[r][k] = _mm512_fmadd_ps(g[r], xv, acc[r][k]);
+                    for (int r = 0; r < GRAD_O; r++) acc[r][t] = _mm512_fmadd_ps(d[r], xv, acc[r][t]);
                 }
             } else {
-                const __mmask16 *m = edgeMasks + (q / 16) * (KT + 1);
-                g[0] = _mm512_maskz_loadu_ps(m[0], d0 + q);
-                g[1] = _mm512_maskz_loadu_ps(m[0], d0 + r1 + q);
-                g[2] = _mm512_maskz_loadu_ps(m[0], d0 + r2 + q);
+                const __mmask16 *m = g->edgeMasks + (q / 16) * (TAPS + 1);
+                d[0] = _mm512_maskz_loadu_ps(m[0], d0 + q);
+                d[1] = _mm512_maskz_loadu_ps(m[0], d0 + r1 + q);
+                d[2] = _mm512_maskz_loadu_ps(m[0], d0 + r2 + q);
 #pragma clang loop unroll(full)
-                for (int k = 0; k < KT; k++) {
-                    const __m512 xv = _mm512_maskz_loadu_ps(m[k + 1], xr + q + (k - pad) * joints);
+                for (int t = 0; t < TAPS; t++) {
+                    const __m512 xv = _mm512_maskz_loadu_ps(m[t + 1], xr + q + shift[t]);
 #pragma clang loop unroll(full)
-                    for (int r = 0; r < GRAD_O; r++) acc[r][k] = _mm512_fmadd_ps(g[r], xv, acc[r][k]);
+                    for (int r = 0; r < GRAD_O; r++) acc[r][t] = _mm512_fmadd_ps(d[r], xv, acc[r][t]);
                 }
             }
         }
     }
 #pragma clang loop unroll(full)
-    for (int r = 0; r < GRAD_O; r++) {
-        if (r >= rows) break;
-        float *d = dw + ((o0 + r) * inChannels + i) * KT;
+    for (int r = 0; r < GRAD_O; r++)
 #pragma clang loop unroll(full)
-        for (int k = 0; k < KT; k++) d[k] += _mm512_reduce_add_ps(acc[r][k]);
-    }
+        for (int t = 0; t < TAPS; t++) acc_out[r * AIMCLR_DIRECT_MAX_TAPS + t] = _mm512_reduce_add_ps(acc[r][t]);
 }
 
-#define GRAD_CASE(KT)                                                                                  \
-    case KT:                                                                                           \
-        for (long o0 = 0; o0 < outChannels; o0 += GRAD_O)                                              \
-            for (long i = 0; i < inChannels; i++)                                                      \
-                grad_rows(x, dy, rowStride, plane, joints, o0,                                         \
-                          outChannels - o0 < GRAD_O ? outChannels - o0 : GRAD_O, i, inChannels, b0, b1, dw,   \
-                          edgeMasks, KT);                                                                  \
-        break;
+#define GRAD_CASE(TAPS) case TAPS: grad_rows(&plan, o0, rows, i, b0, b1, sums, TAPS); break;
 
 __attribute__((target("avx512f")))
-void aimclr_tconv_weight_grad(const float *x, int inChannels, const float *dy, int outChannels, int batch,
-                              int plane, int joints, int kernel, float *dw, int sampleBegin, int sampleEnd,
-                              long blockBytes) {
-    const long rowStride = (long)batch * plane;
-    long perBlock = blockBytes / ((long)(inChannels + outChannels) * plane * 4);
-    if (perBlock < 1) perBlock = 1;
-    const long vectors = (plane + 15) / 16, pad = (kernel - 1) / 2;
-    __mmask16 *edgeMasks = malloc(sizeof(__mmask16) * vectors * (kernel + 1));
+void aimclr_tconv_weight_grad(const float *x, int inChannels, int inPlane, const float *dy, int outChannels,
+                              int outPlane, int batch, const long *shifts, const int *taps, int tapCount, int kernel,
+                              float *dw, int sampleBegin, int sampleEnd, long blockBytes) {
+    if (tapCount < 1 || tapCount > AIMCLR_DIRECT_MAX_TAPS) abort();
+    GradPlan plan = {x, dy, (long)batch * inPlane, inPlane, (long)batch * outPlane, outPlane, shifts, 0, 0, 0};
+    long lo = 0, hi = outPlane;   // vectors [q, q + 16) inside [0, outPlane) with every tap inside [0, inPlane)
+    for (int t = 0; t < tapCount; t++) {
+        if (-shifts[t] > lo) lo = -shifts[t];
+        if (inPlane - shifts[t] < hi) hi = inPlane - shifts[t];
+    }
+    plan.interiorLo = lo;
+    plan.interiorHi = hi - 16;
+    const long vectors = (outPlane + 15) / 16;
+    __mmask16 *edgeMasks = malloc(sizeof(__mmask16) * vectors * (tapCount + 1));
     if (!edgeMasks) abort();
     for (long v = 0; v < vectors; v++) {
-        edgeMasks[v * (kernel + 1)] = lane_range(0, plane - 16 * v);
-        for (long k = 0; k < kernel; k++)
-            edgeMasks[v * (kernel + 1) + 1 + k] = shifted_lanes(16 * v, (k - pad) * joints, plane);
+        edgeMasks[v * (tapCount + 1)] = lane_range(0, outPlane - 16 * v);
+        for (int t = 0; t < tapCount; t++)
+            edgeMasks[v * (tapCount + 1) + 1 + t] = shifted_lanes(16 * v, shifts[t], outPlane, inPlane);
     }
+    plan.edgeMasks = edgeMasks;
+    long perBlock = blockBytes / (((long)inChannels * inPlane + (long)outChannels * outPlane) * 4);
+    if (perBlock < 1) perBlock = 1;
+    float sums[GRAD_O * AIMCLR_DIRECT_MAX_TAPS];
     for (long b0 = sampleBegin; b0 < sampleEnd; b0 += perBlock) {
         const long b1 = b0 + perBlock < sampleEnd ? b0 + perBlock : sampleEnd;
-        switch (kernel) {
-            GRAD_CASE(1)
-            GRAD_CASE(3)
-            GRAD_CASE(5)
-            GRAD_CASE(7)
-            GRAD_CASE(9)
-            default: break;
+        for (long o0 = 0; o0 < outChannels; o0 += GRAD_O) {
+            const long rows = outChannels - o0 < GRAD_O ? outChannels - o0 : GRAD_O;
+            for (long i = 0; i < inChannels; i++) {
+                switch (tapCount) {
+                    GRAD_CASE(1) GRAD_CASE(2) GRAD_CASE(3) GRAD_CASE(4) GRAD_CASE(5)
+                    GRAD_CASE(6) GRAD_CASE(7) GRAD_CASE(8) GRAD_CASE(9)
+                    default: break;
+                }
+                for (long r = 0; r < rows; r++)
+                    for (int t = 0; t < tapCount; t++)
+                        dw[((o0 + r) * inChannels + i) * kernel + taps[t]] += sums[r * AIMCLR_DIRECT_MAX_TAPS + t];
+            }
         }
     }
     free(edgeMasks);

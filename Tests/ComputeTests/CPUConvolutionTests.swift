@@ -101,7 +101,7 @@ final class CPUConvolutionTests: XCTestCase {
     private func checkTemporalConv(n: Int, cin: Int, cout: Int, t: Int, v: Int, kernel: Int, stride: Int,
                                    blocking: TemporalBlocking? = nil) throws {
         // With the forward's columns kept for the backward, streamed (rebuilt in the backward),
-        // and, where the CPU has AVX-512, as direct kernels (stride 1).
+        // and, where the CPU has AVX-512, as direct kernels.
         try checkTemporalConv(n: n, cin: cin, cout: cout, t: t, v: v, kernel: kernel, stride: stride,
                               blocking: blocking, stored: true, direct: false)
         try checkTemporalConv(n: n, cin: cin, cout: cout, t: t, v: v, kernel: kernel, stride: stride,

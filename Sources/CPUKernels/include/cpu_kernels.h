@@ -3,9 +3,10 @@
 
 /// AVX-512 kernels for the CPU backend's shapes that OpenBLAS runs poorly.
 ///
-/// Direct (implicit-GEMM) kernels for the stride-1 temporal convolution on channel-major
-/// activations (C, N, T, V): a shift of k frames is a shift of k·V in a sample's T·V plane,
-/// so the kernels read the input in place instead of building im2col columns.
+/// Direct (implicit-GEMM) kernels for the temporal convolution on channel-major activations
+/// (C, N, T, V): a shift of k frames is a shift of k·V in a sample's T·V plane, so the kernels
+/// read the input in place instead of building im2col columns. The adjacency products of the
+/// graph convolution. Per-channel sums in Double.
 ///
 /// The convolution kernels need AVX-512F; call `aimclr_avx512_available()` first. The
 /// channel sums pick AVX-512 or portable C themselves.
@@ -13,34 +14,33 @@
 /// 1 when the CPU runs AVX-512F (the kernels' instruction set), else 0.
 int aimclr_avx512_available(void);
 
-/// Largest kernel size the direct kernels take.
-#define AIMCLR_DIRECT_MAX_KERNEL 9
+/// Most taps one direct-kernel call takes (a 9-frame kernel at stride 1).
+#define AIMCLR_DIRECT_MAX_TAPS 9
 
-/// Packs a (O, I, K) weight for `aimclr_tconv_direct`: packed[(i·K + k)·Opad + o] with
-/// Opad = O rounded up to 8 and zeros in the padding.
-/// `transpose` = 0: weight is (O, I, K) (the forward: O = Cout, I = Cin).
-/// `transpose` = 1: weight is (I, O, K) and the kernel is flipped in time, which turns the
-/// convolution into its adjoint (the input gradient: O = Cin, I = Cout).
+/// Packs taps `taps[0 ..< tapCount]` of a weight for `aimclr_tconv_direct`:
+/// packed[(i·tapCount + t)·Opad + o] with Opad = O rounded up to 8 and zeros in the padding.
+/// `transpose` = 0: weight is (O, I, kernel) (a forward: O = Cout, I = Cin).
+/// `transpose` = 1: weight is (I, O, kernel) (an input gradient: O = Cin, I = Cout).
 void aimclr_tconv_pack_weight(const float *weight, int outChannels, int inChannels, int kernel,
-                              int transpose, float *packed);
+                              const int *taps, int tapCount, int transpose, float *packed);
 
 /// Floats `aimclr_tconv_pack_weight` writes.
-long aimclr_tconv_packed_count(int outChannels, int inChannels, int kernel);
+long aimclr_tconv_packed_count(int outChannels, int inChannels, int taps);
 
-/// y[o, b, :] (=|+=) Σ_i Σ_k packed[i, k, o] · x[i, b, p + (k − pad)·V] (zero outside the
-/// sample's plane) for the samples b in [sampleBegin, sampleEnd), stride 1, pad = (K−1)/2.
-/// `plane` = T·V, `batch` = N (channel rows are N·plane apart).
+/// y[o, b, q] (=|+=) Σ_i Σ_t packed[i, t, o] · x[i, b, q + shifts[t]] for q < outPlane, the input
+/// taken as zero outside [0, inPlane), for the samples b in [sampleBegin, sampleEnd). Channel
+/// rows are batch·inPlane (x) and batch·outPlane (y) apart. tapCount ≤ AIMCLR_DIRECT_MAX_TAPS.
 /// mode 0: overwrite; 1: overwrite starting from bias[o]; 2: add to y.
-void aimclr_tconv_direct(const float *x, int inChannels, int batch, int plane, int joints, int kernel,
-                         const float *packed, int outChannels, const float *bias, int mode, float *y,
+void aimclr_tconv_direct(const float *x, int inChannels, int batch, int inPlane, const long *shifts, int tapCount,
+                         const float *packed, int outChannels, int outPlane, const float *bias, int mode, float *y,
                          int sampleBegin, int sampleEnd);
 
-/// dw[o, i, k] += Σ_b Σ_p dy[o, b, p] · x[i, b, p + (k − pad)·V] over [sampleBegin, sampleEnd)
-/// (the weight gradient of `aimclr_tconv_direct` with a (O, I, K) weight), in blocks of whole
-/// samples whose input and output-gradient planes take about `blockBytes` (at least one sample).
-void aimclr_tconv_weight_grad(const float *x, int inChannels, const float *dy, int outChannels, int batch,
-                              int plane, int joints, int kernel, float *dw, int sampleBegin, int sampleEnd,
-                              long blockBytes);
+/// dw[o, i, taps[t]] += Σ_b Σ_q dy[o, b, q] · x[i, b, q + shifts[t]] (zero outside [0, inPlane))
+/// over [sampleBegin, sampleEnd), dw laid out (O, I, kernel): the weight gradient of
+/// `aimclr_tconv_direct`. Works in blocks of whole samples whose planes take about `blockBytes`.
+void aimclr_tconv_weight_grad(const float *x, int inChannels, int inPlane, const float *dy, int outChannels,
+                              int outPlane, int batch, const long *shifts, const int *taps, int tapCount, int kernel,
+                              float *dw, int sampleBegin, int sampleEnd, long blockBytes);
 
 /// Largest joint count the adjacency kernels take (two 16-lane vectors per row).
 #define AIMCLR_GRAPH_MAX_JOINTS 32
