@@ -221,7 +221,7 @@ def main():
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--queue-size", type=int, default=32768)
     ap.add_argument("--peak-gflops", type=float, default=0.0, help="CPU fp32 peak, for the fraction column")
-    ap.add_argument("--inference-batches", type=int, default=3)
+    ap.add_argument("--inference-batches", type=int, default=5)
     ap.add_argument("--check-safetensors", help="load an aimclr pretraining checkpoint strictly and exit")
     ap.add_argument("--device", default="cpu", help="torch device: cpu or cuda")
     args = ap.parse_args()
@@ -262,11 +262,14 @@ def main():
     with torch.no_grad():
         encoder(views[0])
         sync()
-        start = time.perf_counter()
-        for _ in range(args.inference_batches):
+        batch_seconds = []
+        for _ in range(max(args.inference_batches, 1)):
+            start = time.perf_counter()
             encoder.pool(encoder.features(views[0]), 2)
-        sync()
-        inference = args.inference_batches * args.batch / (time.perf_counter() - start)
+            sync()
+            batch_seconds.append(time.perf_counter() - start)
+        # The median batch, as `aimclr bench step` reports it.
+        inference = args.batch / statistics.median(batch_seconds)
 
     flops = iteration_flops(args.batch)
     median = statistics.median(times)

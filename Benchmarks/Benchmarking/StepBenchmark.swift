@@ -10,7 +10,7 @@ public struct StepBenchmark {
     public var warmup = 1
     public var runs = 5
     public var queueSize = 32768
-    public var inferenceBatches = 3
+    public var inferenceBatches = 5
     /// Keep the temporal convolutions' im2col from forward to backward (speed for memory).
     public var keepTemporalColumns = false
     public var cpuPeakGFLOPS: Double
@@ -52,8 +52,10 @@ public struct StepBenchmark {
         return 7 * flops * Double(batch * 2)
     }
 
-    /// Returns the timings and the per-op profile of the timed iterations (empty unless profiling is on).
-    public func run(on device: Device, label: String, progress: (String) -> Void) throws -> (Result, [OpTiming]) {
+    /// Returns the timings and the per-op profiles of the timed iterations and of the inference
+    /// batches (empty unless profiling is on).
+    public func run(on device: Device, label: String,
+                    progress: (String) -> Void) throws -> (Result, [OpTiming], inference: [OpTiming]) {
         var config = PretrainConfig()
         config.batchSize = batch
         config.queueSize = queueSize
@@ -91,16 +93,24 @@ public struct StepBenchmark {
         views.query.withUnsafeBufferPointer { device.upload($0, to: context.input) }
         try model.encoderQ.forward(context.input, context: context, training: false)
         device.synchronize()
-        let start = monotonicSeconds()
-        for _ in 0..<inferenceBatches { try model.encoderQ.forward(context.input, context: context, training: false) }
-        device.synchronize()
-        let inference = Double(inferenceBatches * batch) / (monotonicSeconds() - start)
+        device.resetProfile()
+        var batchSeconds: [Double] = []
+        for _ in 0..<max(inferenceBatches, 1) {
+            let start = monotonicSeconds()
+            try model.encoderQ.forward(context.input, context: context, training: false)
+            device.synchronize()
+            batchSeconds.append(monotonicSeconds() - start)
+        }
+        // The median batch: one slow batch (the machine's other load) does not move the figure.
+        let inference = Double(batch) / TimingStats(seconds: batchSeconds).median
+        let inferenceProfile = device.profile()
 
         let flops = Self.iterationFLOPs(batch: batch)
         return (Result(device: label, batch: batch, runs: runs, medianSeconds: stats.median, minSeconds: stats.min,
                       maxSeconds: stats.max, gflops: flops / stats.median / 1e9,
                       fractionOfCPUPeak: flops / stats.median / 1e9 / cpuPeakGFLOPS, peakRSSBytes: peakResidentBytes(),
-                      inferenceSamplesPerSecond: inference, residentAfterWarmup: afterWarmup, residentAtEnd: atEnd), profile)
+                      inferenceSamplesPerSecond: inference, residentAfterWarmup: afterWarmup, residentAtEnd: atEnd),
+                profile, inferenceProfile)
     }
 }
 

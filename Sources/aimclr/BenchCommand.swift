@@ -90,13 +90,20 @@ struct BenchStepCommand: ParsableCommand {
         let reporter = ProgressReporter()
         for (label, d) in try benchmarkDevices(device, threads: threads) {
             d.profilingEnabled = profile
-            let (r, timings) = try bench.run(on: d, label: label) { reporter.update("\(label): \($0)", force: true) }
+            let (r, timings, inferenceTimings) = try bench.run(on: d, label: label) {
+                reporter.update("\(label): \($0)", force: true)
+            }
             reporter.finish(String(format: "%@: median %.3f s/iteration (min %.3f, max %.3f, %d runs), %.1f GFLOP/s, %.0f%% of CPU peak, peak RSS %.2f GiB (RSS %.2f -> %.2f GiB over the timed runs), inference %.1f samples/s",
                                    label, r.medianSeconds, r.minSeconds, r.maxSeconds, r.runs, r.gflops, 100 * r.fractionOfCPUPeak,
                                    Double(r.peakRSSBytes) / 1_073_741_824, Double(r.residentAfterWarmup) / 1_073_741_824,
                                    Double(r.residentAtEnd) / 1_073_741_824, r.inferenceSamplesPerSecond))
             out.write(r)
-            if profile { printProfile(timings) }
+            if profile {
+                print("training iterations (\(r.runs)):")
+                printProfile(timings)
+                print("eval-mode inference (\(bench.inferenceBatches) batches of \(r.batch)):")
+                printProfile(inferenceTimings)
+            }
         }
     }
 }
