@@ -86,10 +86,8 @@ extension CPUDevice {
             let rows = cout * cols / v
             // dz_k(Cout·N·T, V) = dy · Â_kᵀ.
             spread(pdy, rows: rows, k: k, v: v, ahat: ahat, transposed: true, into: pdz, yStride: cout * cols)
-            for p in 0 ..< k {
-                // ∂L/∂Â_k(V, V) = z_kᵀ · dy
-                adjacencyGradient(pz + p * cout * cols, pdy, rows: rows, v: v, into: pde + p * v * v)
-            }
+            // ∂L/∂Â_k(V, V) = z_kᵀ · dy
+            adjacencyGradient(pz, aStride: cout * cols, pdy, gStride: 0, parts: k, rows: rows, v: v, into: pde)
             for i in 0 ..< k * v * v { pde[i] *= pa[i] }
             rowSums(pdz, rows: k * cout, cols: cols, into: pdb, threads: threads)
             // dW(K·Cout, Cin) = dz · xᵀ
@@ -135,9 +133,10 @@ extension CPUDevice {
         if graphKernels.applies(joints: v) {
             let m = transposed ? transposedAdjacency(ahat, k: k, v: v) : ahat
             parallelFor(rows, threads: threads, minimumPerChunk: 1024) { range in
-                for p in 0 ..< k {
-                    aimclr_graph_mix(a, 0, 1, m + p * v * v, Int32(v), 0, y + p * yStride,
-                                     range.lowerBound, range.upperBound)
+                // Chunks of rows: each input row is read from memory once for all K outputs.
+                for r0 in Swift.stride(from: range.lowerBound, to: range.upperBound, by: 256) {
+                    let r1 = min(r0 + 256, range.upperBound)
+                    for p in 0 ..< k { aimclr_graph_mix(a, 0, 1, m + p * v * v, Int32(v), 0, y + p * yStride, r0, r1) }
                 }
             }
             return
@@ -185,24 +184,28 @@ extension CPUDevice {
         return UnsafePointer(t)
     }
 
-    /// out(V, V) = Aᵀ · G for A, G (rows, V): per-worker partial sums over rows, added in
+    /// out_p(V, V) = A_pᵀ · G_p for p < parts, A_p = a + p·aStride and G_p = g + p·gStride (rows, V)
+    /// (stride 0: shared), out_p = out + p·V·V: per-worker partial sums over rows, added in
     /// worker order (deterministic for a thread count).
-    private func adjacencyGradient(_ a: UnsafePointer<Float>, _ g: UnsafePointer<Float>, rows: Int, v: Int,
-                                   into out: UnsafeMutablePointer<Float>) {
+    private func adjacencyGradient(_ a: UnsafePointer<Float>, aStride: Int, _ g: UnsafePointer<Float>, gStride: Int,
+                                   parts k: Int, rows: Int, v: Int, into out: UnsafeMutablePointer<Float>) {
         guard graphKernels.applies(joints: v) else {
-            sgemmLongK(transA: true, transB: false, m: v, n: v, k: rows, alpha: 1,
-                       a: a, lda: v, b: g, ldb: v, beta: 0, c: out, ldc: v)
+            for p in 0 ..< k {
+                sgemmLongK(transA: true, transB: false, m: v, n: v, k: rows, alpha: 1, a: a + p * aStride, lda: v,
+                           b: g + p * gStride, ldb: v, beta: 0, c: out + p * v * v, ldc: v)
+            }
             return
         }
-        let parts = max(1, min(threads, rows / graphKernels.minimumRowsPerWorker))
-        let partial = adjacencyGradientScratch.floats(parts * v * v)
-        partial.update(repeating: 0, count: parts * v * v)
-        parallelChunks(parts, threads: parts) { worker, _ in
-            aimclr_graph_mix_grad(a, g, Int32(v), rows * worker / parts, rows * (worker + 1) / parts,
-                                  partial + worker * v * v)
+        let size = k * v * v
+        let workers = max(1, min(threads, rows / graphKernels.minimumRowsPerWorker))
+        let partial = adjacencyGradientScratch.floats(workers * size)
+        partial.update(repeating: 0, count: workers * size)
+        parallelChunks(workers, threads: workers) { worker, _ in
+            aimclr_graph_mix_grad(a, aStride, g, gStride, Int32(k), Int32(v), rows * worker / workers,
+                                  rows * (worker + 1) / workers, partial + worker * size)
         }
-        out.update(from: partial, count: v * v)
-        for w in 1 ..< parts { for i in 0 ..< v * v { out[i] += partial[w * v * v + i] } }
+        out.update(from: partial, count: size)
+        for w in 1 ..< workers { for i in 0 ..< size { out[i] += partial[w * size + i] } }
     }
 
     func graphConvForwardMixingFirst(x px: UnsafePointer<Float>, cin: Int, cout: Int, k: Int, v: Int, cols: Int,
@@ -285,8 +288,8 @@ extension CPUDevice {
                 }
             }
             // ∂L/∂Â_k = Xᵀ · dXA_k + 1·(Σ_c b[k·Cout + c]·S[c, :]) (the bias term is the same for every row v).
+            adjacencyGradient(px, aStride: 0, pdxa, gStride: cin * cols, parts: k, rows: rowsIn, v: v, into: pde)
             for p in 0 ..< k {
-                adjacencyGradient(px, pdxa + p * cin * cols, rows: rowsIn, v: v, into: pde + p * v * v)
                 for w in 0 ..< v {
                     var term: Float = 0
                     for c in 0 ..< cout { term += bias[p * cout + c] * sums[c * v + w] }

@@ -87,17 +87,28 @@ static inline void mix_grad_joints(const float *a, const float *g, long joints, 
     }
 }
 
-#define GRAD_REMAINDER(N) case N: mix_grad_joints(a, g, joints, rowBegin, rowEnd, v, out, N); break;
+#define GRAD_REMAINDER(N) case N: mix_grad_joints(ap, gp, joints, c0, c1, v, op, N); break;
+
+/// Rows per chunk of the ∂L/∂Â sums: both joint groups and every partition read the chunk's
+/// rows (about 50 KB of a and g) from cache instead of from memory.
+#define GRAD_CHUNK_ROWS 256
 
 __attribute__((target("avx512f")))
-void aimclr_graph_mix_grad(const float *a, const float *g, int joints, long rowBegin, long rowEnd, float *out) {
-    long v = 0;
-    for (; v + GRAD_JOINTS <= joints; v += GRAD_JOINTS)
-        mix_grad_joints(a, g, joints, rowBegin, rowEnd, v, out, GRAD_JOINTS);
-    switch (joints - v) {
-        GRAD_REMAINDER(1) GRAD_REMAINDER(2) GRAD_REMAINDER(3) GRAD_REMAINDER(4)
-        GRAD_REMAINDER(5) GRAD_REMAINDER(6) GRAD_REMAINDER(7) GRAD_REMAINDER(8)
-        GRAD_REMAINDER(9) GRAD_REMAINDER(10) GRAD_REMAINDER(11) GRAD_REMAINDER(12)
-        default: break;
+void aimclr_graph_mix_grad(const float *a, long aStride, const float *g, long gStride, int parts, int joints,
+                           long rowBegin, long rowEnd, float *out) {
+    for (long c0 = rowBegin; c0 < rowEnd; c0 += GRAD_CHUNK_ROWS) {
+        const long c1 = c0 + GRAD_CHUNK_ROWS < rowEnd ? c0 + GRAD_CHUNK_ROWS : rowEnd;
+        for (int p = 0; p < parts; p++) {
+            const float *ap = a + p * aStride, *gp = g + p * gStride;
+            float *op = out + (long)p * joints * joints;
+            long v = 0;
+            for (; v + GRAD_JOINTS <= joints; v += GRAD_JOINTS) mix_grad_joints(ap, gp, joints, c0, c1, v, op, GRAD_JOINTS);
+            switch (joints - v) {
+                GRAD_REMAINDER(1) GRAD_REMAINDER(2) GRAD_REMAINDER(3) GRAD_REMAINDER(4)
+                GRAD_REMAINDER(5) GRAD_REMAINDER(6) GRAD_REMAINDER(7) GRAD_REMAINDER(8)
+                GRAD_REMAINDER(9) GRAD_REMAINDER(10) GRAD_REMAINDER(11) GRAD_REMAINDER(12)
+                default: break;
+            }
+        }
     }
 }

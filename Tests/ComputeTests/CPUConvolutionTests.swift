@@ -205,12 +205,13 @@ final class CPUConvolutionTests: XCTestCase {
     func testGraphConvMixingLast() throws { try checkGraphConvBothWays(cin: 6, cout: 5) }
 
     /// The adjacency kernels' edges: joint counts below one vector and between one and two,
-    /// row counts not a multiple of the 12-row tile, ∂L/∂Â summed over two workers' rows.
+    /// row counts not a multiple of the 12-row tile, ∂L/∂Â summed over two workers' rows and over
+    /// several 256-row chunks per worker.
     func testGraphConvAdjacencyKernelEdges() throws {
         guard DirectTemporalConvolution.supported else {
             throw XCTSkip("the graph-convolution adjacency kernels need AVX-512F; this CPU lacks it")
         }
-        for (cin, cout, t, v) in [(4, 5, 7, 7), (6, 5, 4, 18), (2, 7, 5, 16), (5, 4, 5, 32)] {
+        for (cin, cout, t, v) in [(4, 5, 7, 7), (6, 5, 4, 18), (2, 7, 5, 16), (5, 4, 5, 32), (6, 5, 30, 7), (4, 5, 33, 7)] {
             try checkGraphConv(cin: cin, cout: cout, t: t, v: v, kernels: true)
         }
     }

@@ -51,8 +51,11 @@ void aimclr_tconv_weight_grad(const float *x, int inChannels, int inPlane, const
 void aimclr_graph_mix(const float *a, long aStride, int parts, const float *m, int joints, int accumulate,
                       float *y, long rowBegin, long rowEnd);
 
-/// out(V, V) += aᵀ · g over the rows [rowBegin, rowEnd) of a and g, both (rows, V) row-major.
-void aimclr_graph_mix_grad(const float *a, const float *g, int joints, long rowBegin, long rowEnd, float *out);
+/// out_p(V, V) += a_pᵀ · g_p for p < parts over the rows [rowBegin, rowEnd), with a_p = a + p·aStride
+/// and g_p = g + p·gStride, both (rows, V) row-major (a stride of 0 shares one matrix), and
+/// out_p = out + p·V·V.
+void aimclr_graph_mix_grad(const float *a, long aStride, const float *g, long gStride, int parts, int joints,
+                           long rowBegin, long rowEnd, float *out);
 
 /// Σx and Σx² in Double over n floats (AVX-512 when present, else portable C).
 void aimclr_sum_and_squares(const float *x, long n, double *sum, double *squares);
