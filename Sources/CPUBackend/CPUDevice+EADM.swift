@@ -1,4 +1,4 @@
-import Foundation
+import CPUKernels
 import Compute
 
 /// EADM (energy-based attention-guided drop), spec §2.6, over F (C, N, T, V):
@@ -28,21 +28,7 @@ extension CPUDevice {
                 // 1. Attention per plane (stored in `scale` for now) and the element-mask counts.
                 parallelFor(c * n, threads: threads, minimumPerChunk: max(1, 8192 / max(tv, 1))) { planes in
                     for plane in planes {
-                        let f = px + plane * tv, att = ps + plane * tv
-                        let mu = sumDouble(f, tv) / Double(tv)
-                        var ss = 0.0
-                        for i in 0 ..< tv { let d = Double(f[i]) - mu; ss += d * d }
-                        let varHat = tv > 1 ? ss / Double(tv - 1) : 0
-                        let inv4 = Float(1 / (4 * (varHat + Double(lambda))))
-                        let m = Float(mu)
-                        var count = 0
-                        for i in 0 ..< tv {
-                            let d = f[i] - m
-                            let yv = d * d * inv4 + 0.5
-                            let a = 1 / (1 + exp(-yv))
-                            att[i] = a
-                            if a < threshold { count += 1 }
-                        }
+                        let count = aimclr_eadm_attention(px + plane * tv, tv, lambda, threshold, ps + plane * tv)
                         kept[plane] = count
                     }
                 }

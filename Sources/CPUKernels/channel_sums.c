@@ -7,12 +7,17 @@
 #include "cpu_kernels.h"
 #include <immintrin.h>
 
-static int use_avx512 = -1;
+static int portable_only = 0;
 
-static int avx512(void) {
-    if (use_avx512 < 0) use_avx512 = aimclr_avx512_available();
-    return use_avx512;
+void aimclr_set_portable_only(int on) { portable_only = on; }
+
+int aimclr_use_avx512(void) {
+    static int available = -1;
+    if (available < 0) available = aimclr_avx512_available();
+    return available && !portable_only;
 }
+
+static int avx512(void) { return aimclr_use_avx512(); }
 
 __attribute__((target("avx512f")))
 static void sums_avx512(const float *x, const float *g, long n, float mean, float invStd,

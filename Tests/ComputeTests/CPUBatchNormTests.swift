@@ -14,6 +14,14 @@ final class CPUBatchNormTests: XCTestCase {
         try check(n: 4, c: 3, l: 5, fdSamples: 1000)
     }
 
+    /// The same with the channel sums' portable C path (the AVX-512 one where the CPU has it).
+    func testPortableChannelSums() throws {
+        try PortableKernelSwitch.withPortableKernels {
+            try check(n: 4, c: 6, l: 8 * 25, fdSamples: 40)
+            try check(n: 4, c: 3, l: 5, fdSamples: 1000)
+        }
+    }
+
     private func check(n: Int, c: Int, l: Int, fdSamples: Int) throws {
         var rng = RefRandom(seed: UInt64(400 + l))
         // An offset and a spread per channel, so mean and variance matter.

@@ -8,6 +8,18 @@ final class CPUEADMTests: XCTestCase {
     let threshold = 0.7, lambda = 1e-4
 
     func testEADMMatchesReferenceAndGradientIsScale() throws {
+        try checkEADMAgainstReference()
+    }
+
+    /// The same with the attention's portable C path (the AVX-512 one where the CPU has it).
+    func testPortableAttentionMatchesReference() throws {
+        try PortableKernelSwitch.withPortableKernels {
+            XCTAssertFalse(PortableKernelSwitch.usesAVX512)
+            try checkEADMAgainstReference()
+        }
+    }
+
+    private func checkEADMAgainstReference() throws {
         let n = 4, c = 16, t = 13, v = 25
         var rng = RefRandom(seed: 800)
         // Non-negative like a ReLU output, with two "hot" joints whose values stand out in

@@ -9,10 +9,16 @@
 /// graph convolution. Per-channel sums in Double.
 ///
 /// The convolution kernels need AVX-512F; call `aimclr_avx512_available()` first. The
-/// channel sums pick AVX-512 or portable C themselves.
+/// channel sums and the EADM attention pick AVX-512 or portable C themselves.
 
 /// 1 when the CPU runs AVX-512F (the kernels' instruction set), else 0.
 int aimclr_avx512_available(void);
+
+/// Whether the self-dispatching functions (channel sums, EADM attention) take their AVX-512
+/// path: the CPU has it and `aimclr_set_portable_only(1)` has not been called (tests use that
+/// to check the portable C path on any machine).
+int aimclr_use_avx512(void);
+void aimclr_set_portable_only(int on);
 
 /// Most taps one direct-kernel call takes (a 9-frame kernel at stride 1).
 #define AIMCLR_DIRECT_MAX_TAPS 9
@@ -66,5 +72,9 @@ void aimclr_sum_and_normalized_dot(const float *g, const float *x, long n, float
 
 /// Σx in Double.
 double aimclr_sum(const float *x, long n);
+
+/// EADM's SimAM attention of one (T·V) plane f: att = σ((f − μ)²/(4(σ̂² + λ)) + 1/2) with μ and
+/// the unbiased variance σ̂² in Double; returns how many att < threshold.
+long aimclr_eadm_attention(const float *f, long n, float lambda, float threshold, float *att);
 
 #endif
