@@ -34,6 +34,10 @@ extension CPUDevice {
                 temporalConvForwardDirect(x: x, input: input, kernel: kernel, weight: weight, bias: bias, y: y, cout: cout)
                 return
             }
+            if usesShiftedGEMMs(stride: stride, input: input, outputChannels: cout) {
+                temporalConvForwardShifted(x: x, input: input, kernel: kernel, weight: weight, bias: bias, y: y, cout: cout)
+                return
+            }
             temporalConvForwardStreaming(x: x, input: input, kernel: kernel, stride: stride, weight: weight, bias: bias,
                                          y: y, cout: cout, tOut: tOut)
             return

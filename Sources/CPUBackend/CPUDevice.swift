@@ -43,6 +43,10 @@ public final class CPUDevice: Device {
     /// `GraphAdjacencyKernels`); tests switch it off to check both paths.
     public var graphKernels = GraphAdjacencyKernels()
 
+    /// Whether wide stride-1 temporal convolutions run their forward as shifted GEMMs (no
+    /// im2col); tests switch it off to check both paths.
+    public var shiftedTemporalGEMMs = true
+
     /// - Parameter threads: workers for our loops and for OpenBLAS (default: all cores).
     public init(threads: Int? = nil) {
         BLASCoreSelection.selectedOnce
@@ -53,6 +57,7 @@ public final class CPUDevice: Device {
         if let setting = getenv("AIMCLR_CPU_KERNELS"), String(cString: setting) == "off" {
             directTemporalConvolution.enabled = false
             graphKernels.enabled = false
+            shiftedTemporalGEMMs = false
         }
     }
 

@@ -132,14 +132,31 @@ final class CPUConvolutionTests: XCTestCase {
                               blocking: nil, stored: false, direct: true, threads: 1, gradientBlockBytes: 1)
     }
 
+    /// Wide layers' forward as shifted GEMMs (every layer counts as wide here): planes shorter
+    /// than the kernel, kernel sizes 9, 3 and 1, one thread and two.
+    func testShiftedGEMMForward() throws {
+        for (n, cin, cout, t, v, kernel, threads) in [(3, 5, 6, 12, 25, 9, 2), (2, 4, 3, 3, 5, 9, 2),
+                                                      (3, 3, 7, 8, 5, 3, 1), (2, 6, 4, 5, 4, 1, 2)] {
+            try checkTemporalConv(n: n, cin: cin, cout: cout, t: t, v: v, kernel: kernel, stride: 1,
+                                  blocking: nil, stored: false, direct: false, threads: threads, shiftedAbove: 2)
+        }
+    }
+
     private func checkTemporalConv(n: Int, cin: Int, cout: Int, t: Int, v: Int, kernel: Int, stride: Int,
                                    blocking: TemporalBlocking?, stored: Bool, direct: Bool, threads: Int = 2,
-                                   gradientBlockBytes: Int = 1 << 20) throws {
+                                   gradientBlockBytes: Int = 1 << 20, shiftedAbove: Int? = nil) throws {
         let device = CPUDevice(threads: threads)
         if let blocking { device.temporalBlocking = blocking }
         device.directTemporalConvolution = DirectTemporalConvolution(enabled: direct, gradientBlockBytes: gradientBlockBytes)
+        let shape = ActivationShape(channels: cin, batch: n, frames: t, joints: v)
+        if let shiftedAbove {
+            device.directTemporalConvolution.maximumChannels = shiftedAbove
+            XCTAssertTrue(device.usesShiftedGEMMs(stride: stride, input: shape, outputChannels: cout))
+        } else {
+            // The im2col variants must not take the shifted path (the test shapes are narrow).
+            XCTAssertFalse(device.usesShiftedGEMMs(stride: stride, input: shape, outputChannels: cout))
+        }
         if direct {
-            let shape = ActivationShape(channels: cin, batch: n, frames: t, joints: v)
             XCTAssertTrue(device.directTemporalConvolution.applies(stride: stride, kernel: kernel, input: shape,
                                                                    outputChannels: cout))
         }
@@ -147,7 +164,6 @@ final class CPUConvolutionTests: XCTestCase {
         let x = rng.values(n * cin * t * v), w = rng.values(cout * cin * kernel), b = rng.values(cout)
         let (yRef, tOut) = Ref.temporalConv(x, n: n, cin: cin, t: t, v: v, weight: w, bias: b,
                                             cout: cout, kernel: kernel, stride: stride)
-        let shape = ActivationShape(channels: cin, batch: n, frames: t, joints: v)
         let xt = try device.tensor(Ref.toChannelMajor(x, n: n, c: cin, t: t, v: v), [cin, n, t, v])
         let wt = try device.tensor(w, [cout, cin, kernel, 1]), bt = try device.tensor(b, [cout])
         let cols: Tensor? = stored ? try device.makeTensor([cin * kernel, n * tOut * v]) : nil
