@@ -1,3 +1,4 @@
+import CPUKernels
 import Compute
 
 /// Elementwise ops, parallel over contiguous chunks. Chunks are large enough that waking
@@ -66,10 +67,18 @@ extension CPUDevice {
         measure(op, bytes: Double(8 * n)) {
             // Groups of eight blocks (32 elements) go through the vectorised rounds.
             let groups = (blocks + 7) / 8
+            let vector = aimclr_use_avx512() != 0
             parallelFor(groups, threads: threads, minimumPerChunk: elementwiseChunk / 32) { r in
                 let lanes = SIMD8<UInt32>(0, 1, 2, 3, 4, 5, 6, 7)
                 let cuts = SIMD8<UInt32>(repeating: cut)
-                for g in r {
+                var first = r.lowerBound
+                if vector {
+                    // Whole 16-block groups on 16 lanes; the rest (a multiple of 8 blocks on) below.
+                    let end = min(8 * r.upperBound, n / 4)
+                    first = aimclr_dropout_philox(8 * r.lowerBound, end, stream, step, k0, k1, cut, scale,
+                                                  px, py, maskOut) / 8
+                }
+                for g in first ..< r.upperBound {
                     let b0 = 8 * g
                     if 4 * (b0 + 8) <= n {
                         let w = philoxBlocks8(SIMD8<UInt32>(repeating: UInt32(truncatingIfNeeded: b0)) &+ lanes,

@@ -23,7 +23,7 @@
 
 int aimclr_avx512_available(void) {
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") ? 1 : 0;
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("bmi2") ? 1 : 0;
 }
 
 static long round_up8(long n) { return (n + 7) / 8 * 8; }

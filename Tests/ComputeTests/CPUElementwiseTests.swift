@@ -30,10 +30,20 @@ final class CPUElementwiseTests: XCTestCase {
     }
 
     func testDropoutMatchesRandomKeyAndIsItsOwnBackward() throws {
+        try checkDropoutAgainstReference()
+    }
+
+    /// The same with the portable Philox path (the 16-lane AVX-512 one where the CPU has it).
+    func testPortableDropoutMatchesRandomKey() throws {
+        try PortableKernelSwitch.withPortableKernels { try checkDropoutAgainstReference() }
+    }
+
+    private func checkDropoutAgainstReference() throws {
         var rng = RefRandom(seed: 501)
         let p = 0.3
         let key = RandomKey(seed: 0x1234_5678_9ABC, stream: 7, step: 42)
-        for count in [1, 3, 4, 1003, 40_001] {
+        // Sizes around the 64-element groups of the vector path, and a large one.
+        for count in [1, 3, 4, 63, 64, 65, 1003, 40_001] {
             let x = rng.values(count)
             let xt = try device.tensor(x, [count]), yt = try device.makeTensor([count])
             device.dropoutForward(x: xt, p: Float(p), key: key, y: yt)

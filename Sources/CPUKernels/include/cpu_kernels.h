@@ -11,10 +11,10 @@
 /// The convolution kernels need AVX-512F; call `aimclr_avx512_available()` first. The
 /// channel sums and the EADM attention pick AVX-512 or portable C themselves.
 
-/// 1 when the CPU runs AVX-512F (the kernels' instruction set), else 0.
+/// 1 when the CPU runs AVX-512F and BMI2 (the kernels' instruction sets), else 0.
 int aimclr_avx512_available(void);
 
-/// Whether the self-dispatching functions (channel sums, EADM attention) take their AVX-512
+/// Whether the self-dispatching functions (channel sums, EADM attention, dropout) take their AVX-512
 /// path: the CPU has it and `aimclr_set_portable_only(1)` has not been called (tests use that
 /// to check the portable C path on any machine).
 int aimclr_use_avx512(void);
@@ -76,5 +76,14 @@ double aimclr_sum(const float *x, long n);
 /// EADM's SimAM attention of one (T·V) plane f: att = σ((f − μ)²/(4(σ̂² + λ)) + 1/2) with μ and
 /// the unbiased variance σ̂² in Double; returns how many att < threshold.
 long aimclr_eadm_attention(const float *f, long n, float lambda, float threshold, float *att);
+
+/// Dropout of the whole Philox blocks b in [blockBegin, blockEnd) (elements 4b … 4b + 3), in
+/// groups of 16 blocks: y = x·scale where (word >> 8) ≥ cut, else 0, words from Philox-4x32-10
+/// with counter (b, stream, step, 0) and key (key0, key1); mask[b] (if not NULL) gets bit j set
+/// when element 4b + j is kept. Returns the first block not processed (a partial group is left
+/// to the caller). Needs AVX-512F and BMI2.
+long aimclr_dropout_philox(long blockBegin, long blockEnd, unsigned stream, unsigned step, unsigned key0,
+                           unsigned key1, unsigned cut, float scale, const float *x, float *y,
+                           unsigned char *mask);
 
 #endif
