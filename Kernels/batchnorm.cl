@@ -56,14 +56,16 @@ __kernel void bn_eval_stats(__global const float* runningMean, __global const fl
     savedInvStd[c] = 1.0f / sqrt(runningVar[c] + eps);
 }
 
-/// y = (x − mean)·invstd·gamma + beta.
+/// y = (x − mean)·invstd·gamma + beta, then max(y, 0) when relu != 0.
 __kernel void bn_apply(__global const float* x, __global float* y,
                        __global const float* mean, __global const float* invStd,
-                       __global const float* gamma, __global const float* beta, const int C, const int P) {
+                       __global const float* gamma, __global const float* beta, const int C, const int P,
+                       const int relu) {
     const int i = get_global_id(0);
     if (i >= C * P) return;
     const int c = i / P;
-    y[i] = (x[i] - mean[c]) * invStd[c] * gamma[c] + beta[c];
+    const float v = (x[i] - mean[c]) * invStd[c] * gamma[c] + beta[c];
+    y[i] = relu ? fmax(v, 0.0f) : v;
 }
 
 /// Chunk sums of dy and dy·x̂ (x̂ = (x − mean)·invstd).

@@ -26,6 +26,11 @@ __kernel void add_f32(__global const float* a, __global const float* b, __global
     if (i < n) y[i] = a[i] + b[i];
 }
 
+__kernel void add_relu_f32(__global const float* a, __global const float* b, __global float* y, const int n) {
+    const int i = get_global_id(0);
+    if (i < n) y[i] = fmax(a[i] + b[i], 0.0f);
+}
+
 __kernel void mul_f32(__global const float* a, __global const float* b, __global float* y, const int n) {
     const int i = get_global_id(0);
     if (i < n) y[i] = a[i] * b[i];

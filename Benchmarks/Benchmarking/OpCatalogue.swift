@@ -114,7 +114,7 @@ public enum OpCatalogue {
                 let rm = try d.tensor(filledWith: 0, shape: [c]), rv = try d.tensor(filledWith: 1, shape: [c])
                 let sm = try d.makeTensor([c]), si = try d.makeTensor([c]), y = try d.makeTensor(s.dims)
                 return { d.batchNormForward(x: x, channels: c, training: true, momentum: 0.1, epsilon: 1e-5, gamma: g, beta: b,
-                                            runningMean: rm, runningVar: rv, savedMean: sm, savedInvStd: si, y: y) }
+                                            runningMean: rm, runningVar: rv, savedMean: sm, savedInvStd: si, relu: false, y: y) }
             })
             list.append(OpCase(op: "batch_norm.bwd", shape: tag, flops: 0, bytes: 4 * 5 * n) { d in
                 let x = try randomTensor(d, s.dims, seed: 12)
@@ -122,7 +122,7 @@ public enum OpCatalogue {
                 let rm = try d.tensor(filledWith: 0, shape: [c]), rv = try d.tensor(filledWith: 1, shape: [c])
                 let sm = try d.makeTensor([c]), si = try d.makeTensor([c]), y = try d.makeTensor(s.dims)
                 d.batchNormForward(x: x, channels: c, training: true, momentum: 0.1, epsilon: 1e-5, gamma: g, beta: b,
-                                   runningMean: rm, runningVar: rv, savedMean: sm, savedInvStd: si, y: y)
+                                   runningMean: rm, runningVar: rv, savedMean: sm, savedInvStd: si, relu: false, y: y)
                 let dy = try randomTensor(d, s.dims, seed: 13), dx = try d.makeTensor(s.dims)
                 let dg = try d.makeTensor([c]), db = try d.makeTensor([c])
                 return { d.batchNormBackward(x: x, channels: c, training: true, gamma: g, savedMean: sm, savedInvStd: si,

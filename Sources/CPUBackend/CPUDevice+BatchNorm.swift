@@ -10,7 +10,7 @@ import Compute
 extension CPUDevice {
     public func batchNormForward(x: Tensor, channels: Int, training: Bool, momentum: Float, epsilon: Float,
                                  gamma: Tensor, beta: Tensor, runningMean: Tensor, runningVar: Tensor,
-                                 savedMean: Tensor, savedInvStd: Tensor, y: Tensor) {
+                                 savedMean: Tensor, savedInvStd: Tensor, relu: Bool, y: Tensor) {
         let c = channels
         precondition(c > 0 && x.count % c == 0 && y.count >= x.count && gamma.count >= c && beta.count >= c
                      && runningMean.count >= c && runningVar.count >= c && savedMean.count >= c
@@ -45,7 +45,11 @@ extension CPUDevice {
                     psi[ch] = invStd
                     let scale = pg[ch] * invStd
                     let shift = pb[ch] - mean * scale
-                    for i in 0 ..< p { ys[i] = xs[i] * scale + shift }
+                    if relu {
+                        for i in 0 ..< p { ys[i] = max(xs[i] * scale + shift, 0) }
+                    } else {
+                        for i in 0 ..< p { ys[i] = xs[i] * scale + shift }
+                    }
                 }
             }
         }

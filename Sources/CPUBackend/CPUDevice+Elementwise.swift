@@ -160,6 +160,17 @@ extension CPUDevice {
         }
     }
 
+    public func addReLU(_ a: Tensor, _ b: Tensor, y: Tensor) {
+        let n = a.count
+        precondition(b.count >= n && y.count >= n, "addReLU: a \(a.shape), b \(b.shape), y \(y.shape)")
+        let pa = a.cpuPointer, pb = b.cpuPointer, py = y.cpuPointer
+        measure("addReLU", bytes: Double(12 * n)) {
+            parallelFor(n, threads: threads, minimumPerChunk: elementwiseChunk) { r in
+                for i in r { py[i] = max(pa[i] + pb[i], 0) }
+            }
+        }
+    }
+
     public func multiply(_ a: Tensor, _ b: Tensor, y: Tensor) {
         let n = a.count
         precondition(b.count >= n && y.count >= n, "multiply: a \(a.shape), b \(b.shape), y \(y.shape)")

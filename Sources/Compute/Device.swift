@@ -141,10 +141,12 @@ public protocol Device: AnyObject {
     /// BatchNorm2d are the same op in this layout). Training: normalise with the biased batch
     /// variance, store mean and 1/sqrt(var+eps) in `savedMean`/`savedInvStd`, update running
     /// stats with the unbiased variance and `momentum`. Eval: use the running stats (and
-    /// store them in saved* so the backward can run in eval mode too).
+    /// store them in saved* so the backward can run in eval mode too). With `relu`, y =
+    /// max(BN(x), 0) in the same pass (the backward then takes dy already masked by
+    /// `reluBackward` on that y).
     func batchNormForward(x: Tensor, channels: Int, training: Bool, momentum: Float, epsilon: Float,
                           gamma: Tensor, beta: Tensor, runningMean: Tensor, runningVar: Tensor,
-                          savedMean: Tensor, savedInvStd: Tensor, y: Tensor)
+                          savedMean: Tensor, savedInvStd: Tensor, relu: Bool, y: Tensor)
     /// Gradients of `batchNormForward` for the same mode.
     func batchNormBackward(x: Tensor, channels: Int, training: Bool, gamma: Tensor,
                            savedMean: Tensor, savedInvStd: Tensor, dy: Tensor,
@@ -163,6 +165,8 @@ public protocol Device: AnyObject {
     func dropoutBackward(dy: Tensor, p: Float, key: RandomKey, dx: Tensor)
     /// y = a + b (y may alias a or b).
     func add(_ a: Tensor, _ b: Tensor, y: Tensor)
+    /// y = max(a + b, 0): a residual sum and its ReLU in one pass (y may alias a or b).
+    func addReLU(_ a: Tensor, _ b: Tensor, y: Tensor)
     /// y = a ⊙ b elementwise (y may alias a or b).
     func multiply(_ a: Tensor, _ b: Tensor, y: Tensor)
     /// y = alpha·x + beta·y over `count` elements (beta == 0 ignores y's old contents).

@@ -46,12 +46,13 @@ public final class BatchNorm: Module {
 
     func makeSaved() throws -> Saved { try Saved(device: weight.device, channels: channels) }
 
-    /// y = BN(x); in training mode uses batch statistics and updates the running ones.
-    func forward(x: Tensor, y: Tensor, saved: Saved, training: Bool) {
+    /// y = BN(x) (max(BN(x), 0) with `relu`); in training mode uses batch statistics and
+    /// updates the running ones.
+    func forward(x: Tensor, y: Tensor, saved: Saved, training: Bool, relu: Bool = false) {
         weight.device.batchNormForward(
             x: x, channels: channels, training: training, momentum: momentum, epsilon: epsilon,
             gamma: weight.value, beta: bias.value, runningMean: runningMean.value,
-            runningVar: runningVar.value, savedMean: saved.mean, savedInvStd: saved.invStd, y: y)
+            runningVar: runningVar.value, savedMean: saved.mean, savedInvStd: saved.invStd, relu: relu, y: y)
         saved.training = training
         if training { numBatchesTracked.value += 1 }
     }

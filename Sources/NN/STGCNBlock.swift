@@ -216,8 +216,7 @@ public final class STGCNBlock: Module {
             bn.forward(x: a.r0!, y: a.r!, saved: a.savedResidual!, training: training)
         }
         gcn.forward(x: x, input: a.input, adjacency: adjacency, importance: importanceTensor, z: a.z, y: a.g)
-        bn1.forward(x: a.g, y: a.a1, saved: a.saved1, training: training)
-        device.reluForward(x: a.a1, y: a.a1)
+        bn1.forward(x: a.g, y: a.a1, saved: a.saved1, training: training, relu: true)
         tconv.forward(x: a.a1, input: ActivationShape(channels: spec.outChannels, batch: a.input.batch,
                                                       frames: a.input.frames, joints: a.input.joints),
                       columns: a.columns, y: a.c)
@@ -230,12 +229,8 @@ public final class STGCNBlock: Module {
         }
         switch spec.residual {
         case .none: device.reluForward(x: a.d, y: a.out)
-        case .identity:
-            device.add(a.d, x, y: a.out)
-            device.reluForward(x: a.out, y: a.out)
-        case .convolution:
-            device.add(a.d, a.r!, y: a.out)
-            device.reluForward(x: a.out, y: a.out)
+        case .identity: device.addReLU(a.d, x, y: a.out)
+        case .convolution: device.addReLU(a.d, a.r!, y: a.out)
         }
     }
 

@@ -10,7 +10,7 @@ extension OpenCLDevice {
 
     public func batchNormForward(x: Tensor, channels: Int, training: Bool, momentum: Float, epsilon: Float,
                                  gamma: Tensor, beta: Tensor, runningMean: Tensor, runningVar: Tensor,
-                                 savedMean: Tensor, savedInvStd: Tensor, y: Tensor) {
+                                 savedMean: Tensor, savedInvStd: Tensor, relu: Bool, y: Tensor) {
         let c = channels, p = x.count / channels
         let flops: Double = Double(c * p) * (training ? 7 : 4)
         let elements: Int = c * p * (training ? 4 : 2)
@@ -32,7 +32,7 @@ extension OpenCLDevice {
             }
             launch("batchnorm.cl", "bn_apply", count: c * p,
                    [.tensor(x), .tensor(y), .tensor(savedMean), .tensor(savedInvStd),
-                    .tensor(gamma), .tensor(beta), .int(c), .int(p)])
+                    .tensor(gamma), .tensor(beta), .int(c), .int(p), .int(relu ? 1 : 0)])
         }
     }
 

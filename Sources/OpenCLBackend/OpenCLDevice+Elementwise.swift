@@ -64,6 +64,13 @@ extension OpenCLDevice {
         }
     }
 
+    public func addReLU(_ a: Tensor, _ b: Tensor, y: Tensor) {
+        let n = y.count
+        op("addReLU", flops: 2 * Double(n), bytes: 12 * Double(n)) {
+            launch("elementwise.cl", "add_relu_f32", count: n, [.tensor(a), .tensor(b), .tensor(y), .int(n)])
+        }
+    }
+
     public func multiply(_ a: Tensor, _ b: Tensor, y: Tensor) {
         let n = y.count
         let flops: Double = Double(n)

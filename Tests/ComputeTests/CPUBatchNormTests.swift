@@ -41,9 +41,18 @@ final class CPUBatchNormTests: XCTestCase {
         let yt = try device.makeTensor([c, n, l])
         device.batchNormForward(x: xt, channels: c, training: true, momentum: Float(momentum), epsilon: Float(eps),
                                 gamma: gt, beta: bt, runningMean: rmt, runningVar: rvt,
-                                savedMean: smt, savedInvStd: sit, y: yt)
+                                savedMean: smt, savedInvStd: sit, relu: false, y: yt)
         assertClose(device.read(yt), Ref.toChannelMajor(ref.y, n: n, c: c, t: 1, v: l), abs: 1e-4, rel: 1e-4,
                     "batch norm train forward")
+        // Fused ReLU: the same values clipped at 0 (running stats advance once more; restored below).
+        let rm1 = device.read(rmt), rv1 = device.read(rvt)
+        let yr = try device.makeTensor([c, n, l])
+        device.batchNormForward(x: xt, channels: c, training: true, momentum: Float(momentum), epsilon: Float(eps),
+                                gamma: gt, beta: bt, runningMean: rmt, runningVar: rvt,
+                                savedMean: smt, savedInvStd: sit, relu: true, y: yr)
+        XCTAssertEqual(device.read(yr), device.read(yt).map { max($0, 0) }, "batch norm + ReLU forward")
+        device.write(rm1.map(Double.init), to: rmt)
+        device.write(rv1.map(Double.init), to: rvt)
         assertClose(device.read(smt), ref.mean, abs: 1e-5, rel: 1e-5, "saved mean")
         assertClose(device.read(sit), ref.biased.map { 1 / ($0 + eps).squareRoot() }, abs: 1e-5, rel: 1e-5,
                     "saved inverse std (biased variance)")
@@ -75,7 +84,7 @@ final class CPUBatchNormTests: XCTestCase {
         let rmNow = device.read(rmt).doubles, rvNow = device.read(rvt).doubles
         device.batchNormForward(x: xt, channels: c, training: false, momentum: Float(momentum), epsilon: Float(eps),
                                 gamma: gt, beta: bt, runningMean: rmt, runningVar: rvt,
-                                savedMean: smt, savedInvStd: sit, y: yt)
+                                savedMean: smt, savedInvStd: sit, relu: false, y: yt)
         let evalRef = Ref.batchNormEval(x, n: n, c: c, l: l, gamma: gamma, beta: beta, mean: rmNow,
                                         variance: rvNow, eps: eps)
         assertClose(device.read(yt), Ref.toChannelMajor(evalRef, n: n, c: c, t: 1, v: l), abs: 1e-4, rel: 1e-4,
@@ -110,7 +119,7 @@ final class CPUBatchNormTests: XCTestCase {
         let sm = try device.makeTensor([c]), si = try device.makeTensor([c]), y = try device.makeTensor([c, p])
         device.batchNormForward(x: xt, channels: c, training: true, momentum: 0.1, epsilon: 0,
                                 gamma: ones, beta: zeros, runningMean: rm, runningVar: rv,
-                                savedMean: sm, savedInvStd: si, y: y)
+                                savedMean: sm, savedInvStd: si, relu: false, y: y)
         for ch in 0 ..< c {
             let row = Array(x[ch * p ..< (ch + 1) * p])
             let mean = row.reduce(0, +) / Double(p)

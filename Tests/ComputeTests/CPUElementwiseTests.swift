@@ -8,6 +8,18 @@ import CPUBackend
 final class CPUElementwiseTests: XCTestCase {
     let device = CPUDevice(threads: 2)
 
+    func testAddReLUIsReLUOfTheSum() throws {
+        var rng = RefRandom(seed: 502)
+        let a = rng.values(70_001), b = rng.values(70_001)
+        let at = try device.tensor(a, [a.count]), bt = try device.tensor(b, [b.count]), yt = try device.makeTensor([a.count])
+        device.addReLU(at, bt, y: yt)
+        let ref = Ref.relu(zip(a, b).map { Double(Float($0) + Float($1)) })
+        assertClose(device.read(yt), ref, abs: 0, rel: 0, "addReLU")
+        XCTAssertTrue(ref.contains(0) && ref.contains { $0 > 0 }, "both sides of the kink")
+        device.addReLU(at, bt, y: at)
+        XCTAssertEqual(device.read(at), device.read(yt), "addReLU in place")
+    }
+
     func testReluForwardBackward() throws {
         var rng = RefRandom(seed: 500)
         let x = rng.values(70_001)          // more than one parallel chunk, odd count

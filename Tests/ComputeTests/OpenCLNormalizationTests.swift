@@ -60,7 +60,7 @@ final class OpenCLNormalizationTests: XCTestCase {
             let rm = try dev.tensor(rmv, shape: [c]), rv = try dev.tensor(rvv, shape: [c])
             let sm = try dev.makeTensor([c]), si = try dev.makeTensor([c]), y = try dev.makeTensor([c, p])
             dev.batchNormForward(x: x, channels: c, training: training, momentum: 0.1, epsilon: 1e-5, gamma: gamma,
-                                 beta: beta, runningMean: rm, runningVar: rv, savedMean: sm, savedInvStd: si, y: y)
+                                 beta: beta, runningMean: rm, runningVar: rv, savedMean: sm, savedInvStd: si, relu: false, y: y)
             let ref = reference(x: xv, dy: dyv, c: c, training: training, momentum: 0.1, eps: 1e-5,
                                 gamma: gv, beta: bv, rm: rmv, rv: rvv)
             let what = "batchNorm C \(c) P \(p) training \(training)"

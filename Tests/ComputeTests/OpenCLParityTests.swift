@@ -128,25 +128,26 @@ final class OpenCLParityTests: XCTestCase {
             let specs = [Spec([c, p], &rng, 1, 3), Spec([c], &rng, 0.5, 1.5), Spec([c], &rng), Spec([c], &rng),
                          Spec([c], &rng, 0.5, 2), Spec([c]), Spec([c]), Spec([c, p]),
                          Spec([c, p], &rng), Spec([c, p]), Spec([c]), Spec([c])]
-            for training in [true, false] {
-                try parity("batchNorm C \(c) P \(p) training \(training)", specs, abs: 5e-5, rel: 5e-4) { d, t in
+            for training in [true, false] { for relu in [false, true] {
+                try parity("batchNorm C \(c) P \(p) training \(training) relu \(relu)", specs, abs: 5e-5, rel: 5e-4) { d, t in
                     d.batchNormForward(x: t[0], channels: c, training: training, momentum: 0.1, epsilon: 1e-5,
                                        gamma: t[1], beta: t[2], runningMean: t[3], runningVar: t[4],
-                                       savedMean: t[5], savedInvStd: t[6], y: t[7])
+                                       savedMean: t[5], savedInvStd: t[6], relu: relu, y: t[7])
                     d.batchNormBackward(x: t[0], channels: c, training: training, gamma: t[1], savedMean: t[5],
                                         savedInvStd: t[6], dy: t[8], dx: t[9], dGamma: t[10], dBeta: t[11])
                 }
-            }
+            } }
         }
     }
 
     func testElementwiseDropoutAndPermute() throws {
         var rng = TestRandom(105)
         let n = 16 * 4 * 50 * 25 + 1
-        let specs = [Spec([n], &rng), Spec([n], &rng), Spec([n]), Spec([n]), Spec([n], &rng)]
-        try parity("relu/add/multiply/axpby", specs, abs: 0, rel: 0) { d, t in
+        let specs = [Spec([n], &rng), Spec([n], &rng), Spec([n]), Spec([n]), Spec([n], &rng), Spec([n])]
+        try parity("relu/add/addReLU/multiply/axpby", specs, abs: 0, rel: 0) { d, t in
             d.reluForward(x: t[0], y: t[2])
             d.reluBackward(y: t[2], dy: t[1], dx: t[3])
+            d.addReLU(t[0], t[1], y: t[5])
             d.add(t[0], t[1], y: t[4])
             d.multiply(t[4], t[1], y: t[4])
             d.axpby(alpha: 0.5, x: t[0], beta: -2, y: t[4])
