@@ -11,10 +11,13 @@ public struct GraphAdjacencyKernels: Sendable, Equatable {
     /// ∂L/∂Â sums at least this many rows per worker (each worker adds a V×V partial).
     public var minimumRowsPerWorker: Int
 
-    public init(enabled: Bool = DirectTemporalConvolution.supported, minimumRowsPerWorker: Int = 4096) {
-        self.enabled = enabled && DirectTemporalConvolution.supported
+    public init(enabled: Bool = GraphAdjacencyKernels.supported, minimumRowsPerWorker: Int = 4096) {
+        self.enabled = enabled && GraphAdjacencyKernels.supported
         self.minimumRowsPerWorker = max(1, minimumRowsPerWorker)
     }
+
+    /// Whether this CPU runs the kernels (AVX-512F).
+    public static let supported: Bool = aimclr_avx512_available() != 0
 
     public func applies(joints: Int) -> Bool { enabled && joints >= 1 && joints <= Int(AIMCLR_GRAPH_MAX_JOINTS) }
 }

@@ -224,7 +224,7 @@ final class CPUConvolutionTests: XCTestCase {
     /// row counts not a multiple of the 12-row tile, ∂L/∂Â summed over two workers' rows and over
     /// several 256-row chunks per worker.
     func testGraphConvAdjacencyKernelEdges() throws {
-        guard DirectTemporalConvolution.supported else {
+        guard GraphAdjacencyKernels.supported else {
             throw XCTSkip("the graph-convolution adjacency kernels need AVX-512F; this CPU lacks it")
         }
         for (cin, cout, t, v) in [(4, 5, 7, 7), (6, 5, 4, 18), (2, 7, 5, 16), (5, 4, 5, 32), (6, 5, 30, 7), (4, 5, 33, 7)] {
@@ -234,7 +234,7 @@ final class CPUConvolutionTests: XCTestCase {
 
     private func checkGraphConvBothWays(cin: Int, cout: Int) throws {
         try checkGraphConv(cin: cin, cout: cout, kernels: false)
-        if DirectTemporalConvolution.supported { try checkGraphConv(cin: cin, cout: cout, kernels: true) }
+        if GraphAdjacencyKernels.supported { try checkGraphConv(cin: cin, cout: cout, kernels: true) }
     }
 
     private func checkGraphConv(cin: Int, cout: Int, t: Int = 8, v: Int = 25, kernels: Bool) throws {
