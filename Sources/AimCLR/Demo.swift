@@ -25,7 +25,7 @@ public struct Demo {
         c.queueSize = 256
         c.numEpoch = 5
         // lr ×0.1 after epoch 3: at a constant lr the kNN accuracy of this short run swings
-        // between epochs (21, 17, 20, 22, 15 % after epochs 1–5); with the step it ends at 18 %.
+        // between epochs (21, 17, 20, 22, 15 % after epochs 1–5); with the step it ends near 20 %.
         c.steps = [3]
         c.miningEpoch = 4
         c.saveInterval = 5

@@ -41,15 +41,14 @@ extension CPUDevice {
     func temporalConvForwardDirect(x: Tensor, input: ActivationShape, kernel: Int, weight: Tensor, bias: Tensor,
                                    y: Tensor, cout: Int) {
         let cin = input.channels, n = input.batch, plane = input.frames * input.joints
-        let (taps, shifts) = temporalTaps(kernel: kernel, joints: input.joints)
-        let packed = packTaps(taps, weight: weight.cpuPointer, outChannels: cout, inChannels: cin, kernel: kernel,
-                              transpose: false)
+        let shifts = temporalShifts(kernel: kernel, joints: input.joints)
+        let packed = packWeight(weight.cpuPointer, outChannels: cout, inChannels: cin, kernel: kernel, transpose: false)
         let px = x.cpuPointer, pb = bias.cpuPointer, py = y.cpuPointer
         measure("temporalConvForward", flops: 2 * Double(cout * cin * kernel) * Double(input.plane)) {
             parallelChunks(n, threads: threads) { _, samples in
                 shifts.withUnsafeBufferPointer {
                     aimclr_tconv_direct(px, Int32(cin), Int32(n), Int32(plane), $0.baseAddress, Int32(kernel), packed,
-                                        Int32(cout), Int32(plane), pb, 1, py,
+                                        Int32(cout), pb, 1, py,
                                         Int32(samples.lowerBound), Int32(samples.upperBound))
                 }
             }
@@ -63,57 +62,47 @@ extension CPUDevice {
                                     dx: Tensor?, accumulate: Bool, dWeight: Tensor, dBias: Tensor, cout: Int) {
         let cin = input.channels, n = input.batch, plane = input.frames * input.joints
         let weights = cout * cin * kernel
-        let (taps, shifts) = temporalTaps(kernel: kernel, joints: input.joints)
+        let shifts = temporalShifts(kernel: kernel, joints: input.joints)
         let adjointShifts = shifts.map { -$0 }
         let px = x.cpuPointer, pdy = dy.cpuPointer
         let pdw = dWeight.cpuPointer, pdb = dBias.cpuPointer, pdx = dx?.cpuPointer
         let workers = min(threads, n)
         let partials = columnScratch.floats(workers * weights)
-        let packed = packTaps(taps, weight: weight.cpuPointer, outChannels: cin, inChannels: cout, kernel: kernel,
-                              transpose: true)
+        let packed = packWeight(weight.cpuPointer, outChannels: cin, inChannels: cout, kernel: kernel, transpose: true)
         let blockBytes = directTemporalConvolution.gradientBlockBytes
         measure("temporalConvBackward", flops: 2 * Double(weights) * Double(input.plane) * (dx == nil ? 1 : 2)) {
             rowSums(pdy, rows: cout, cols: input.plane, into: pdb, threads: threads)
             parallelChunks(n, threads: workers) { worker, samples in
                 let part = partials + worker * weights
                 part.update(repeating: 0, count: weights)
-                shifts.withUnsafeBufferPointer { s in
-                    taps.withUnsafeBufferPointer { t in
-                        aimclr_tconv_weight_grad(px, Int32(cin), Int32(plane), pdy, Int32(cout), Int32(plane), Int32(n),
-                                                 s.baseAddress, t.baseAddress, Int32(kernel), Int32(kernel), part,
-                                                 Int32(samples.lowerBound), Int32(samples.upperBound), blockBytes)
-                    }
+                shifts.withUnsafeBufferPointer {
+                    aimclr_tconv_weight_grad(px, Int32(cin), pdy, Int32(cout), Int32(n), Int32(plane), $0.baseAddress,
+                                             Int32(kernel), part, Int32(samples.lowerBound), Int32(samples.upperBound),
+                                             blockBytes)
                 }
                 guard let pdx else { return }
                 adjointShifts.withUnsafeBufferPointer {
                     aimclr_tconv_direct(pdy, Int32(cout), Int32(n), Int32(plane), $0.baseAddress, Int32(kernel), packed,
-                                        Int32(cin), Int32(plane), nil, accumulate ? 2 : 0, pdx,
+                                        Int32(cin), nil, accumulate ? 2 : 0, pdx,
                                         Int32(samples.lowerBound), Int32(samples.upperBound))
                 }
             }
-            pdw.update(from: partials, count: weights)
-            for w in 1 ..< max(workers, 1) {
-                let part = partials + w * weights
-                for j in 0 ..< weights { pdw[j] += part[j] }
-            }
+            sumPartials(partials, stride: weights, parts: workers, count: weights, into: pdw)
         }
     }
 
     /// Tap k reads frame t + k − pad: a shift of (k − pad)·V positions in the sample's plane.
-    private func temporalTaps(kernel: Int, joints v: Int) -> (taps: [Int32], shifts: [Int]) {
+    private func temporalShifts(kernel: Int, joints v: Int) -> [Int] {
         let pad = (kernel - 1) / 2
-        return ((0 ..< kernel).map { Int32($0) }, (0 ..< kernel).map { ($0 - pad) * v })
+        return (0 ..< kernel).map { ($0 - pad) * v }
     }
 
-    /// The taps packed for the kernel, in the packed-weight scratch.
-    private func packTaps(_ taps: [Int32], weight: UnsafePointer<Float>, outChannels: Int, inChannels: Int,
-                          kernel: Int, transpose: Bool) -> UnsafePointer<Float> {
-        let count = Int(aimclr_tconv_packed_count(Int32(outChannels), Int32(inChannels), Int32(taps.count)))
+    /// The weight packed for the kernel, in the packed-weight scratch.
+    private func packWeight(_ weight: UnsafePointer<Float>, outChannels: Int, inChannels: Int, kernel: Int,
+                            transpose: Bool) -> UnsafePointer<Float> {
+        let count = Int(aimclr_tconv_packed_count(Int32(outChannels), Int32(inChannels), Int32(kernel)))
         let p = packedWeightScratch.floats(count)
-        taps.withUnsafeBufferPointer {
-            aimclr_tconv_pack_weight(weight, Int32(outChannels), Int32(inChannels), Int32(kernel), $0.baseAddress,
-                                     Int32(taps.count), transpose ? 1 : 0, p)
-        }
+        aimclr_tconv_pack_weight(weight, Int32(outChannels), Int32(inChannels), Int32(kernel), transpose ? 1 : 0, p)
         return UnsafePointer(p)
     }
 }

@@ -204,8 +204,7 @@ extension CPUDevice {
             aimclr_graph_mix_grad(a, aStride, g, gStride, Int32(k), Int32(v), rows * worker / workers,
                                   rows * (worker + 1) / workers, partial + worker * size)
         }
-        out.update(from: partial, count: size)
-        for w in 1 ..< workers { for i in 0 ..< size { out[i] += partial[w * size + i] } }
+        sumPartials(partial, stride: size, parts: workers, count: size, into: out)
     }
 
     func graphConvForwardMixingFirst(x px: UnsafePointer<Float>, cin: Int, cout: Int, k: Int, v: Int, cols: Int,

@@ -242,12 +242,7 @@ extension CPUDevice {
                     }
                 }
                 // Partial weight gradients in worker order: deterministic for a thread count.
-                let first = scratch + 2 * blockFloats
-                pdw.update(from: first, count: weights)
-                for w in 1 ..< workers {
-                    let part = scratch + w * perWorker + 2 * blockFloats
-                    for j in 0 ..< weights { pdw[j] += part[j] }
-                }
+                sumPartials(scratch + 2 * blockFloats, stride: perWorker, parts: workers, count: weights, into: pdw)
                 return
             }
             let pc = columnScratch.floats(2 * blockFloats), dcol = pc + blockFloats

@@ -15,6 +15,17 @@ func rowSums(_ m: UnsafePointer<Float>, rows: Int, cols: Int, into out: UnsafeMu
 @inline(__always)
 func sumDouble(_ p: UnsafePointer<Float>, _ n: Int) -> Double { aimclr_sum(p, n) }
 
+/// out[j] = Σ_w partials[w·stride + j] for j < count, added in worker order w = 0 ..< parts
+/// (deterministic for a thread count): the merge of per-worker partial reductions.
+func sumPartials(_ partials: UnsafePointer<Float>, stride: Int, parts: Int, count: Int,
+                 into out: UnsafeMutablePointer<Float>) {
+    out.update(from: partials, count: count)
+    for w in 1 ..< max(parts, 1) {
+        let part = partials + w * stride
+        for j in 0 ..< count { out[j] += part[j] }
+    }
+}
+
 /// m[r, :] = bias[r] for a (rows, cols) matrix: the starting value of a biased GEMM (beta = 1).
 func broadcastRows(_ bias: UnsafePointer<Float>, into m: UnsafeMutablePointer<Float>, rows: Int, cols: Int,
                    threads: Int) {

@@ -28,17 +28,16 @@ int aimclr_avx512_available(void) {
 
 static long round_up8(long n) { return (n + 7) / 8 * 8; }
 
-long aimclr_tconv_packed_count(int outChannels, int inChannels, int taps) {
-    return (long)inChannels * taps * round_up8(outChannels);
+long aimclr_tconv_packed_count(int outChannels, int inChannels, int kernel) {
+    return (long)inChannels * kernel * round_up8(outChannels);
 }
 
-void aimclr_tconv_pack_weight(const float *weight, int outChannels, int inChannels, int kernel,
-                              const int *taps, int tapCount, int transpose, float *packed) {
+void aimclr_tconv_pack_weight(const float *weight, int outChannels, int inChannels, int kernel, int transpose,
+                              float *packed) {
     const long opad = round_up8(outChannels);
     for (long i = 0; i < inChannels; i++)
-        for (long t = 0; t < tapCount; t++) {
-            const long k = taps[t];
-            float *row = packed + (i * tapCount + t) * opad;
+        for (long k = 0; k < kernel; k++) {
+            float *row = packed + (i * kernel + k) * opad;
             for (long o = 0; o < opad; o++) {
                 float w = 0;
                 if (o < outChannels)
@@ -56,26 +55,26 @@ static inline __mmask16 lane_range(long lo, long hi) {
     return (__mmask16)((((unsigned)1 << hi) - 1u) & ~(((unsigned)1 << lo) - 1u));
 }
 
-/// Lanes of the output vector at position q (< outPlane) whose input q + shift lies in [0, inPlane).
-static inline __mmask16 shifted_lanes(long q, long shift, long outPlane, long inPlane) {
-    long hi = outPlane - q;
-    if (inPlane - shift - q < hi) hi = inPlane - shift - q;
+/// Lanes of the vector at plane position q whose input q + shift also lies in [0, plane).
+static inline __mmask16 shifted_lanes(long q, long shift, long plane) {
+    long hi = plane - q;
+    if (plane - shift - q < hi) hi = plane - shift - q;
     return lane_range(-shift - q, hi);
 }
 
 __attribute__((target("avx512f")))
-static void direct_sample(const float *x, int inChannels, long inStride, long inPlane, const long *shifts, int taps,
-                          const float *packed, long opad, int outChannels, long outStride, long outPlane,
-                          const float *bias, int mode, float *y, long sample) {
+static void direct_sample(const float *x, int inChannels, long rowStride, long plane, const long *shifts, int taps,
+                          const float *packed, long opad, int outChannels, const float *bias, int mode, float *y,
+                          long sample) {
     __mmask16 masks[AIMCLR_DIRECT_MAX_TAPS][TILE_VECS];
     __mmask16 outMask[TILE_VECS];
     for (long o0 = 0; o0 < outChannels; o0 += TILE_O) {
         const long rows = outChannels - o0 < TILE_O ? outChannels - o0 : TILE_O;
-        for (long p0 = 0; p0 < outPlane; p0 += TILE_P) {
+        for (long p0 = 0; p0 < plane; p0 += TILE_P) {
             for (int j = 0; j < TILE_VECS; j++) {
-                outMask[j] = lane_range(0, outPlane - (p0 + 16 * j));
+                outMask[j] = lane_range(0, plane - (p0 + 16 * j));
                 for (int t = 0; t < taps; t++)
-                    masks[t][j] = shifted_lanes(p0 + 16 * j, shifts[t], outPlane, inPlane);
+                    masks[t][j] = shifted_lanes(p0 + 16 * j, shifts[t], plane);
             }
             __m512 acc[TILE_O][TILE_VECS];
 #pragma clang loop unroll(full)
@@ -86,12 +85,12 @@ static void direct_sample(const float *x, int inChannels, long inStride, long in
                 for (int j = 0; j < TILE_VECS; j++) {
                     acc[r][j] = start;
                     if (mode == 2 && r < rows)
-                        acc[r][j] = _mm512_maskz_loadu_ps(outMask[j], y + (o0 + r) * outStride + sample * outPlane + p0 + 16 * j);
+                        acc[r][j] = _mm512_maskz_loadu_ps(outMask[j], y + (o0 + r) * rowStride + sample * plane + p0 + 16 * j);
                 }
             }
-            const float *xs = x + sample * inPlane + p0;
+            const float *xs = x + sample * plane + p0;
             for (long i = 0; i < inChannels; i++) {
-                const float *xr = xs + i * inStride;
+                const float *xr = xs + i * rowStride;
                 const float *wr = packed + (i * taps) * opad + o0;
                 for (int t = 0; t < taps; t++) {
                     const float *xp = xr + shifts[t];
@@ -111,7 +110,7 @@ static void direct_sample(const float *x, int inChannels, long inStride, long in
 #pragma clang loop unroll(full)
             for (int r = 0; r < TILE_O; r++) {
                 if (r >= rows) break;
-                float *yp = y + (o0 + r) * outStride + sample * outPlane + p0;
+                float *yp = y + (o0 + r) * rowStride + sample * plane + p0;
 #pragma clang loop unroll(full)
                 for (int j = 0; j < TILE_VECS; j++) _mm512_mask_storeu_ps(yp + 16 * j, outMask[j], acc[r][j]);
             }
@@ -119,19 +118,19 @@ static void direct_sample(const float *x, int inChannels, long inStride, long in
     }
 }
 
-void aimclr_tconv_direct(const float *x, int inChannels, int batch, int inPlane, const long *shifts, int taps,
-                         const float *packed, int outChannels, int outPlane, const float *bias, int mode, float *y,
+void aimclr_tconv_direct(const float *x, int inChannels, int batch, int plane, const long *shifts, int taps,
+                         const float *packed, int outChannels, const float *bias, int mode, float *y,
                          int sampleBegin, int sampleEnd) {
     const long opad = round_up8(outChannels);
     for (long b = sampleBegin; b < sampleEnd; b++)
-        direct_sample(x, inChannels, (long)batch * inPlane, inPlane, shifts, taps, packed, opad, outChannels,
-                      (long)batch * outPlane, outPlane, bias, mode, y, b);
+        direct_sample(x, inChannels, (long)batch * plane, plane, shifts, taps, packed, opad, outChannels,
+                      bias, mode, y, b);
 }
 
 /// What the weight-gradient kernel reads, shared by every (output tile, input channel) call.
 typedef struct {
     const float *x, *dy;
-    long inStride, inPlane, outStride, outPlane;
+    long rowStride, plane;
     const long *shifts;
     long interiorLo, interiorHi;   // vectors q in [interiorLo, interiorHi] need no masks
     const __mmask16 *edgeMasks;    // per vector: output lanes, then each tap's input lanes
@@ -150,11 +149,11 @@ static inline void grad_rows(const GradPlan *g, long o0, long rows, long i, long
     long shift[AIMCLR_DIRECT_MAX_TAPS];
 #pragma clang loop unroll(full)
     for (int t = 0; t < TAPS; t++) shift[t] = g->shifts[t];
-    const long r1 = rows > 1 ? g->outStride : 0, r2 = rows > 2 ? 2 * g->outStride : r1;
+    const long r1 = rows > 1 ? g->rowStride : 0, r2 = rows > 2 ? 2 * g->rowStride : r1;
     for (long b = b0; b < b1; b++) {
-        const float *xr = g->x + i * g->inStride + b * g->inPlane;
-        const float *d0 = g->dy + o0 * g->outStride + b * g->outPlane;
-        for (long q = 0; q < g->outPlane; q += 16) {
+        const float *xr = g->x + i * g->rowStride + b * g->plane;
+        const float *d0 = g->dy + o0 * g->rowStride + b * g->plane;
+        for (long q = 0; q < g->plane; q += 16) {
             __m512 d[GRAD_O];
             if (q >= g->interiorLo && q <= g->interiorHi) {
                 d[0] = _mm512_loadu_ps(d0 + q);
@@ -189,28 +188,28 @@ static inline void grad_rows(const GradPlan *g, long o0, long rows, long i, long
 #define GRAD_CASE(TAPS) case TAPS: grad_rows(&plan, o0, rows, i, b0, b1, sums, TAPS); break;
 
 __attribute__((target("avx512f")))
-void aimclr_tconv_weight_grad(const float *x, int inChannels, int inPlane, const float *dy, int outChannels,
-                              int outPlane, int batch, const long *shifts, const int *taps, int tapCount, int kernel,
-                              float *dw, int sampleBegin, int sampleEnd, long blockBytes) {
+void aimclr_tconv_weight_grad(const float *x, int inChannels, const float *dy, int outChannels, int batch,
+                              int plane, const long *shifts, int tapCount, float *dw, int sampleBegin, int sampleEnd,
+                              long blockBytes) {
     if (tapCount < 1 || tapCount > AIMCLR_DIRECT_MAX_TAPS) abort();
-    GradPlan plan = {x, dy, (long)batch * inPlane, inPlane, (long)batch * outPlane, outPlane, shifts, 0, 0, 0};
-    long lo = 0, hi = outPlane;   // vectors [q, q + 16) inside [0, outPlane) with every tap inside [0, inPlane)
+    GradPlan plan = {x, dy, (long)batch * plane, plane, shifts, 0, 0, 0};
+    long lo = 0, hi = plane;   // vectors [q, q + 16) inside the plane with every tap inside it too
     for (int t = 0; t < tapCount; t++) {
         if (-shifts[t] > lo) lo = -shifts[t];
-        if (inPlane - shifts[t] < hi) hi = inPlane - shifts[t];
+        if (plane - shifts[t] < hi) hi = plane - shifts[t];
     }
     plan.interiorLo = lo;
     plan.interiorHi = hi - 16;
-    const long vectors = (outPlane + 15) / 16;
+    const long vectors = (plane + 15) / 16;
     __mmask16 *edgeMasks = malloc(sizeof(__mmask16) * vectors * (tapCount + 1));
     if (!edgeMasks) abort();
     for (long v = 0; v < vectors; v++) {
-        edgeMasks[v * (tapCount + 1)] = lane_range(0, outPlane - 16 * v);
+        edgeMasks[v * (tapCount + 1)] = lane_range(0, plane - 16 * v);
         for (int t = 0; t < tapCount; t++)
-            edgeMasks[v * (tapCount + 1) + 1 + t] = shifted_lanes(16 * v, shifts[t], outPlane, inPlane);
+            edgeMasks[v * (tapCount + 1) + 1 + t] = shifted_lanes(16 * v, shifts[t], plane);
     }
     plan.edgeMasks = edgeMasks;
-    long perBlock = blockBytes / (((long)inChannels * inPlane + (long)outChannels * outPlane) * 4);
+    long perBlock = blockBytes / ((long)(inChannels + outChannels) * plane * 4);
     if (perBlock < 1) perBlock = 1;
     float sums[GRAD_O * AIMCLR_DIRECT_MAX_TAPS];
     for (long b0 = sampleBegin; b0 < sampleEnd; b0 += perBlock) {
@@ -225,7 +224,7 @@ void aimclr_tconv_weight_grad(const float *x, int inChannels, int inPlane, const
                 }
                 for (long r = 0; r < rows; r++)
                     for (int t = 0; t < tapCount; t++)
-                        dw[((o0 + r) * inChannels + i) * kernel + taps[t]] += sums[r * AIMCLR_DIRECT_MAX_TAPS + t];
+                        dw[((o0 + r) * inChannels + i) * tapCount + t] += sums[r * AIMCLR_DIRECT_MAX_TAPS + t];
             }
         }
     }

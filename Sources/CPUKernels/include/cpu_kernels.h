@@ -23,30 +23,30 @@ void aimclr_set_portable_only(int on);
 /// Most taps one direct-kernel call takes (a 9-frame kernel at stride 1).
 #define AIMCLR_DIRECT_MAX_TAPS 9
 
-/// Packs taps `taps[0 ..< tapCount]` of a weight for `aimclr_tconv_direct`:
-/// packed[(i·tapCount + t)·Opad + o] with Opad = O rounded up to 8 and zeros in the padding.
-/// `transpose` = 0: weight is (O, I, kernel) (a forward: O = Cout, I = Cin).
-/// `transpose` = 1: weight is (I, O, kernel) (an input gradient: O = Cin, I = Cout).
-void aimclr_tconv_pack_weight(const float *weight, int outChannels, int inChannels, int kernel,
-                              const int *taps, int tapCount, int transpose, float *packed);
+/// Packs a kernel-K weight for `aimclr_tconv_direct`: packed[(i·K + k)·Opad + o] with Opad = O
+/// rounded up to 8 and zeros in the padding.
+/// `transpose` = 0: weight is (O, I, K) (a forward: O = Cout, I = Cin).
+/// `transpose` = 1: weight is (I, O, K) (an input gradient: O = Cin, I = Cout).
+void aimclr_tconv_pack_weight(const float *weight, int outChannels, int inChannels, int kernel, int transpose,
+                              float *packed);
 
 /// Floats `aimclr_tconv_pack_weight` writes.
-long aimclr_tconv_packed_count(int outChannels, int inChannels, int taps);
+long aimclr_tconv_packed_count(int outChannels, int inChannels, int kernel);
 
-/// y[o, b, q] (=|+=) Σ_i Σ_t packed[i, t, o] · x[i, b, q + shifts[t]] for q < outPlane, the input
-/// taken as zero outside [0, inPlane), for the samples b in [sampleBegin, sampleEnd). Channel
-/// rows are batch·inPlane (x) and batch·outPlane (y) apart. tapCount ≤ AIMCLR_DIRECT_MAX_TAPS.
+/// y[o, b, q] (=|+=) Σ_i Σ_k packed[i, k, o] · x[i, b, q + shifts[k]], the input taken as zero
+/// outside the sample's plane [0, plane), for the samples b in [sampleBegin, sampleEnd). Channel
+/// rows are batch·plane apart. taps ≤ AIMCLR_DIRECT_MAX_TAPS.
 /// mode 0: overwrite; 1: overwrite starting from bias[o]; 2: add to y.
-void aimclr_tconv_direct(const float *x, int inChannels, int batch, int inPlane, const long *shifts, int tapCount,
-                         const float *packed, int outChannels, int outPlane, const float *bias, int mode, float *y,
+void aimclr_tconv_direct(const float *x, int inChannels, int batch, int plane, const long *shifts, int taps,
+                         const float *packed, int outChannels, const float *bias, int mode, float *y,
                          int sampleBegin, int sampleEnd);
 
-/// dw[o, i, taps[t]] += Σ_b Σ_q dy[o, b, q] · x[i, b, q + shifts[t]] (zero outside [0, inPlane))
-/// over [sampleBegin, sampleEnd), dw laid out (O, I, kernel): the weight gradient of
+/// dw[o, i, k] += Σ_b Σ_q dy[o, b, q] · x[i, b, q + shifts[k]] (zero outside the plane) over
+/// [sampleBegin, sampleEnd), dw laid out (O, I, tapCount): the weight gradient of
 /// `aimclr_tconv_direct`. Works in blocks of whole samples whose planes take about `blockBytes`.
-void aimclr_tconv_weight_grad(const float *x, int inChannels, int inPlane, const float *dy, int outChannels,
-                              int outPlane, int batch, const long *shifts, const int *taps, int tapCount, int kernel,
-                              float *dw, int sampleBegin, int sampleEnd, long blockBytes);
+void aimclr_tconv_weight_grad(const float *x, int inChannels, const float *dy, int outChannels, int batch,
+                              int plane, const long *shifts, int tapCount, float *dw, int sampleBegin, int sampleEnd,
+                              long blockBytes);
 
 /// Largest joint count the adjacency kernels take (two 16-lane vectors per row).
 #define AIMCLR_GRAPH_MAX_JOINTS 32
