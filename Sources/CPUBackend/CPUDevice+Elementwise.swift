@@ -149,35 +149,21 @@ extension CPUDevice {
         applyDropoutMask("dropoutBackward", x: dy, p: p, key: key, y: dx, record: false)
     }
 
-    public func add(_ a: Tensor, _ b: Tensor, y: Tensor) {
-        let n = a.count
-        precondition(b.count >= n && y.count >= n, "add: a \(a.shape), b \(b.shape), y \(y.shape)")
-        let pa = a.cpuPointer, pb = b.cpuPointer, py = y.cpuPointer
-        measure("add", bytes: Double(12 * n)) {
-            parallelFor(n, threads: threads, minimumPerChunk: elementwiseChunk) { r in
-                for i in r { py[i] = pa[i] + pb[i] }
-            }
-        }
-    }
+    public func add(_ a: Tensor, _ b: Tensor, y: Tensor) { binary(Sum.self, "add", a, b, y) }
 
-    public func addReLU(_ a: Tensor, _ b: Tensor, y: Tensor) {
-        let n = a.count
-        precondition(b.count >= n && y.count >= n, "addReLU: a \(a.shape), b \(b.shape), y \(y.shape)")
-        let pa = a.cpuPointer, pb = b.cpuPointer, py = y.cpuPointer
-        measure("addReLU", bytes: Double(12 * n)) {
-            parallelFor(n, threads: threads, minimumPerChunk: elementwiseChunk) { r in
-                for i in r { py[i] = max(pa[i] + pb[i], 0) }
-            }
-        }
-    }
+    public func addReLU(_ a: Tensor, _ b: Tensor, y: Tensor) { binary(SumReLU.self, "addReLU", a, b, y) }
 
-    public func multiply(_ a: Tensor, _ b: Tensor, y: Tensor) {
+    public func multiply(_ a: Tensor, _ b: Tensor, y: Tensor) { binary(Product.self, "multiply", a, b, y) }
+
+    /// y[i] = Op(a[i], b[i]) over a's elements, parallel over chunks (y may alias a or b). The op
+    /// is a type, not a closure, so each use is specialised into its own vectorised loop.
+    private func binary<Op: BinaryElementwise>(_: Op.Type, _ name: String, _ a: Tensor, _ b: Tensor, _ y: Tensor) {
         let n = a.count
-        precondition(b.count >= n && y.count >= n, "multiply: a \(a.shape), b \(b.shape), y \(y.shape)")
+        precondition(b.count >= n && y.count >= n, "\(name): a \(a.shape), b \(b.shape), y \(y.shape)")
         let pa = a.cpuPointer, pb = b.cpuPointer, py = y.cpuPointer
-        measure("multiply", bytes: Double(12 * n)) {
+        measure(name, bytes: Double(12 * n)) {
             parallelFor(n, threads: threads, minimumPerChunk: elementwiseChunk) { r in
-                for i in r { py[i] = pa[i] * pb[i] }
+                for i in r { py[i] = Op.apply(pa[i], pb[i]) }
             }
         }
     }
@@ -263,4 +249,21 @@ private func applyMaskByte(_ mask: UInt8, x: UnsafePointer<Float>, scale: Float,
     let v = UnsafeRawPointer(x).loadUnaligned(as: SIMD4<Float>.self) * scale
     UnsafeMutableRawPointer(y).storeBytes(of: SIMD4<Float>(repeating: 0).replacing(with: v, where: keep),
                                           as: SIMD4<Float>.self)
+}
+
+/// An elementwise op on two floats, for `CPUDevice.binary`.
+private protocol BinaryElementwise {
+    static func apply(_ a: Float, _ b: Float) -> Float
+}
+
+private enum Sum: BinaryElementwise {
+    @inline(__always) static func apply(_ a: Float, _ b: Float) -> Float { a + b }
+}
+
+private enum SumReLU: BinaryElementwise {
+    @inline(__always) static func apply(_ a: Float, _ b: Float) -> Float { max(a + b, 0) }
+}
+
+private enum Product: BinaryElementwise {
+    @inline(__always) static func apply(_ a: Float, _ b: Float) -> Float { a * b }
 }
