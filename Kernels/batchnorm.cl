@@ -125,3 +125,28 @@ __kernel void bn_backward_eval(__global const float* dy, __global float* dx, __g
     const int c = i / P;
     dx[i] = dy[i] * gamma[c] * invStd[c];
 }
+
+/// An inference-mode batch norm as scale = γ·(1/√(var + ε)), shift = β − mean·scale.
+__kernel void bn_inference_affine(__global const float* gamma, __global const float* beta,
+                                  __global const float* mean, __global const float* var, const int C,
+                                  const float eps, __global float* scale, __global float* shift) {
+    const int c = get_global_id(0);
+    if (c >= C) return;
+    const float s = gamma[c] * (1.0f / sqrt(var[c] + eps));
+    scale[c] = s;
+    shift[c] = beta[c] - mean[c] * s;
+}
+
+/// y = act(scale[c]·x + shift[c] + rscale[c]·residual) over (C, P); in place allowed.
+/// hasResidual / hasResidualScale say whether those buffers are real (else ignored / 1).
+__kernel void channel_epilogue(__global const float* x, __global float* y, __global const float* scale,
+                               __global const float* shift, __global const float* residual,
+                               __global const float* rscale, const int hasResidual, const int hasResidualScale,
+                               const int relu, const int C, const int P) {
+    const int i = get_global_id(0);
+    if (i >= C * P) return;
+    const int c = i / P;
+    float v = x[i] * scale[c] + shift[c];
+    if (hasResidual) v += residual[i] * (hasResidualScale ? rscale[c] : 1.0f);
+    y[i] = relu ? fmax(v, 0.0f) : v;
+}

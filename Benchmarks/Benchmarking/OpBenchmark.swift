@@ -29,8 +29,27 @@ public struct OpBenchmark {
 
     public init(cpuPeakGFLOPS: Double) { self.cpuPeakGFLOPS = cpuPeakGFLOPS }
 
+    /// Run the selected ops round-robin (every op once per round) instead of one after the
+    /// other, so that a machine whose speed drifts slows all of them alike (A/B comparisons).
+    public var interleave = false
+
     public func run(on device: Device, deviceLabel: String, emit: (OpBenchmarkRow) -> Void) throws {
-        for c in OpCatalogue.cases(batch: batch) where filter.map({ c.op.contains($0) }) ?? true {
+        let selected = OpCatalogue.cases(batch: batch).filter { c in filter.map { c.op.contains($0) } ?? true }
+        if interleave {
+            let bodies = try selected.map { try $0.prepare(device) }
+            var samples = [[Double]](repeating: [], count: bodies.count)
+            for round in 0 ..< warmup + runs {
+                for (i, body) in bodies.enumerated() {
+                    let start = monotonicSeconds()
+                    body()
+                    device.synchronize()
+                    if round >= warmup { samples[i].append(monotonicSeconds() - start) }
+                }
+            }
+            for (c, s) in zip(selected, samples) { emit(row(for: c, stats: TimingStats(seconds: s), device: deviceLabel)) }
+            return
+        }
+        for c in selected {
             let body = try c.prepare(device)
             let stats = measure(device: device, warmup: warmup, runs: runs, body)
             emit(row(for: c, stats: stats, device: deviceLabel))

@@ -103,6 +103,26 @@ public enum OpCatalogue {
             }
         }
 
+        // Block 10's temporal convolution on a frame-major view (C, T, N·V): one GEMM per tap.
+        do {
+            let view = ActivationShape(channels: 256, batch: 1, frames: 13, joints: persons * joints)
+            list.append(OpCase(op: "temporal_conv.fwd.framemajor", shape: "block 10 256->256 T13 s1",
+                               flops: 2.0 * Double(view.count) * Double(256 * 9), bytes: 8.0 * Double(view.count)) { d in
+                let x = try randomTensor(d, view.dims, seed: 8)
+                let w = try randomTensor(d, [256, 256, 9], seed: 9, scale: 0.05)
+                let b = try randomTensor(d, [256], seed: 10, scale: 0.1)
+                let y = try d.makeTensor(view.dims)
+                return { d.temporalConvForward(x: x, input: view, kernel: 9, stride: 1, weight: w, bias: b, columns: nil, y: y) }
+            })
+            let nmajor = ActivationShape(channels: 256, batch: persons, frames: 13, joints: joints)
+            list.append(OpCase(op: "permute.framemajor", shape: "(256, \(persons), 13, \(joints))", flops: 0,
+                               bytes: 8.0 * Double(nmajor.count)) { d in
+                let x = try randomTensor(d, nmajor.dims, seed: 8)
+                let y = try d.makeTensor(nmajor.dims)
+                return { d.permute(x: x, shape: nmajor.dims, perm: [0, 2, 1, 3], y: y) }
+            })
+        }
+
         // Memory-bound ops at the block-2 and block-10 activation sizes.
         for (c, t) in [(16, 50), (256, 13)] {
             let s = ActivationShape(channels: c, batch: persons, frames: t, joints: joints)

@@ -11,6 +11,8 @@ public struct StepBenchmark {
     public var runs = 5
     public var queueSize = 32768
     public var inferenceBatches = 5
+    /// Skip the pretraining iterations and time eval-mode inference only.
+    public var inferenceOnly = false
     /// Keep the temporal convolutions' im2col from forward to backward (speed for memory).
     public var keepTemporalColumns = false
     public var cpuPeakGFLOPS: Double
@@ -69,6 +71,8 @@ public struct StepBenchmark {
             return (0..<count).map { 0.3 * key.gaussian($0) }
         }
         let views = PretrainViews(extreme: randomView(1), query: randomView(2), key: randomView(3))
+        let warmup = inferenceOnly ? 0 : self.warmup
+        let runs = inferenceOnly ? 0 : self.runs
         for i in 0..<warmup {
             progress("warm-up iteration \(i + 1)/\(warmup)")
             try model.step(views, epoch: 1)
@@ -84,7 +88,7 @@ public struct StepBenchmark {
             samples.append(monotonicSeconds() - start)
             progress(String(format: "iteration %d/%d: %.3f s", i + 1, runs, samples.last!))
         }
-        let stats = TimingStats(seconds: samples)
+        let stats = samples.isEmpty ? TimingStats(seconds: [0]) : TimingStats(seconds: samples)
         let atEnd = currentResidentBytes()
         let profile = device.profile()
 
@@ -105,10 +109,11 @@ public struct StepBenchmark {
         let inference = Double(batch) / TimingStats(seconds: batchSeconds).median
         let inferenceProfile = device.profile()
 
-        let flops = Self.iterationFLOPs(batch: batch)
+        // Inference-only runs report no iteration rate (zeros in the training fields).
+        let flops = stats.median > 0 ? Self.iterationFLOPs(batch: batch) : 0
         return (Result(device: label, batch: batch, runs: runs, medianSeconds: stats.median, minSeconds: stats.min,
-                      maxSeconds: stats.max, gflops: flops / stats.median / 1e9,
-                      fractionOfCPUPeak: flops / stats.median / 1e9 / cpuPeakGFLOPS, peakRSSBytes: peakResidentBytes(),
+                      maxSeconds: stats.max, gflops: stats.median > 0 ? flops / stats.median / 1e9 : 0,
+                      fractionOfCPUPeak: stats.median > 0 ? flops / stats.median / 1e9 / cpuPeakGFLOPS : 0, peakRSSBytes: peakResidentBytes(),
                       inferenceSamplesPerSecond: inference, residentAfterWarmup: afterWarmup, residentAtEnd: atEnd),
                 profile, inferenceProfile)
     }

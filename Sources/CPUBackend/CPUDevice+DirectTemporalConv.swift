@@ -37,19 +37,23 @@ public struct DirectTemporalConvolution: Sendable, Equatable {
 }
 
 extension CPUDevice {
-    /// y = conv(x) + bias with the direct kernel; each worker owns whole samples.
+    /// y = conv(x) + bias with the direct kernel, through `epilogue` when given (applied in
+    /// registers as the sums are stored); each worker owns whole samples.
     func temporalConvForwardDirect(x: Tensor, input: ActivationShape, kernel: Int, weight: Tensor, bias: Tensor,
-                                   y: Tensor, cout: Int) {
+                                   epilogue: ChannelEpilogue? = nil, y: Tensor, cout: Int) {
         let cin = input.channels, n = input.batch, plane = input.frames * input.joints
         let shifts = temporalShifts(kernel: kernel, joints: input.joints)
         let packed = packWeight(weight.cpuPointer, outChannels: cout, inChannels: cin, kernel: kernel, transpose: false)
         let px = x.cpuPointer, pb = bias.cpuPointer, py = y.cpuPointer
-        measure("temporalConvForward", flops: 2 * Double(cout * cin * kernel) * Double(input.plane)) {
-            parallelChunks(n, threads: threads) { _, samples in
-                shifts.withUnsafeBufferPointer {
-                    aimclr_tconv_direct(px, Int32(cin), Int32(n), Int32(plane), $0.baseAddress, Int32(kernel), packed,
-                                        Int32(cout), pb, 1, py,
-                                        Int32(samples.lowerBound), Int32(samples.upperBound))
+        measure(epilogue == nil ? "temporalConvForward" : "temporalConvInference",
+                flops: 2 * Double(cout * cin * kernel) * Double(input.plane)) {
+            withCEpilogue(epilogue) { pe in
+                parallelChunks(n, threads: threads) { _, samples in
+                    shifts.withUnsafeBufferPointer {
+                        aimclr_tconv_direct(px, Int32(cin), Int32(n), Int32(plane), $0.baseAddress, Int32(kernel), packed,
+                                            Int32(cout), pb, 1, pe, py,
+                                            Int32(samples.lowerBound), Int32(samples.upperBound))
+                    }
                 }
             }
         }
@@ -83,7 +87,7 @@ extension CPUDevice {
                 guard let pdx else { return }
                 adjointShifts.withUnsafeBufferPointer {
                     aimclr_tconv_direct(pdy, Int32(cout), Int32(n), Int32(plane), $0.baseAddress, Int32(kernel), packed,
-                                        Int32(cin), nil, accumulate ? 2 : 0, pdx,
+                                        Int32(cin), nil, accumulate ? 2 : 0, nil, pdx,
                                         Int32(samples.lowerBound), Int32(samples.upperBound))
                 }
             }

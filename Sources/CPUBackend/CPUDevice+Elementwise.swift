@@ -3,7 +3,7 @@ import Compute
 
 /// Elementwise ops, parallel over contiguous chunks. Chunks are large enough that waking
 /// a worker pays off.
-private let elementwiseChunk = 1 << 15
+let elementwiseChunk = 1 << 15
 
 extension CPUDevice {
     public func reluForward(x: Tensor, y: Tensor) {

@@ -111,12 +111,27 @@ extension CPUDevice {
 
     /// W'(Cout, K·Cin) with W'[c, k·Cin + i] = W[k·Cout + c, i], in the reduction scratch (valid
     /// until the next long-k GEMM, which reuses that scratch).
-    private func rearrangedWeight(_ pw: UnsafePointer<Float>, cin: Int, cout: Int, k: Int) -> UnsafeMutablePointer<Float> {
+    func rearrangedWeight(_ pw: UnsafePointer<Float>, cin: Int, cout: Int, k: Int) -> UnsafeMutablePointer<Float> {
         let wk = reductionScratch.floats(cout * k * cin)
         for c in 0 ..< cout {
             for p in 0 ..< k { (wk + (c * k + p) * cin).update(from: pw + (p * cout + c) * cin, count: cin) }
         }
         return wk
+    }
+
+    /// B[c, w] = Σ_k b[k·Cout + c]·colsum_k[w] (Cout, V): what the 1×1 conv's bias contributes
+    /// at joint w once mixed, for a layer that mixes first.
+    func mixedBias(_ pb: UnsafePointer<Float>, ahat: UnsafePointer<Float>, k: Int, cout: Int, v: Int) -> [Float] {
+        let colsum = adjacencyColumnSums(ahat, k: k, v: v)
+        var pattern = [Float](repeating: 0, count: cout * v)
+        for c in 0 ..< cout {
+            for w in 0 ..< v {
+                var sum: Float = 0
+                for p in 0 ..< k { sum += pb[p * cout + c] * colsum[p * v + w] }
+                pattern[c * v + w] = sum
+            }
+        }
+        return pattern
     }
 
     /// colsum[k, w] = Σ_v Â_k[v, w]: what a bias added before the mixing contributes at joint w.
@@ -218,20 +233,14 @@ extension CPUDevice {
             // XA_k(Cin·N·T, V) = X · Â_k, each into its own K·Cin block of the saved tensor.
             spread(px, rows: rowsIn, k: k, v: v, ahat: ahat, transposed: false, into: pxa, yStride: cin * cols)
             (pxa + k * cin * cols).update(from: pb, count: k * cout)
-            // The bias through the mixing: B[c, w] = Σ_k b[k·Cout + c]·colsum_k[w], tiled over N·T.
-            let colsum = adjacencyColumnSums(ahat, k: k, v: v)
+            // The bias through the mixing, tiled over N·T.
+            let pattern = mixedBias(pb, ahat: ahat, k: k, cout: cout, v: v)
             let planes = cols / v
-            parallelFor(cout, threads: threads) { range in
-                var pattern = [Float](repeating: 0, count: v)
-                for c in range {
-                    for w in 0 ..< v {
-                        var sum: Float = 0
-                        for p in 0 ..< k { sum += pb[p * cout + c] * colsum[p * v + w] }
-                        pattern[w] = sum
-                    }
-                    let row = py + c * cols
-                    pattern.withUnsafeBufferPointer { pat in
-                        for plane in 0 ..< planes { (row + plane * v).update(from: pat.baseAddress!, count: v) }
+            pattern.withUnsafeBufferPointer { pat in
+                parallelFor(cout, threads: threads) { range in
+                    for c in range {
+                        let row = py + c * cols
+                        for plane in 0 ..< planes { (row + plane * v).update(from: pat.baseAddress! + c * v, count: v) }
                     }
                 }
             }

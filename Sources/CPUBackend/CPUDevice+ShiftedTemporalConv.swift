@@ -33,6 +33,23 @@ extension CPUDevice {
         let wk = tapMajorWeight(weight.cpuPointer, cout: cout, cin: cin, kernel: kernel)
         let px = x.cpuPointer, pb = bias.cpuPointer, py = y.cpuPointer
         measure("temporalConvForward", flops: 2 * Double(cout * cin * kernel) * Double(cols)) {
+            if input.batch < threads {
+                // Few, long samples (a frame-major view: the batch folded into the joints):
+                // each tap is one large GEMM that OpenBLAS splits between the threads.
+                broadcastRows(pb, into: py, rows: cout, cols: cols, threads: threads)
+                for b in 0 ..< input.batch {
+                    let base = b * plane
+                    for k in 0 ..< kernel {
+                        let shift = (k - pad) * input.joints
+                        let q0 = max(0, -shift), q1 = min(plane, plane - shift)
+                        guard q1 > q0 else { continue }
+                        sgemmParallel(transA: false, transB: false, m: cout, n: q1 - q0, k: cin, alpha: 1,
+                                      a: wk + k * cout * cin, lda: cin, b: px + base + q0 + shift, ldb: cols,
+                                      beta: 1, c: py + base + q0, ldc: cols)
+                    }
+                }
+                return
+            }
             withSingleThreadedBLAS {
                 parallelChunks(input.batch, threads: threads) { _, samples in
                     for b in samples {

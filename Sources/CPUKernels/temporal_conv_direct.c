@@ -64,8 +64,8 @@ static inline __mmask16 shifted_lanes(long q, long shift, long plane) {
 
 __attribute__((target("avx512f")))
 static void direct_sample(const float *x, int inChannels, long rowStride, long plane, const long *shifts, int taps,
-                          const float *packed, long opad, int outChannels, const float *bias, int mode, float *y,
-                          long sample) {
+                          const float *packed, long opad, int outChannels, const float *bias, int mode,
+                          const AimclrEpilogue *ep, float *y, long sample) {
     __mmask16 masks[AIMCLR_DIRECT_MAX_TAPS][TILE_VECS];
     __mmask16 outMask[TILE_VECS];
     for (long o0 = 0; o0 < outChannels; o0 += TILE_O) {
@@ -110,7 +110,21 @@ static void direct_sample(const float *x, int inChannels, long rowStride, long p
 #pragma clang loop unroll(full)
             for (int r = 0; r < TILE_O; r++) {
                 if (r >= rows) break;
-                float *yp = y + (o0 + r) * rowStride + sample * plane + p0;
+                const long offset = (o0 + r) * rowStride + sample * plane + p0;
+                if (ep) {
+                    const long o = o0 + r;
+                    const __m512 s = _mm512_set1_ps(ep->scale[o]), t = _mm512_set1_ps(ep->shift[o]);
+                    const __m512 rs = _mm512_set1_ps(ep->residualScale ? ep->residualScale[o] : 1.0f);
+#pragma clang loop unroll(full)
+                    for (int j = 0; j < TILE_VECS; j++) {
+                        __m512 a = _mm512_fmadd_ps(acc[r][j], s, t);
+                        if (ep->residual)
+                            a = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(outMask[j], ep->residual + offset + 16 * j), rs, a);
+                        if (ep->relu) a = _mm512_max_ps(a, _mm512_setzero_ps());
+                        acc[r][j] = a;
+                    }
+                }
+                float *yp = y + offset;
 #pragma clang loop unroll(full)
                 for (int j = 0; j < TILE_VECS; j++) _mm512_mask_storeu_ps(yp + 16 * j, outMask[j], acc[r][j]);
             }
@@ -119,12 +133,12 @@ static void direct_sample(const float *x, int inChannels, long rowStride, long p
 }
 
 void aimclr_tconv_direct(const float *x, int inChannels, int batch, int plane, const long *shifts, int taps,
-                         const float *packed, int outChannels, const float *bias, int mode, float *y,
-                         int sampleBegin, int sampleEnd) {
+                         const float *packed, int outChannels, const float *bias, int mode,
+                         const AimclrEpilogue *epilogue, float *y, int sampleBegin, int sampleEnd) {
     const long opad = round_up8(outChannels);
     for (long b = sampleBegin; b < sampleEnd; b++)
         direct_sample(x, inChannels, (long)batch * plane, plane, shifts, taps, packed, opad, outChannels,
-                      bias, mode, y, b);
+                      bias, mode, mode == 2 ? NULL : epilogue, y, b);
 }
 
 /// What the weight-gradient kernel reads, shared by every (output tile, input channel) call.

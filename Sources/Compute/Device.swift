@@ -135,6 +135,22 @@ public protocol Device: AnyObject {
                               weight: Tensor, columns: Tensor?, dy: Tensor,
                               dx: Tensor?, accumulate: Bool, dWeight: Tensor, dBias: Tensor)
 
+    // MARK: Forward-only (inference) variants
+
+    /// `graphConvForward` without the state a backward needs (the backend may work in cache-sized
+    /// pieces and never materialise z), with an optional epilogue on y (channels = Cout).
+    func graphConvInference(x: Tensor, input: ActivationShape, weight: Tensor, bias: Tensor,
+                            adjacency: Tensor, importance: Tensor, epilogue: ChannelEpilogue?, y: Tensor)
+    /// `temporalConvForward` with streamed columns and an optional epilogue on y (channels = Cout).
+    func temporalConvInference(x: Tensor, input: ActivationShape, kernel: Int, stride: Int,
+                               weight: Tensor, bias: Tensor, epilogue: ChannelEpilogue?, y: Tensor)
+    /// y = epilogue(x) over a channel-major (C, P) tensor; in place is allowed (y === x).
+    func applyEpilogue(_ epilogue: ChannelEpilogue, x: Tensor, channels: Int, y: Tensor)
+    /// An inference-mode batch norm as a per-channel affine map: scale = γ·(1/√(var + ε)),
+    /// shift = β − mean·scale (the same float operations as `batchNormForward` in eval mode).
+    func batchNormInferenceAffine(gamma: Tensor, beta: Tensor, runningMean: Tensor, runningVar: Tensor,
+                                  epsilon: Float, scale: Tensor, shift: Tensor)
+
     // MARK: Normalisation
 
     /// Batch norm over a channel-major `(C, P)` tensor (P = all other dims; BatchNorm1d and

@@ -14,6 +14,9 @@ public final class BatchNorm: Module {
     public let runningMean: StateBuffer
     public let runningVar: StateBuffer
     public let numBatchesTracked: Counter
+    /// This layer in inference mode as a per-channel affine map (see `inferenceAffine()`).
+    private let inferenceScale: Tensor
+    private let inferenceShift: Tensor
 
     /// Mean and 1/sqrt(var+eps) of one forward, read again by its backward.
     public final class Saved {
@@ -36,6 +39,8 @@ public final class BatchNorm: Module {
         runningVar = StateBuffer(name: joinName(name, "running_var"),
                                  value: try device.tensor(filledWith: 1, shape: [channels]))
         numBatchesTracked = Counter(name: joinName(name, "num_batches_tracked"))
+        inferenceScale = try device.makeTensor([channels])
+        inferenceShift = try device.makeTensor([channels])
         device.fill(weight.value, value: 1)
         device.fill(bias.value, value: 0)
     }
@@ -55,6 +60,15 @@ public final class BatchNorm: Module {
             runningVar: runningVar.value, savedMean: saved.mean, savedInvStd: saved.invStd, relu: relu, y: y)
         saved.training = training
         if training { numBatchesTracked.value += 1 }
+    }
+
+    /// The inference-mode layer as y = scale·x + shift, from the current parameters and running
+    /// statistics (recomputed on the device at every call: the tensors are a few hundred floats).
+    func inferenceAffine() -> (scale: Tensor, shift: Tensor) {
+        weight.device.batchNormInferenceAffine(gamma: weight.value, beta: bias.value, runningMean: runningMean.value,
+                                               runningVar: runningVar.value, epsilon: epsilon,
+                                               scale: inferenceScale, shift: inferenceShift)
+        return (inferenceScale, inferenceShift)
     }
 
     /// dx from dy (overwritten); accumulates dGamma, dBeta into the parameters.

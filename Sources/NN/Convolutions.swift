@@ -67,6 +67,13 @@ public final class GraphConv: Module {
                                        adjacency: adjacency, importance: importance, z: z, y: y)
     }
 
+    /// Forward without the state a backward needs, with an optional epilogue on y.
+    func inference(x: Tensor, input: ActivationShape, adjacency: Tensor, importance: Tensor,
+                   epilogue: ChannelEpilogue?, y: Tensor) {
+        weight.device.graphConvInference(x: x, input: input, weight: weight.value, bias: bias.value,
+                                         adjacency: adjacency, importance: importance, epilogue: epilogue, y: y)
+    }
+
     /// `importance` is the edge-importance parameter, or nil when importance weighting is off
     /// (then `constantImportance` is used and its gradient discarded into `discard`).
     func backward(x: Tensor, input: ActivationShape, adjacency: Tensor, importance: Parameter?,
@@ -123,6 +130,12 @@ public final class TemporalConv: Module {
     func forward(x: Tensor, input: ActivationShape, columns: Tensor?, y: Tensor) {
         weight.device.temporalConvForward(x: x, input: input, kernel: kernel, stride: stride,
                                           weight: weight.value, bias: bias.value, columns: columns, y: y)
+    }
+
+    /// Forward-only, with an optional epilogue on y.
+    func inference(x: Tensor, input: ActivationShape, epilogue: ChannelEpilogue?, y: Tensor) {
+        weight.device.temporalConvInference(x: x, input: input, kernel: kernel, stride: stride, weight: weight.value,
+                                            bias: bias.value, epilogue: epilogue, y: y)
     }
 
     func backward(x: Tensor, input: ActivationShape, columns: Tensor?, dy: Tensor, dx: Tensor?,

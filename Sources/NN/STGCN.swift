@@ -231,12 +231,16 @@ public final class STGCN: Module {
                 if !requiresGrad { return role == .out ? "out\(i % 2)" : "\(role)" }
                 return role == .d || role == .r ? "\(role)" : nil
             }
+            // The graph conv's pre-aggregation z only exists for a backward.
+            func needed(_ role: STGCNBlock.Role) -> Bool {
+                !(role == .columns && streams) && !(role == .z && !requiresGrad)
+            }
             var shape = geometry.activation
             var plans: [(STGCNBlock, ActivationShape, [STGCNBlock.Role: [Int]])] = []
             for b in encoder.blocks {
                 let shapes = b.activationShapes(shape)
                 plans.append((b, shape, shapes))
-                for (role, dims) in shapes where !(role == .columns && streams) {
+                for (role, dims) in shapes where needed(role) {
                     if let name = slot(role, block: plans.count - 1) { arena.reserve(name, dims.reduce(1, *)) }
                 }
                 shape = b.outputShape(shape)
@@ -245,7 +249,7 @@ public final class STGCN: Module {
             var acts: [STGCNBlock.Activations] = []
             for (i, (b, inShape, shapes)) in plans.enumerated() {
                 var tensors: [STGCNBlock.Role: Tensor] = [:]
-                for (role, dims) in shapes where !(role == .columns && streams) {
+                for (role, dims) in shapes where needed(role) {
                     if let name = slot(role, block: i) {
                         tensors[role] = arena.view(name, dims)
                     } else {
@@ -353,7 +357,8 @@ public final class STGCN: Module {
         dataBN.forward(input: input, activations: context.data, training: training)
         var x = context.data.output
         for (i, b) in blocks.enumerated() {
-            b.forward(x: x, activations: context.blocks[i], training: training, dropoutKey: dropout.key(block: i))
+            b.forward(x: x, activations: context.blocks[i], training: training, dropoutKey: dropout.key(block: i),
+                      forwardOnly: !context.requiresGrad)
             x = context.blocks[i].out
         }
         return x

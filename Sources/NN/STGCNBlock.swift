@@ -72,7 +72,11 @@ public final class STGCNBlock: Module {
         }
         constantImportance = try device.tensor(filledWith: 1, shape: adjacency.shape)
         importanceSink = try device.makeTensor(adjacency.shape)
+        combinedShift = try device.makeTensor([spec.outChannels])
     }
+
+    /// tcn.3's and residual.1's inference shifts added (the conv residual's fused epilogue).
+    private let combinedShift: Tensor
 
     /// Block parameters in PyTorch registration order (gcn, tcn, residual); edge importance is
     /// listed by the encoder, as in the reference model.
@@ -137,7 +141,9 @@ public final class STGCNBlock: Module {
     final class Activations {
         let input: ActivationShape
         let output: ActivationShape
-        let z: Tensor, g: Tensor, a1: Tensor, c: Tensor, d: Tensor, out: Tensor
+        /// The graph conv's pre-aggregation; nil in a forward-only context.
+        let z: Tensor?
+        let g: Tensor, a1: Tensor, c: Tensor, d: Tensor, out: Tensor
         /// The forward's im2col, kept for the backward; nil when it is streamed.
         let columns: Tensor?
         let r0: Tensor?, r: Tensor?
@@ -150,7 +156,7 @@ public final class STGCNBlock: Module {
         init(block: STGCNBlock, input: ActivationShape, tensors: [Role: Tensor]) throws {
             self.input = input
             output = block.outputShape(input)
-            z = tensors[.z]!; g = tensors[.g]!; a1 = tensors[.a1]!; columns = tensors[.columns]
+            z = tensors[.z]; g = tensors[.g]!; a1 = tensors[.a1]!; columns = tensors[.columns]
             c = tensors[.c]!; d = tensors[.d]!; out = tensors[.out]!
             r0 = tensors[.r0]; r = tensors[.r]
             saved1 = try block.bn1.makeSaved()
@@ -208,18 +214,28 @@ public final class STGCNBlock: Module {
 
     /// Runs the block on `x` (input geometry of `a`); the result is `a.out`.
     /// `dropoutKey` selects the dropout mask (ignored when not training or p = 0).
-    func forward(x: Tensor, activations a: Activations, training: Bool, dropoutKey: RandomKey) {
+    /// `forwardOnly`: no backward will follow (the graph conv then keeps no state for it, and an
+    /// evaluation forward fuses each batch norm, the residual sum and the ReLUs into the convs).
+    func forward(x: Tensor, activations a: Activations, training: Bool, dropoutKey: RandomKey,
+                 forwardOnly: Bool = false) {
+        if forwardOnly && !training {
+            forwardInference(x: x, activations: a)
+            return
+        }
         let device = gcn.weight.device
         // Residual branch first: it reads the block input only.
         if let conv = residualConv, let bn = residualBN {
             conv.forward(x: x, input: a.input, y: a.r0!)
             bn.forward(x: a.r0!, y: a.r!, saved: a.savedResidual!, training: training)
         }
-        gcn.forward(x: x, input: a.input, adjacency: adjacency, importance: importanceTensor, z: a.z, y: a.g)
+        if forwardOnly {
+            gcn.inference(x: x, input: a.input, adjacency: adjacency, importance: importanceTensor, epilogue: nil,
+                          y: a.g)
+        } else {
+            gcn.forward(x: x, input: a.input, adjacency: adjacency, importance: importanceTensor, z: a.z!, y: a.g)
+        }
         bn1.forward(x: a.g, y: a.a1, saved: a.saved1, training: training, relu: true)
-        tconv.forward(x: a.a1, input: ActivationShape(channels: spec.outChannels, batch: a.input.batch,
-                                                      frames: a.input.frames, joints: a.input.joints),
-                      columns: a.columns, y: a.c)
+        tconv.forward(x: a.a1, input: middleShape(a), columns: a.columns, y: a.c)
         bn2.forward(x: a.c, y: a.d, saved: a.saved2, training: training)
         if training && spec.dropout > 0 {
             device.dropoutForward(x: a.d, p: spec.dropout, key: dropoutKey, y: a.d)
@@ -232,6 +248,34 @@ public final class STGCNBlock: Module {
         case .identity: device.addReLU(a.d, x, y: a.out)
         case .convolution: device.addReLU(a.d, a.r!, y: a.out)
         }
+    }
+
+    /// Geometry of the temporal conv's input (the graph conv's output).
+    private func middleShape(_ a: Activations) -> ActivationShape {
+        ActivationShape(channels: spec.outChannels, batch: a.input.batch, frames: a.input.frames, joints: a.input.joints)
+    }
+
+    /// The evaluation forward in two fused passes: ReLU(BN1(gcn(x))) as the graph conv's
+    /// epilogue, ReLU(BN2(tconv(·)) + residual) as the temporal conv's (the conv residual's
+    /// batch norm folded in as a per-channel scale of it and a shift added to BN2's).
+    private func forwardInference(x: Tensor, activations a: Activations) {
+        let device = gcn.weight.device
+        let (s1, t1) = bn1.inferenceAffine()
+        gcn.inference(x: x, input: a.input, adjacency: adjacency, importance: importanceTensor,
+                      epilogue: ChannelEpilogue(scale: s1, shift: t1, relu: true), y: a.a1)
+        let (s2, t2) = bn2.inferenceAffine()
+        var epilogue = ChannelEpilogue(scale: s2, shift: t2, relu: true)
+        switch spec.residual {
+        case .none: break
+        case .identity: epilogue.residual = x
+        case .convolution:
+            residualConv!.forward(x: x, input: a.input, y: a.r0!)
+            let (sR, tR) = residualBN!.inferenceAffine()
+            device.add(t2, tR, y: combinedShift)
+            epilogue = ChannelEpilogue(scale: s2, shift: combinedShift, residual: a.r0!, residualScale: sR, relu: true)
+        }
+        tconv.inference(x: a.a1, input: middleShape(a), epilogue: epilogue, y: a.out)
+        a.dropoutKey = nil
     }
 
     /// Backward from `dOut` (gradient of `a.out`) to `g.dInput` (overwritten) and the parameter
@@ -250,13 +294,11 @@ public final class STGCNBlock: Module {
             dAfterDropout = g.dS
         }
         try bn2.backward(x: a.c, dy: dAfterDropout, dx: g.dC, saved: a.saved2)
-        let mid = ActivationShape(channels: spec.outChannels, batch: a.input.batch,
-                                  frames: a.input.frames, joints: a.input.joints)
-        try tconv.backward(x: a.a1, input: mid, columns: a.columns, dy: g.dC, dx: g.dA1, accumulate: false)
+        try tconv.backward(x: a.a1, input: middleShape(a), columns: a.columns, dy: g.dC, dx: g.dA1, accumulate: false)
         device.reluBackward(y: a.a1, dy: g.dA1, dx: g.dA1)
         try bn1.backward(x: a.g, dy: g.dA1, dx: g.dG, saved: a.saved1)
         try gcn.backward(x: x, input: a.input, adjacency: adjacency, importance: importance,
-                         constantImportance: constantImportance, discard: importanceSink, z: a.z, dy: g.dG,
+                         constantImportance: constantImportance, discard: importanceSink, z: a.z!, dy: g.dG,
                          dz: g.dZ, dx: needInputGradient ? g.dInput : nil, accumulate: false)
         // Residual branch adds into the input gradient.
         switch spec.residual {

@@ -34,6 +34,8 @@ struct BenchOpsCommand: ParsableCommand {
     @Option(help: "Untimed warm-up runs per op.") var warmup: Int = 1
     @Option(help: "Batch size (samples; two persons each).") var batch: Int = 128
     @Option(help: "Only ops whose name contains this text.") var filter: String?
+    @Flag(help: "Run the selected ops round-robin, one run of each per round, so that drifting machine speed affects them alike.")
+    var interleave = false
     @Option(help: "Append JSON lines to this file.") var json: String = "bench-ops.jsonl"
 
     func run() throws {
@@ -45,6 +47,7 @@ struct BenchOpsCommand: ParsableCommand {
         print(String(format: "CPU fp32 FMA peak: %.1f GFLOP/s (%d cores, %@)", peak, CPUInfo.cores, CPUInfo.fmaPath))
         var bench = OpBenchmark(cpuPeakGFLOPS: peak)
         bench.runs = runs; bench.warmup = warmup; bench.batch = batch; bench.filter = filter
+        bench.interleave = interleave
         let out = try JSONLinesWriter(path: json)
         print(BenchmarkTable.header())
         let emit: (OpBenchmarkRow) -> Void = { row in
@@ -76,6 +79,8 @@ struct BenchStepCommand: ParsableCommand {
     @Option(help: "Batch size (samples; two persons each).") var batch: Int = 128
     @Option(name: .customLong("queue-size"), help: "MoCo queue length.") var queueSize: Int = 32768
     @Flag(help: "Print the per-op breakdown.") var profile = false
+    @Flag(name: .customLong("inference-only"), help: "Time eval-mode inference only (no pretraining iterations).")
+    var inferenceOnly = false
     @Flag(name: .customLong("keep-columns"), help: "Keep each temporal convolution's im2col from forward to backward (about 2.4 GB more per trainable view) instead of rebuilding it.")
     var keepColumns = false
     @Option(help: "Append a JSON line to this file.") var json: String = "bench-step.jsonl"
@@ -86,6 +91,7 @@ struct BenchStepCommand: ParsableCommand {
         var bench = StepBenchmark(cpuPeakGFLOPS: peak)
         bench.runs = runs; bench.warmup = warmup; bench.batch = batch; bench.queueSize = queueSize
         bench.keepTemporalColumns = keepColumns
+        bench.inferenceOnly = inferenceOnly
         let out = try JSONLinesWriter(path: json)
         let reporter = ProgressReporter()
         for (label, d) in try benchmarkDevices(device, threads: threads) {
@@ -93,14 +99,22 @@ struct BenchStepCommand: ParsableCommand {
             let (r, timings, inferenceTimings) = try bench.run(on: d, label: label) {
                 reporter.update("\(label): \($0)", force: true)
             }
-            reporter.finish(String(format: "%@: median %.3f s/iteration (min %.3f, max %.3f, %d runs), %.1f GFLOP/s, %.0f%% of CPU peak, peak RSS %.2f GiB (RSS %.2f -> %.2f GiB over the timed runs), inference %.1f samples/s",
+            if inferenceOnly {
+                reporter.finish(String(format: "%@: inference %.1f samples/s (median of %d batches of %d), peak RSS %.2f GiB",
+                                       label, r.inferenceSamplesPerSecond, bench.inferenceBatches, r.batch,
+                                       Double(r.peakRSSBytes) / 1_073_741_824))
+            } else {
+                reporter.finish(String(format: "%@: median %.3f s/iteration (min %.3f, max %.3f, %d runs), %.1f GFLOP/s, %.0f%% of CPU peak, peak RSS %.2f GiB (RSS %.2f -> %.2f GiB over the timed runs), inference %.1f samples/s",
                                    label, r.medianSeconds, r.minSeconds, r.maxSeconds, r.runs, r.gflops, 100 * r.fractionOfCPUPeak,
                                    Double(r.peakRSSBytes) / 1_073_741_824, Double(r.residentAfterWarmup) / 1_073_741_824,
                                    Double(r.residentAtEnd) / 1_073_741_824, r.inferenceSamplesPerSecond))
+            }
             out.write(r)
             if profile {
-                print("training iterations (\(r.runs)):")
-                printProfile(timings)
+                if !inferenceOnly {
+                    print("training iterations (\(r.runs)):")
+                    printProfile(timings)
+                }
                 print("eval-mode inference (\(bench.inferenceBatches) batches of \(r.batch)):")
                 printProfile(inferenceTimings)
             }

@@ -120,6 +120,39 @@ final class OpenCLParityTests: XCTestCase {
         }
     }
 
+    /// The forward-only ops: batch-norm affine map, graph conv with its epilogue (both mixing
+    /// orders on the CPU side), temporal conv with the residual epilogue (direct kernel and GEMM
+    /// paths on the CPU side), and the epilogue pass alone.
+    func testInferenceOps() throws {
+        var rng = TestRandom(110)
+        let k = 3, v = 25
+        var adjacency = [Float](repeating: 0, count: k * v * v)
+        for i in 0..<adjacency.count where (i * 7919) % 6 == 0 { adjacency[i] = Float(1 + i % 4) / 5 }
+        for (s, cout, stride) in [(ActivationShape(channels: 16, batch: 3, frames: 13, joints: 25), 32, 1),
+                                  (ActivationShape(channels: 32, batch: 2, frames: 13, joints: 25), 16, 1),
+                                  (ActivationShape(channels: 16, batch: 2, frames: 25, joints: 25), 16, 2)] {
+            let out = ActivationShape(channels: cout, batch: s.batch, frames: (s.frames - 1) / stride + 1, joints: v)
+            let specs = [Spec(s.dims, &rng), Spec([k * cout, s.channels, 1, 1], &rng, -0.2, 0.2), Spec([k * cout], &rng),
+                         Spec([k, v, v], adjacency), Spec([k, v, v], &rng, 0.5, 1.5),
+                         Spec([cout], &rng, 0.5, 1.5), Spec([cout], &rng), Spec([cout], &rng), Spec([cout], &rng, 0.5, 2),
+                         Spec([cout]), Spec([cout]), Spec([cout, s.batch, s.frames, v]),
+                         Spec([cout, cout, 9, 1], &rng, -0.05, 0.05), Spec([cout], &rng), Spec(out.dims, &rng),
+                         Spec([cout], &rng, -2, 2), Spec(out.dims), Spec(out.dims)]
+            try parity("inference ops \(s) -> \(cout) s\(stride)", specs, abs: 2e-4, rel: 2e-4) { d, t in
+                d.batchNormInferenceAffine(gamma: t[5], beta: t[6], runningMean: t[7], runningVar: t[8], epsilon: 1e-5,
+                                           scale: t[9], shift: t[10])
+                d.graphConvInference(x: t[0], input: s, weight: t[1], bias: t[2], adjacency: t[3], importance: t[4],
+                                     epilogue: ChannelEpilogue(scale: t[9], shift: t[10], relu: true), y: t[11])
+                let mid = ActivationShape(channels: cout, batch: s.batch, frames: s.frames, joints: v)
+                d.temporalConvInference(x: t[11], input: mid, kernel: 9, stride: stride, weight: t[12], bias: t[13],
+                                        epilogue: ChannelEpilogue(scale: t[9], shift: t[10], residual: t[14],
+                                                                  residualScale: t[15], relu: true), y: t[16])
+                d.applyEpilogue(ChannelEpilogue(scale: t[15], shift: t[10], relu: false), x: t[14], channels: cout,
+                                y: t[17])
+            }
+        }
+    }
+
     // MARK: Normalisation and elementwise
 
     func testBatchNormTrainAndEval() throws {

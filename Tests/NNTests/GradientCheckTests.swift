@@ -278,6 +278,35 @@ final class GradientCheckTests: XCTestCase {
         assertParametersClose(gC, floor: 1e-7, "direct kernels")
     }
 
+    /// An evaluation forward in a forward-only context runs the fused path (each batch norm, the
+    /// residual sum and the ReLUs applied as the convolutions' epilogues, the graph conv in
+    /// cache-sized pieces); it matches the unfused eval forward of a trainable context within
+    /// float rounding, with the direct temporal kernels (epilogue in registers) and without.
+    func testFusedEvaluationForwardMatchesUnfused() throws {
+        let device = CPUDevice()
+        for direct in DirectTemporalConvolution.supported ? [true, false] : [false] {
+            device.directTemporalConvolution = DirectTemporalConvolution(enabled: direct)
+            let e = try smallEncoder(device: device, dropout: 0.5)
+            let trainable = try e.makeContext(samples: 3, frames: frames, persons: 2)
+            let fused = try e.makeContext(samples: 3, frames: frames, persons: 2, requiresGrad: false)
+            let x = TestSupport.uniform(count: trainable.geometry.count, lo: -1, hi: 1, seed: 7, stream: 1)
+            x.withUnsafeBufferPointer { device.upload($0, to: trainable.input); device.upload($0, to: fused.input) }
+            try e.forward(trainable.input, context: trainable, training: false)
+            try e.forward(fused.input, context: fused, training: false)
+            for (what, a, b) in [("features", trainable.features, fused.features),
+                                 ("representation", trainable.representation, fused.representation),
+                                 ("output", trainable.output, fused.output)] {
+                let want = device.read(a), got = device.read(b)
+                let scale = want.map { abs($0) }.max() ?? 0
+                XCTAssertGreaterThan(scale, 0, what)
+                for j in want.indices {
+                    XCTAssertEqual(got[j], want[j], accuracy: 2e-6 * scale + 1e-5 * abs(want[j]),
+                                   "\(what)[\(j)] direct \(direct)")
+                }
+            }
+        }
+    }
+
     func testContextCacheReusesPerGeometryAndTag() throws {
         let e = try smallEncoder(device: TestSupport.cpu(), dropout: 0)
         let g = InputGeometry(samples: 2, channels: 3, frames: frames, joints: joints, persons: 2)

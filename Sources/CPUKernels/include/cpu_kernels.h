@@ -23,6 +23,19 @@ void aimclr_set_portable_only(int on);
 /// Most taps one direct-kernel call takes (a 9-frame kernel at stride 1).
 #define AIMCLR_DIRECT_MAX_TAPS 9
 
+/// A per-channel epilogue applied as an output is written (Compute's `ChannelEpilogue`):
+/// y[c, p] = act(scale[c]·v + shift[c] + residualScale[c]·residual[c, p]), the residual laid out
+/// like y (NULL: none), residualScale NULL meaning 1, act = ReLU when relu ≠ 0.
+typedef struct {
+    const float *scale, *shift, *residual, *residualScale;
+    int relu;
+} AimclrEpilogue;
+
+/// y[i] = act(scale·v[i] + shift + rscale·res[i]) for i < n (res may be NULL); y may be v.
+/// AVX-512 when present, else portable C.
+void aimclr_epilogue_row(const float *v, long n, float scale, float shift, const float *res, float rscale, int relu,
+                         float *y);
+
 /// Packs a kernel-K weight for `aimclr_tconv_direct`: packed[(i·K + k)·Opad + o] with Opad = O
 /// rounded up to 8 and zeros in the padding.
 /// `transpose` = 0: weight is (O, I, K) (a forward: O = Cout, I = Cin).
@@ -36,10 +49,11 @@ long aimclr_tconv_packed_count(int outChannels, int inChannels, int kernel);
 /// y[o, b, q] (=|+=) Σ_i Σ_k packed[i, k, o] · x[i, b, q + shifts[k]], the input taken as zero
 /// outside the sample's plane [0, plane), for the samples b in [sampleBegin, sampleEnd). Channel
 /// rows are batch·plane apart. taps ≤ AIMCLR_DIRECT_MAX_TAPS.
-/// mode 0: overwrite; 1: overwrite starting from bias[o]; 2: add to y.
+/// mode 0: overwrite; 1: overwrite starting from bias[o]; 2: add to y. A non-NULL epilogue
+/// (modes 0 and 1) is applied to the sums as they are stored.
 void aimclr_tconv_direct(const float *x, int inChannels, int batch, int plane, const long *shifts, int taps,
-                         const float *packed, int outChannels, const float *bias, int mode, float *y,
-                         int sampleBegin, int sampleEnd);
+                         const float *packed, int outChannels, const float *bias, int mode,
+                         const AimclrEpilogue *epilogue, float *y, int sampleBegin, int sampleEnd);
 
 /// dw[o, i, k] += Σ_b Σ_q dy[o, b, q] · x[i, b, q + shifts[k]] (zero outside the plane) over
 /// [sampleBegin, sampleEnd), dw laid out (O, I, tapCount): the weight gradient of

@@ -1,0 +1,164 @@
+import CPUKernels
+import Compute
+
+/// Forward-only variants for evaluation and the key encoder: nothing is kept for a backward, so
+/// the graph convolution works in cache-sized pieces of positions (the K·C intermediate never
+/// goes through memory), and an inference-mode batch norm, the residual sum and the ReLU are
+/// applied while the output is still in cache (or, in the direct temporal kernel, in registers).
+extension CPUDevice {
+    public func batchNormInferenceAffine(gamma: Tensor, beta: Tensor, runningMean: Tensor, runningVar: Tensor,
+                                         epsilon: Float, scale: Tensor, shift: Tensor) {
+        let c = gamma.count
+        precondition(beta.count >= c && runningMean.count >= c && runningVar.count >= c && scale.count >= c
+                     && shift.count >= c,
+                     "batchNormInferenceAffine: gamma \(gamma.shape), beta \(beta.shape), running \(runningMean.shape), scale \(scale.shape)")
+        let pg = gamma.cpuPointer, pb = beta.cpuPointer, pm = runningMean.cpuPointer, pv = runningVar.cpuPointer
+        let ps = scale.cpuPointer, pt = shift.cpuPointer
+        for ch in 0 ..< c {
+            // The same float operations as batchNormForward's eval path.
+            let invStd = 1 / (pv[ch] + epsilon).squareRoot()
+            ps[ch] = pg[ch] * invStd
+            pt[ch] = pb[ch] - pm[ch] * ps[ch]
+        }
+    }
+
+    public func applyEpilogue(_ epilogue: ChannelEpilogue, x: Tensor, channels: Int, y: Tensor) {
+        precondition(channels > 0 && x.count % channels == 0 && y.count >= x.count,
+                     "applyEpilogue: x \(x.shape) with \(channels) channels, y \(y.shape)")
+        epilogue.validate("applyEpilogue", channels: channels, count: x.count)
+        let p = x.count / channels
+        let px = x.cpuPointer, py = y.cpuPointer
+        measure("applyEpilogue", bytes: Double(4 * x.count * (epilogue.residual == nil ? 2 : 3))) {
+            parallelFor(channels * p, threads: threads, minimumPerChunk: elementwiseChunk) { range in
+                epilogueRows(epilogue, channelLength: p, range: range, from: px, into: py)
+            }
+        }
+    }
+
+    /// Applies `epilogue` to the elements `range` of a (C, channelLength) tensor.
+    func epilogueRows(_ e: ChannelEpilogue, channelLength p: Int, range: Range<Int>,
+                      from v: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
+        let ps = e.scale.cpuPointer, pt = e.shift.cpuPointer
+        let pr = e.residual?.cpuPointer, prs = e.residualScale?.cpuPointer
+        var i = range.lowerBound
+        while i < range.upperBound {
+            let c = i / p
+            let end = min(range.upperBound, (c + 1) * p)
+            aimclr_epilogue_row(v + i, end - i, ps[c], pt[c], pr.map { UnsafePointer($0 + i) }, prs?[c] ?? 1,
+                                e.relu ? 1 : 0, y + i)
+            i = end
+        }
+    }
+
+    /// Runs `body` with the C form of `epilogue` (nil stays nil).
+    func withCEpilogue<R>(_ epilogue: ChannelEpilogue?, _ body: (UnsafePointer<AimclrEpilogue>?) -> R) -> R {
+        guard let e = epilogue else { return body(nil) }
+        var c = AimclrEpilogue(scale: e.scale.cpuPointer, shift: e.shift.cpuPointer,
+                               residual: e.residual?.cpuPointer, residualScale: e.residualScale?.cpuPointer,
+                               relu: e.relu ? 1 : 0)
+        return withUnsafePointer(to: &c) { body($0) }
+    }
+
+    public func temporalConvInference(x: Tensor, input: ActivationShape, kernel: Int, stride: Int,
+                                      weight: Tensor, bias: Tensor, epilogue: ChannelEpilogue?, y: Tensor) {
+        let cout = weight.dim(0)
+        let tOut = (input.frames + 2 * ((kernel - 1) / 2) - kernel) / max(stride, 1) + 1
+        let count = cout * input.batch * tOut * input.joints
+        epilogue?.validate("temporalConvInference", channels: cout, count: count)
+        if let epilogue, weight.count == cout * input.channels * kernel, x.count >= input.count, y.count >= count,
+           directTemporalConvolution.applies(stride: stride, kernel: kernel, input: input, outputChannels: cout) {
+            temporalConvForwardDirect(x: x, input: input, kernel: kernel, weight: weight, bias: bias,
+                                      epilogue: epilogue, y: y, cout: cout)
+            return
+        }
+        temporalConvForward(x: x, input: input, kernel: kernel, stride: stride, weight: weight, bias: bias,
+                            columns: nil, y: y)
+        if let epilogue { applyEpilogue(epilogue, x: y, channels: cout, y: y) }
+    }
+}
+
+extension CPUDevice {
+    public func graphConvInference(x: Tensor, input: ActivationShape, weight: Tensor, bias: Tensor,
+                                   adjacency: Tensor, importance: Tensor, epilogue: ChannelEpilogue?, y: Tensor) {
+        let k = adjacency.dim(0), v = input.joints, cin = input.channels, cols = input.plane
+        let kc = weight.dim(0), cout = kc / max(k, 1)
+        precondition(k > 0 && kc % k == 0 && weight.count == kc * cin && adjacency.count == k * v * v
+                     && importance.count == adjacency.count && bias.count >= kc && x.count >= input.count
+                     && y.count >= cout * cols,
+                     "graphConvInference: x \(x.shape) as \(input), weight \(weight.shape), adjacency \(adjacency.shape), y \(y.shape)")
+        epilogue?.validate("graphConvInference", channels: cout, count: cout * cols)
+        let mixFirst = cin < cout
+        // Positions per piece: whole joint rows, the piece's K·C intermediate about inferenceChunkFloats.
+        let rowsPerPiece = max(1, inferenceChunkFloats / (k * (mixFirst ? cin : cout) * v))
+        let planes = cols / v, pieces = (planes + rowsPerPiece - 1) / rowsPerPiece
+        let workers = min(threads, pieces)
+        let pieceFloats = k * (mixFirst ? cin : cout) * rowsPerPiece * v
+        let scratch = inferenceScratch.floats(workers * pieceFloats)
+        let px = x.cpuPointer, pw = weight.cpuPointer, pb = bias.cpuPointer, py = y.cpuPointer
+        let flops = mixFirst
+            ? 2 * Double(k * cin * cols * v) + 2 * Double(cout) * Double(k * cin) * Double(cols)
+            : 2 * Double(k * cout) * Double(cin * cols) + 2 * Double(k * cout * cols * v)
+        measure("graphConvInference", flops: flops) {
+            let ahat = UnsafePointer(effectiveAdjacency(adjacency, importance))
+            // Mixing first: W'[c, k·Cin + i] = W[k·Cout + c, i] and the bias carried through Â,
+            // B[c, w] = Σ_k b[k·Cout + c]·colsum_k[w], as in graphConvForward.
+            let pattern = mixFirst ? mixedBias(pb, ahat: ahat, k: k, cout: cout, v: v) : []
+            let wk = mixFirst ? UnsafePointer(rearrangedWeight(pw, cin: cin, cout: cout, k: k)) : UnsafePointer(pw)
+            pattern.withUnsafeBufferPointer { pat in
+                withSingleThreadedBLAS {
+                    parallelChunks(pieces, threads: workers) { worker, items in
+                        let part = scratch + worker * pieceFloats
+                        for piece in items {
+                            let r0 = piece * rowsPerPiece, rows = min(rowsPerPiece, planes - r0)
+                            let q0 = r0 * v, width = rows * v
+                            if mixFirst {
+                                // XA_k(Cin, piece) = X · Â_k, then y = W'·XA + B.
+                                for p in 0 ..< k {
+                                    for i in 0 ..< cin {
+                                        mixRows(px + i * cols + q0, aStride: 0, parts: 1, rows: rows, v: v,
+                                                ahat: ahat + p * v * v, into: part + (p * cin + i) * width)
+                                    }
+                                }
+                                for c in 0 ..< cout {
+                                    let row = py + c * cols + q0
+                                    for r in 0 ..< rows { (row + r * v).update(from: pat.baseAddress! + c * v, count: v) }
+                                }
+                                sgemm(transA: false, transB: false, m: cout, n: width, k: k * cin, alpha: 1,
+                                      a: wk, lda: k * cin, b: part, ldb: width, beta: 1, c: py + q0, ldc: cols)
+                            } else {
+                                // z(K·Cout, piece) = W·x + b, then y_c = Σ_k z_k,c · Â_k.
+                                for r in 0 ..< k * cout { (part + r * width).update(repeating: pb[r], count: width) }
+                                sgemm(transA: false, transB: false, m: k * cout, n: width, k: cin, alpha: 1,
+                                      a: pw, lda: cin, b: px + q0, ldb: cols, beta: 1, c: part, ldc: width)
+                                for c in 0 ..< cout {
+                                    mixRows(part + c * width, aStride: cout * width, parts: k, rows: rows, v: v,
+                                            ahat: ahat, into: py + c * cols + q0)
+                                }
+                            }
+                            if let epilogue {
+                                for c in 0 ..< cout {
+                                    let at = c * cols + q0
+                                    epilogueRows(epilogue, channelLength: cols, range: at ..< at + width,
+                                                 from: py, into: py)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// y(rows, V) = Σ_p a_p(rows, V) · Â_p with a_p = a + p·aStride, on the calling thread.
+    private func mixRows(_ a: UnsafePointer<Float>, aStride: Int, parts: Int, rows: Int, v: Int,
+                         ahat: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
+        if graphKernels.applies(joints: v) {
+            aimclr_graph_mix(a, aStride, Int32(parts), ahat, Int32(v), 0, y, 0, rows)
+            return
+        }
+        for p in 0 ..< parts {
+            sgemm(transA: false, transB: false, m: rows, n: v, k: v, alpha: 1, a: a + p * aStride, lda: v,
+                  b: ahat + p * v * v, ldb: v, beta: p == 0 ? 0 : 1, c: y, ldc: v)
+        }
+    }
+}

@@ -1,0 +1,50 @@
+import Compute
+
+/// Forward-only variants: the training kernels into pooled scratch, then the epilogue as one
+/// pass over the output (`Kernels/batchnorm.cl`).
+extension OpenCLDevice {
+    public func graphConvInference(x: Tensor, input: ActivationShape, weight: Tensor, bias: Tensor,
+                                   adjacency: Tensor, importance: Tensor, epilogue: ChannelEpilogue?, y: Tensor) {
+        let kc = weight.dim(0), cout = kc / max(adjacency.dim(0), 1)
+        epilogue?.validate("graphConvInference", channels: cout, count: cout * input.plane)
+        let z = scratch(kc * input.plane, "graphConvInference")
+        graphConvForward(x: x, input: input, weight: weight, bias: bias, adjacency: adjacency, importance: importance,
+                         z: z, y: y)
+        if let epilogue { applyEpilogue(epilogue, x: y, channels: cout, y: y) }
+    }
+
+    public func temporalConvInference(x: Tensor, input: ActivationShape, kernel: Int, stride: Int,
+                                      weight: Tensor, bias: Tensor, epilogue: ChannelEpilogue?, y: Tensor) {
+        temporalConvForward(x: x, input: input, kernel: kernel, stride: stride, weight: weight, bias: bias,
+                            columns: nil, y: y)
+        let cout = weight.dim(0)
+        if let epilogue { applyEpilogue(epilogue, x: y, channels: cout, y: y) }
+    }
+
+    public func applyEpilogue(_ epilogue: ChannelEpilogue, x: Tensor, channels: Int, y: Tensor) {
+        precondition(channels > 0 && x.count % channels == 0 && y.count >= x.count,
+                     "applyEpilogue: x \(x.shape) with \(channels) channels, y \(y.shape)")
+        epilogue.validate("applyEpilogue", channels: channels, count: x.count)
+        let n = x.count, p = n / channels
+        op("applyEpilogue", flops: 4 * Double(n), bytes: 4 * Double(n * (epilogue.residual == nil ? 2 : 3))) {
+            launch("batchnorm.cl", "channel_epilogue", count: n,
+                   [.tensor(x), .tensor(y), .tensor(epilogue.scale), .tensor(epilogue.shift),
+                    .tensor(epilogue.residual ?? x), .tensor(epilogue.residualScale ?? epilogue.scale),
+                    .int(epilogue.residual == nil ? 0 : 1), .int(epilogue.residualScale == nil ? 0 : 1),
+                    .int(epilogue.relu ? 1 : 0), .int(channels), .int(p)])
+        }
+    }
+
+    public func batchNormInferenceAffine(gamma: Tensor, beta: Tensor, runningMean: Tensor, runningVar: Tensor,
+                                         epsilon: Float, scale: Tensor, shift: Tensor) {
+        let c = gamma.count
+        precondition(beta.count >= c && runningMean.count >= c && runningVar.count >= c && scale.count >= c
+                     && shift.count >= c,
+                     "batchNormInferenceAffine: gamma \(gamma.shape), beta \(beta.shape), running \(runningMean.shape), scale \(scale.shape)")
+        op("batchNormInferenceAffine", flops: 4 * Double(c), bytes: 24 * Double(c)) {
+            launch("batchnorm.cl", "bn_inference_affine", count: c,
+                   [.tensor(gamma), .tensor(beta), .tensor(runningMean), .tensor(runningVar), .int(c),
+                    .float(epsilon), .tensor(scale), .tensor(shift)])
+        }
+    }
+}
