@@ -222,6 +222,7 @@ def main():
     ap.add_argument("--queue-size", type=int, default=32768)
     ap.add_argument("--peak-gflops", type=float, default=0.0, help="CPU fp32 peak, for the fraction column")
     ap.add_argument("--inference-batches", type=int, default=5)
+    ap.add_argument("--inference-only", action="store_true", help="time eval-mode inference only")
     ap.add_argument("--check-safetensors", help="load an aimclr pretraining checkpoint strictly and exit")
     ap.add_argument("--device", default="cpu", help="torch device: cpu or cuda")
     args = ap.parse_args()
@@ -247,7 +248,7 @@ def main():
             torch.cuda.synchronize()
     model.train()
     times = []
-    for i in range(args.warmup + args.iterations):
+    for i in range(0 if args.inference_only else args.warmup + args.iterations):
         start = time.perf_counter()
         loss = model(*views)
         opt.zero_grad(set_to_none=True)
@@ -271,6 +272,10 @@ def main():
         # The median batch, as `aimclr bench step` reports it.
         inference = args.batch / statistics.median(batch_seconds)
 
+    if args.inference_only:
+        print(f"pytorch inference: {inference:.1f} samples/s (median of {len(batch_seconds)} batches of {args.batch}), "
+              f"peak RSS {peak_rss_bytes() / 2**30:.2f} GiB")
+        return
     flops = iteration_flops(args.batch)
     median = statistics.median(times)
     row = {

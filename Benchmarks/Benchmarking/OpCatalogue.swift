@@ -53,6 +53,18 @@ public enum OpCatalogue {
                 let y = try d.makeTensor(mid.dims)
                 return { d.graphConvForward(x: x, input: inShape, weight: w, bias: b, adjacency: a, importance: e, z: z, y: y) }
             })
+            list.append(OpCase(op: "graph_conv.inference", shape: tag, flops: gcnFlops,
+                               bytes: 4.0 * Double(inShape.count + mid.count)) { d in
+                let x = try randomTensor(d, inShape.dims, seed: 3)
+                let w = try randomTensor(d, [partitions * blk.cout, blk.cin], seed: 4, scale: 0.1)
+                let b = try randomTensor(d, [partitions * blk.cout], seed: 5, scale: 0.1)
+                let a = try randomTensor(d, [partitions, joints, joints], seed: 6, scale: 0.2)
+                let e = try d.tensor(filledWith: 1, shape: [partitions, joints, joints])
+                let s = try randomTensor(d, [blk.cout], seed: 12, offset: 1), t = try randomTensor(d, [blk.cout], seed: 13)
+                let y = try d.makeTensor(mid.dims)
+                return { d.graphConvInference(x: x, input: inShape, weight: w, bias: b, adjacency: a, importance: e,
+                                              epilogue: ChannelEpilogue(scale: s, shift: t, relu: true), y: y) }
+            })
             list.append(OpCase(op: "graph_conv.bwd", shape: tag, flops: 2 * gcnFlops,
                                bytes: 4.0 * Double(2 * inShape.count + 2 * (partitions + 1) * mid.count)) { d in
                 let x = try randomTensor(d, inShape.dims, seed: 3)

@@ -30,7 +30,7 @@ public final class CPUDevice: Device {
     let inferenceScratch = Scratch()
     /// Floats of one worker's piece of the forward-only graph convolution (its K·C
     /// intermediate for a run of positions; sized to stay in the L2 cache).
-    public var inferenceChunkFloats = 1 << 17
+    public var inferenceChunkFloats = 1 << 18
     /// True while `withSingleThreadedBLAS` holds OpenBLAS at one thread (it may nest).
     var blasPinnedToOneThread = false
     /// Dropout masks from forwards, for their backwards.
