@@ -126,6 +126,15 @@ public enum OpCatalogue {
                 let y = try d.makeTensor(view.dims)
                 return { d.temporalConvForward(x: x, input: view, kernel: 9, stride: 1, weight: w, bias: b, columns: nil, y: y) }
             })
+            list.append(OpCase(op: "temporal_conv.bwd.framemajor", shape: "block 10 256->256 T13 s1",
+                               flops: 4.0 * Double(view.count) * Double(256 * 9), bytes: 16.0 * Double(view.count)) { d in
+                let x = try randomTensor(d, view.dims, seed: 8)
+                let w = try randomTensor(d, [256, 256, 9], seed: 9, scale: 0.05)
+                let dy = try randomTensor(d, view.dims, seed: 11)
+                let dx = try d.makeTensor(view.dims), dw = try d.makeTensor(w.shape), db = try d.makeTensor([256])
+                return { d.temporalConvBackward(x: x, input: view, kernel: 9, stride: 1, weight: w, columns: nil,
+                                                dy: dy, dx: dx, accumulate: false, dWeight: dw, dBias: db) }
+            })
             let nmajor = ActivationShape(channels: 256, batch: persons, frames: 13, joints: joints)
             list.append(OpCase(op: "permute.framemajor", shape: "(256, \(persons), 13, \(joints))", flops: 0,
                                bytes: 8.0 * Double(nmajor.count)) { d in

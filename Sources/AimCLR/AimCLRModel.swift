@@ -58,6 +58,7 @@ public final class AimCLRModel {
                                         edgeImportance: config.edgeImportance, adjacency: adjacency, joints: joints,
                                         head: .projection(hidden: config.hiddenDim, out: config.featureDim))
         encoderConfig.recomputeTemporalColumns = !config.keepTemporalColumns
+        if !config.frameMajorBlocks { encoderConfig.frameMajorMinimumChannels = nil }
         // The reference re-initialises the whole model after copying q into k, so the key
         // encoder gets its own random draw (spec §8.2).
         encoderQ = try STGCN(config: encoderConfig, device: device, seed: config.seed &+ 1)

@@ -58,6 +58,11 @@ public struct PretrainConfig: Codable, Sendable, Equatable {
     /// per trainable view at the reference shapes) instead of rebuilding it there.
     public var keepTemporalColumns: Bool = false
 
+    /// Run the wide stride-1 blocks (block 10) on a frame-major view (see
+    /// `STGCNConfig.frameMajorMinimumChannels`). Off draws those blocks' dropout masks over the
+    /// sample-major order, as before the option existed.
+    public var frameMajorBlocks: Bool = true
+
     // Run control.
     public var workDir: String = "runs/pretrain"
     public var saveInterval: Int = 5
@@ -237,6 +242,7 @@ struct YAMLReader {
             case "extreme_time_flip": c.extremeTimeFlip = try bool(key, value)
             case "queue_warmup": c.queueWarmup = try bool(key, value)
             case "keep_temporal_columns": c.keepTemporalColumns = try bool(key, value)
+            case "frame_major_blocks": c.frameMajorBlocks = try bool(key, value)
             default:
                 if !Self.ignored.contains(key) { unknown.append(key) }
             }

@@ -189,6 +189,10 @@ extension CPUDevice {
                      "permute: shape \(shape), perm \(perm) (at most 6 dims, perm a permutation)")
         let n = shape.reduce(1, *)
         precondition(x.count >= n && y.count >= n, "permute: x \(x.shape), y \(y.shape) for shape \(shape)")
+        if rank == 4 && perm == [0, 2, 1, 3] {
+            swapMiddleDimensions(x: x.cpuPointer, shape: shape, y: y.cpuPointer)
+            return
+        }
         // Pad to six dims at the front so one loop nest covers every rank.
         let pad = 6 - rank
         var inShape = [Int](repeating: 1, count: 6)
@@ -227,6 +231,22 @@ extension CPUDevice {
                     } else {
                         for j in 0 ..< d.5 { dst[j] = src[j * s.5] }
                     }
+                }
+            }
+        }
+    }
+}
+
+extension CPUDevice {
+    /// (C, A, B, V) → (C, B, A, V), e.g. sample-major ↔ frame-major activations: per output
+    /// group (c, b), A rows of V floats gathered B·V apart.
+    private func swapMiddleDimensions(x: UnsafeMutablePointer<Float>, shape: [Int], y: UnsafeMutablePointer<Float>) {
+        let (c, a, b, v) = (shape[0], shape[1], shape[2], shape[3])
+        measure("permute", bytes: Double(8 * c * a * b * v)) {
+            parallelFor(c * b, threads: threads, minimumPerChunk: max(1, elementwiseChunk / max(a * v, 1))) { groups in
+                for g in groups {
+                    let ch = g / b, j = g % b
+                    aimclr_copy_rows(x + (ch * a * b + j) * v, b * v, y + (ch * b + j) * a * v, v, a, v)
                 }
             }
         }

@@ -98,6 +98,11 @@ extension CPUDevice {
                                            accumulate: accumulate, dWeight: dWeight, dBias: dBias, cout: cout)
                 return
             }
+            if usesShiftedBackward(stride: stride, input: input, outputChannels: cout) {
+                temporalConvBackwardShifted(x: x, input: input, kernel: kernel, weight: weight, dy: dy, dx: dx,
+                                            accumulate: accumulate, dWeight: dWeight, dBias: dBias, cout: cout)
+                return
+            }
             temporalConvBackwardStreaming(x: x, input: input, kernel: kernel, stride: stride, weight: weight, dy: dy,
                                           dx: dx, accumulate: accumulate, dWeight: dWeight, dBias: dBias,
                                           cout: cout, tOut: tOut)

@@ -52,6 +52,10 @@ public final class CPUDevice: Device {
     /// im2col); tests switch it off to check both paths.
     public var shiftedTemporalGEMMs = true
 
+    /// Positions per window of the shifted-GEMM temporal convolution on a frame-major view (the
+    /// Cout × window output tile stays in the L2 cache across the taps).
+    public var shiftedWindowColumns = 1024
+
     /// - Parameter threads: workers for our loops and for OpenBLAS (default: all cores).
     public init(threads: Int? = nil) {
         BLASCoreSelection.selectedOnce

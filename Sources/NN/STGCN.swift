@@ -34,6 +34,19 @@ public struct STGCNConfig: Sendable {
     /// GEMM). About 2.4 GB per trainable view at the reference shapes. False keeps one column
     /// buffer per block from the forward for the backward.
     public var recomputeTemporalColumns: Bool = true
+    /// Stride-1 blocks at least this wide run on a frame-major view of their activations,
+    /// (C, T, N·M, V) instead of (C, N·M, T, V): every temporal-conv tap is then a long window of
+    /// whole frames across the batch (a few large GEMMs instead of one per sequence and tap, and
+    /// only the taps that land inside the sequence). Such a block permutes its input in and its
+    /// output back, so its neighbours see the usual layout; its dropout mask is drawn over the
+    /// frame-major order. nil: no block.
+    public var frameMajorMinimumChannels: Int? = 128
+
+    /// Whether `spec` runs frame-major (see `frameMajorMinimumChannels`).
+    public func runsFrameMajor(_ spec: BlockSpec) -> Bool {
+        guard let minimum = frameMajorMinimumChannels else { return false }
+        return spec.stride == 1 && spec.outChannels >= minimum
+    }
 
     public init(inChannels: Int = 3, hiddenChannels: Int = 16, hiddenDim: Int = 256, dropout: Float = 0.5,
                 edgeImportance: Bool = true, adjacency: [Float], joints: Int, head: HeadKind,
@@ -157,7 +170,7 @@ public final class STGCN: Module {
         for (i, spec) in config.blocks.enumerated() {
             built.append(try STGCNBlock(device: device, index: i, spec: spec, adjacency: adjacency,
                                         importance: config.edgeImportance ? importance[i] : nil,
-                                        temporalKernel: config.temporalKernel))
+                                        temporalKernel: config.temporalKernel, frameMajor: config.runsFrameMajor(spec)))
         }
         blocks = built
         head = try Head(device: device, kind: config.head, inFeatures: config.blocks.last!.outChannels)

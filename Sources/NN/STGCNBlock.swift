@@ -48,10 +48,15 @@ public final class STGCNBlock: Module {
     let constantImportance: Tensor
     let importanceSink: Tensor
 
+    /// Runs on a frame-major view (see `STGCNConfig.frameMajorMinimumChannels`).
+    public let frameMajor: Bool
+
     init(device: Device, index: Int, spec: BlockSpec, adjacency: Tensor, importance: Parameter?,
-         temporalKernel: Int = 9) throws {
+         temporalKernel: Int = 9, frameMajor: Bool = false) throws {
+        precondition(!frameMajor || spec.stride == 1, "a frame-major block has stride 1")
         self.index = index
         self.spec = spec
+        self.frameMajor = frameMajor
         self.adjacency = adjacency
         self.importance = importance
         let name = "st_gcn_networks.\(index)"
@@ -114,6 +119,8 @@ public final class STGCNBlock: Module {
         case r
         /// Block output; read by the backward and by the next block.
         case out
+        /// The block input permuted to frame-major (frame-major blocks only); read by the backward.
+        case frameMajorInput
     }
 
     /// Shapes of every tensor a forward writes, for an input geometry.
@@ -134,6 +141,7 @@ public final class STGCNBlock: Module {
             shapes[.r0] = output.dims
             shapes[.r] = output.dims
         }
+        if frameMajor { shapes[.frameMajorInput] = input.dims }
         return shapes
     }
 
@@ -147,6 +155,8 @@ public final class STGCNBlock: Module {
         /// The forward's im2col, kept for the backward; nil when it is streamed.
         let columns: Tensor?
         let r0: Tensor?, r: Tensor?
+        /// The input in frame-major order (frame-major blocks only).
+        let frameMajorInput: Tensor?
         let saved1: BatchNorm.Saved
         let saved2: BatchNorm.Saved
         let savedResidual: BatchNorm.Saved?
@@ -158,7 +168,7 @@ public final class STGCNBlock: Module {
             output = block.outputShape(input)
             z = tensors[.z]; g = tensors[.g]!; a1 = tensors[.a1]!; columns = tensors[.columns]
             c = tensors[.c]!; d = tensors[.d]!; out = tensors[.out]!
-            r0 = tensors[.r0]; r = tensors[.r]
+            r0 = tensors[.r0]; r = tensors[.r]; frameMajorInput = tensors[.frameMajorInput]
             saved1 = try block.bn1.makeSaved()
             saved2 = try block.bn2.makeSaved()
             savedResidual = try block.residualBN?.makeSaved()
@@ -172,6 +182,9 @@ public final class STGCNBlock: Module {
         let dA1: Tensor, dG: Tensor, dZ: Tensor
         let dR0: Tensor?
         let dInput: Tensor
+        /// Frame-major blocks: the output gradient after the ReLU, and the input gradient, in
+        /// frame-major order.
+        let dFrameMajor: Tensor?, dInputFrameMajor: Tensor?
 
         /// Reserves this block's slots in `arena` (before it is allocated).
         static func plan(block: STGCNBlock, input: ActivationShape, arena: ScratchArena, parity: Int) {
@@ -188,6 +201,7 @@ public final class STGCNBlock: Module {
                 ("dInput\(parity)", input.dims),
             ]
             if block.spec.residual == .convolution { out.append(("dR0", shapes[.out]!)) }
+            if block.frameMajor { out += [("dFrameMajor", shapes[.out]!), ("dInputFrameMajor", input.dims)] }
             return out
         }
 
@@ -201,6 +215,8 @@ public final class STGCNBlock: Module {
             dZ = arena.view("dZ", shapes[.z]!)
             dR0 = block.spec.residual == .convolution ? arena.view("dR0", shapes[.out]!) : nil
             dInput = arena.view("dInput\(parity)", input.dims)
+            dFrameMajor = block.frameMajor ? arena.view("dFrameMajor", shapes[.out]!) : nil
+            dInputFrameMajor = block.frameMajor ? arena.view("dInputFrameMajor", input.dims) : nil
         }
     }
 
@@ -218,21 +234,60 @@ public final class STGCNBlock: Module {
     /// evaluation forward fuses each batch norm, the residual sum and the ReLUs into the convs).
     func forward(x: Tensor, activations a: Activations, training: Bool, dropoutKey: RandomKey,
                  forwardOnly: Bool = false) {
-        if forwardOnly && !training {
-            forwardInference(x: x, activations: a)
-            return
-        }
         let device = gcn.weight.device
+        // A frame-major block works on its input permuted to (C, T, N, V) and writes its result
+        // into d, which is permuted back into out.
+        if let xf = a.frameMajorInput {
+            device.permute(x: x, shape: a.input.dims, perm: Self.swapBatchAndFrames, y: xf)
+        }
+        let input = a.frameMajorInput ?? x
+        let result = frameMajor ? a.d : a.out
+        if forwardOnly && !training {
+            forwardInference(x: input, activations: a, into: result)
+        } else {
+            forwardTraining(x: input, activations: a, training: training, dropoutKey: dropoutKey,
+                            forwardOnly: forwardOnly, into: result)
+        }
+        if frameMajor {
+            device.permute(x: result, shape: frameMajorDims(a.output), perm: Self.swapBatchAndFrames, y: a.out)
+        }
+    }
+
+    /// (C, N, T, V) ↔ (C, T, N, V).
+    private static let swapBatchAndFrames = [0, 2, 1, 3]
+
+    private func frameMajorDims(_ s: ActivationShape) -> [Int] { [s.channels, s.frames, s.batch, s.joints] }
+
+    /// What the graph conv and the 1×1 residual see of the block input: a frame-major block
+    /// presents (C, T, N, V) as T sequences of N frames (both ops act per position and mix only
+    /// within a frame's joints).
+    private func graphView(_ a: Activations) -> ActivationShape {
+        let i = a.input
+        return frameMajor ? ActivationShape(channels: i.channels, batch: i.frames, frames: i.batch, joints: i.joints) : i
+    }
+
+    /// What the temporal conv sees of its input (the graph conv's output): a frame-major block
+    /// presents (C, T, N, V) as one sequence of T frames of N·V joints.
+    private func middleShape(_ a: Activations) -> ActivationShape {
+        let i = a.input
+        return frameMajor
+            ? ActivationShape(channels: spec.outChannels, batch: 1, frames: i.frames, joints: i.batch * i.joints)
+            : ActivationShape(channels: spec.outChannels, batch: i.batch, frames: i.frames, joints: i.joints)
+    }
+
+    private func forwardTraining(x: Tensor, activations a: Activations, training: Bool, dropoutKey: RandomKey,
+                                 forwardOnly: Bool, into result: Tensor) {
+        let device = gcn.weight.device
+        let view = graphView(a)
         // Residual branch first: it reads the block input only.
         if let conv = residualConv, let bn = residualBN {
-            conv.forward(x: x, input: a.input, y: a.r0!)
+            conv.forward(x: x, input: view, y: a.r0!)
             bn.forward(x: a.r0!, y: a.r!, saved: a.savedResidual!, training: training)
         }
         if forwardOnly {
-            gcn.inference(x: x, input: a.input, adjacency: adjacency, importance: importanceTensor, epilogue: nil,
-                          y: a.g)
+            gcn.inference(x: x, input: view, adjacency: adjacency, importance: importanceTensor, epilogue: nil, y: a.g)
         } else {
-            gcn.forward(x: x, input: a.input, adjacency: adjacency, importance: importanceTensor, z: a.z!, y: a.g)
+            gcn.forward(x: x, input: view, adjacency: adjacency, importance: importanceTensor, z: a.z!, y: a.g)
         }
         bn1.forward(x: a.g, y: a.a1, saved: a.saved1, training: training, relu: true)
         tconv.forward(x: a.a1, input: middleShape(a), columns: a.columns, y: a.c)
@@ -244,24 +299,20 @@ public final class STGCNBlock: Module {
             a.dropoutKey = nil
         }
         switch spec.residual {
-        case .none: device.reluForward(x: a.d, y: a.out)
-        case .identity: device.addReLU(a.d, x, y: a.out)
-        case .convolution: device.addReLU(a.d, a.r!, y: a.out)
+        case .none: device.reluForward(x: a.d, y: result)
+        case .identity: device.addReLU(a.d, x, y: result)
+        case .convolution: device.addReLU(a.d, a.r!, y: result)
         }
-    }
-
-    /// Geometry of the temporal conv's input (the graph conv's output).
-    private func middleShape(_ a: Activations) -> ActivationShape {
-        ActivationShape(channels: spec.outChannels, batch: a.input.batch, frames: a.input.frames, joints: a.input.joints)
     }
 
     /// The evaluation forward in two fused passes: ReLU(BN1(gcn(x))) as the graph conv's
     /// epilogue, ReLU(BN2(tconv(·)) + residual) as the temporal conv's (the conv residual's
     /// batch norm folded in as a per-channel scale of it and a shift added to BN2's).
-    private func forwardInference(x: Tensor, activations a: Activations) {
+    private func forwardInference(x: Tensor, activations a: Activations, into result: Tensor) {
         let device = gcn.weight.device
+        let view = graphView(a)
         let (s1, t1) = bn1.inferenceAffine()
-        gcn.inference(x: x, input: a.input, adjacency: adjacency, importance: importanceTensor,
+        gcn.inference(x: x, input: view, adjacency: adjacency, importance: importanceTensor,
                       epilogue: ChannelEpilogue(scale: s1, shift: t1, relu: true), y: a.a1)
         let (s2, t2) = bn2.inferenceAffine()
         var epilogue = ChannelEpilogue(scale: s2, shift: t2, relu: true)
@@ -269,12 +320,12 @@ public final class STGCNBlock: Module {
         case .none: break
         case .identity: epilogue.residual = x
         case .convolution:
-            residualConv!.forward(x: x, input: a.input, y: a.r0!)
+            residualConv!.forward(x: x, input: view, y: a.r0!)
             let (sR, tR) = residualBN!.inferenceAffine()
             device.add(t2, tR, y: combinedShift)
             epilogue = ChannelEpilogue(scale: s2, shift: combinedShift, residual: a.r0!, residualScale: sR, relu: true)
         }
-        tconv.inference(x: a.a1, input: middleShape(a), epilogue: epilogue, y: a.out)
+        tconv.inference(x: a.a1, input: middleShape(a), epilogue: epilogue, y: result)
         a.dropoutKey = nil
     }
 
@@ -285,30 +336,38 @@ public final class STGCNBlock: Module {
                   needInputGradient: Bool = true) throws {
         let device = gcn.weight.device
         device.reluBackward(y: a.out, dy: dOut, dx: g.dS)
+        // A frame-major block continues on the permuted gradient and input.
+        let dS = g.dFrameMajor ?? g.dS
+        if let f = g.dFrameMajor { device.permute(x: g.dS, shape: a.output.dims, perm: Self.swapBatchAndFrames, y: f) }
+        let xin = a.frameMajorInput ?? x
+        let dInput = g.dInputFrameMajor ?? g.dInput
         // Main branch: dropout → tcn.3 → tcn.2 → ReLU → tcn.0 → gcn.
         let dAfterDropout: Tensor
         if let key = a.dropoutKey {
-            device.dropoutBackward(dy: g.dS, p: spec.dropout, key: key, dx: g.dD)
+            device.dropoutBackward(dy: dS, p: spec.dropout, key: key, dx: g.dD)
             dAfterDropout = g.dD
         } else {
-            dAfterDropout = g.dS
+            dAfterDropout = dS
         }
         try bn2.backward(x: a.c, dy: dAfterDropout, dx: g.dC, saved: a.saved2)
         try tconv.backward(x: a.a1, input: middleShape(a), columns: a.columns, dy: g.dC, dx: g.dA1, accumulate: false)
         device.reluBackward(y: a.a1, dy: g.dA1, dx: g.dA1)
         try bn1.backward(x: a.g, dy: g.dA1, dx: g.dG, saved: a.saved1)
-        try gcn.backward(x: x, input: a.input, adjacency: adjacency, importance: importance,
+        try gcn.backward(x: xin, input: graphView(a), adjacency: adjacency, importance: importance,
                          constantImportance: constantImportance, discard: importanceSink, z: a.z!, dy: g.dG,
-                         dz: g.dZ, dx: needInputGradient ? g.dInput : nil, accumulate: false)
+                         dz: g.dZ, dx: needInputGradient ? dInput : nil, accumulate: false)
         // Residual branch adds into the input gradient.
         switch spec.residual {
         case .none: break
         case .identity:
-            if needInputGradient { device.add(g.dInput, g.dS, y: g.dInput) }
+            if needInputGradient { device.add(dInput, dS, y: dInput) }
         case .convolution:
-            try residualBN!.backward(x: a.r0!, dy: g.dS, dx: g.dR0!, saved: a.savedResidual!)
-            try residualConv!.backward(x: x, input: a.input, dy: g.dR0!, dx: needInputGradient ? g.dInput : nil,
+            try residualBN!.backward(x: a.r0!, dy: dS, dx: g.dR0!, saved: a.savedResidual!)
+            try residualConv!.backward(x: xin, input: graphView(a), dy: g.dR0!, dx: needInputGradient ? dInput : nil,
                                        accumulate: true)
+        }
+        if needInputGradient, let f = g.dInputFrameMajor {
+            device.permute(x: f, shape: frameMajorDims(a.input), perm: Self.swapBatchAndFrames, y: g.dInput)
         }
     }
 }

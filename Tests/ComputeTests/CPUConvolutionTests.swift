@@ -133,10 +133,13 @@ final class CPUConvolutionTests: XCTestCase {
     }
 
     /// Wide layers' forward as shifted GEMMs (every layer counts as wide here): planes shorter
-    /// than the kernel, kernel sizes 9, 3 and 1, one thread and two.
-    func testShiftedGEMMForward() throws {
+    /// than the kernel, kernel sizes 9, 3 and 1, one thread and two. With fewer sequences than
+    /// threads (a frame-major view) the backward is shifted GEMMs too.
+    func testShiftedGEMMs() throws {
         for (n, cin, cout, t, v, kernel, threads) in [(3, 5, 6, 12, 25, 9, 2), (2, 4, 3, 3, 5, 9, 2),
-                                                      (3, 3, 7, 8, 5, 3, 1), (2, 6, 4, 5, 4, 1, 2)] {
+                                                      (3, 3, 7, 8, 5, 3, 1), (2, 6, 4, 5, 4, 1, 2),
+                                                      (1, 5, 6, 12, 50, 9, 2), (1, 4, 3, 3, 10, 9, 2),
+                                                      (2, 3, 7, 8, 5, 3, 4)] {
             try checkTemporalConv(n: n, cin: cin, cout: cout, t: t, v: v, kernel: kernel, stride: 1,
                                   blocking: nil, stored: false, direct: false, threads: threads, shiftedAbove: 2)
         }
@@ -151,7 +154,10 @@ final class CPUConvolutionTests: XCTestCase {
         let shape = ActivationShape(channels: cin, batch: n, frames: t, joints: v)
         if let shiftedAbove {
             device.directTemporalConvolution.maximumChannels = shiftedAbove
+            // Several windows per plane on a frame-major view, the last one partial.
+            device.shiftedWindowColumns = 37
             XCTAssertTrue(device.usesShiftedGEMMs(stride: stride, input: shape, outputChannels: cout))
+            XCTAssertEqual(device.usesShiftedBackward(stride: stride, input: shape, outputChannels: cout), n < threads)
         } else {
             // The im2col variants must not take the shifted path (the test shapes are narrow).
             XCTAssertFalse(device.usesShiftedGEMMs(stride: stride, input: shape, outputChannels: cout))

@@ -135,13 +135,19 @@ final class CPUElementwiseTests: XCTestCase {
             ([3, 8], [1, 0]),
             ([2, 2, 3, 2, 3, 2], [5, 3, 1, 0, 2, 4]),
             ([7], [0]),
+            // (C, N, T, V) ↔ (C, T, N, V), the frame-major view: rows of one vector, of two
+            // (the second partial), and wider than the vector path (memcpy).
+            ([3, 5, 7, 25], [0, 2, 1, 3]), ([2, 4, 3, 9], [0, 2, 1, 3]), ([2, 3, 4, 40], [0, 2, 1, 3]),
         ]
-        for (shape, perm) in cases {
-            let x = rng.values(shape.reduce(1, *))
-            let xt = try device.tensor(x, shape), yt = try device.makeTensor(perm.map { shape[$0] })
-            device.permute(x: xt, shape: shape, perm: perm, y: yt)
-            assertClose(device.read(yt), Ref.permute(x, shape: shape, perm: perm), abs: 0, rel: 0,
-                        "permute \(shape) by \(perm)")
+        for portable in [false, true] {
+            for (shape, perm) in cases {
+                let x = rng.values(shape.reduce(1, *))
+                let xt = try device.tensor(x, shape), yt = try device.makeTensor(perm.map { shape[$0] })
+                let run = { self.device.permute(x: xt, shape: shape, perm: perm, y: yt) }
+                if portable { PortableKernelSwitch.withPortableKernels(run) } else { run() }
+                assertClose(device.read(yt), Ref.permute(x, shape: shape, perm: perm), abs: 0, rel: 0,
+                            "permute \(shape) by \(perm) portable \(portable)")
+            }
         }
     }
 }

@@ -21,16 +21,19 @@ final class GradientCheckTests: XCTestCase {
     let joints = 6
     let frames = 12
 
-    func smallEncoder(device: Device, dropout: Float) throws -> STGCN {
+    /// `frameMajor`: every stride-1 block runs on the frame-major view (blocks 1 and 2).
+    func smallEncoder(device: Device, dropout: Float, frameMajor: Bool = false) throws -> STGCN {
         let blocks = [
             BlockSpec(inChannels: 3, outChannels: 4, stride: 1, residual: .none, dropout: 0),
             BlockSpec(inChannels: 4, outChannels: 4, stride: 1, residual: .identity, dropout: dropout),
             BlockSpec(inChannels: 4, outChannels: 6, stride: 2, residual: .convolution, dropout: 0),
         ]
-        let config = STGCNConfig(hiddenChannels: 4, hiddenDim: 6, dropout: dropout,
+        var config = STGCNConfig(hiddenChannels: 4, hiddenDim: 6, dropout: dropout,
                                  adjacency: TestSupport.adjacency(joints: joints), joints: joints,
                                  head: .projection(hidden: 5, out: 3), blocks: blocks)
+        config.frameMajorMinimumChannels = frameMajor ? 1 : nil
         let e = try STGCN(config: config, device: device, seed: 11)
+        XCTAssertEqual(e.blocks.map { $0.frameMajor }, [frameMajor, frameMajor, false])
         TestSupport.randomizeState(e, seed: 5)
         return e
     }
@@ -70,13 +73,13 @@ final class GradientCheckTests: XCTestCase {
         Array(Set((0..<k).map { ($0 * 7919 + 13) % count })).sorted()
     }
 
-    func runWholeEncoderCheck(training: Bool) throws {
+    func runWholeEncoderCheck(training: Bool, frameMajor: Bool = false, dataSeed: UInt64 = 9) throws {
         let device = TestSupport.cpu()
-        let e = try smallEncoder(device: device, dropout: 0.5)
+        let e = try smallEncoder(device: device, dropout: 0.5, frameMajor: frameMajor)
         let ctx = try e.makeContext(samples: 2, frames: frames, persons: 2)
-        let input = TestSupport.uniform(count: ctx.geometry.count, lo: -1, hi: 1, seed: 9, stream: 1)
+        let input = TestSupport.uniform(count: ctx.geometry.count, lo: -1, hi: 1, seed: dataSeed, stream: 1)
         input.withUnsafeBufferPointer { device.upload($0, to: ctx.input) }
-        let r = TestSupport.uniform(count: 2 * 3, lo: -1, hi: 1, seed: 9, stream: 2)
+        let r = TestSupport.uniform(count: 2 * 3, lo: -1, hi: 1, seed: dataSeed, stream: 2)
         let rTensor = try device.tensor(r, shape: [2, 3])
         let keys = DropoutKeys(seed: 42, encoder: 1, site: 3, step: 7)
 
@@ -114,6 +117,44 @@ final class GradientCheckTests: XCTestCase {
 
     func testWholeEncoderGradientsEvalMode() throws {
         try runWholeEncoderCheck(training: false)
+    }
+
+    /// Frame-major blocks with dropout (their masks are drawn over the frame-major order, so the
+    /// function differs from the sample-major one). The whole-encoder check is sensitive to ReLU
+    /// kinks that every step size crosses alike (after training-mode batch norm a perturbed weight
+    /// moves every activation); with some data seeds a probe or two lands on one, in both layouts.
+    /// Seed 11 avoids that for both.
+    func testWholeEncoderGradientsFrameMajorBlocks() throws {
+        try runWholeEncoderCheck(training: true, frameMajor: true, dataSeed: 11)
+    }
+
+    /// Frame-major blocks compute the same function (no dropout: its mask is drawn over the
+    /// other order): outputs, input gradient and parameter gradients agree with sample-major
+    /// blocks within float rounding, in training and in eval mode.
+    func testFrameMajorBlocksMatchSampleMajor() throws {
+        let device = CPUDevice()
+        for training in [true, false] {
+            func run(frameMajor: Bool) throws -> [[Float]] {
+                let e = try smallEncoder(device: device, dropout: 0, frameMajor: frameMajor)
+                let ctx = try e.makeContext(samples: 3, frames: frames, persons: 2)
+                TestSupport.uniform(count: ctx.geometry.count, lo: -1, hi: 1, seed: 8, stream: 1)
+                    .withUnsafeBufferPointer { device.upload($0, to: ctx.input) }
+                let d = try device.tensor(TestSupport.uniform(count: 9, lo: -1, hi: 1, seed: 8, stream: 2), shape: [3, 3])
+                e.zeroGradients()
+                try e.forward(ctx.input, context: ctx, training: training)
+                let dIn = device.read(try e.backward(context: ctx, dOutput: d))
+                return [device.read(ctx.output), device.read(ctx.features), dIn]
+                    + e.parameters.map { device.read($0.gradient) }
+            }
+            let want = try run(frameMajor: false), got = try run(frameMajor: true)
+            for (i, (w, g)) in zip(want, got).enumerated() {
+                let scale = w.map { abs($0) }.max() ?? 0
+                for j in w.indices {
+                    XCTAssertEqual(g[j], w[j], accuracy: 1e-7 + 2e-5 * scale + 1e-4 * abs(w[j]),
+                                   "tensor \(i)[\(j)] training \(training)")
+                }
+            }
+        }
     }
 
     /// Two contexts (two views with their own BN batches and dropout masks): backward of both
@@ -284,9 +325,10 @@ final class GradientCheckTests: XCTestCase {
     /// float rounding, with the direct temporal kernels (epilogue in registers) and without.
     func testFusedEvaluationForwardMatchesUnfused() throws {
         let device = CPUDevice()
-        for direct in DirectTemporalConvolution.supported ? [true, false] : [false] {
+        for (direct, frameMajor) in [(true, false), (false, false), (false, true), (true, true)]
+        where !direct || DirectTemporalConvolution.supported {
             device.directTemporalConvolution = DirectTemporalConvolution(enabled: direct)
-            let e = try smallEncoder(device: device, dropout: 0.5)
+            let e = try smallEncoder(device: device, dropout: 0.5, frameMajor: frameMajor)
             let trainable = try e.makeContext(samples: 3, frames: frames, persons: 2)
             let fused = try e.makeContext(samples: 3, frames: frames, persons: 2, requiresGrad: false)
             let x = TestSupport.uniform(count: trainable.geometry.count, lo: -1, hi: 1, seed: 7, stream: 1)
@@ -301,7 +343,7 @@ final class GradientCheckTests: XCTestCase {
                 XCTAssertGreaterThan(scale, 0, what)
                 for j in want.indices {
                     XCTAssertEqual(got[j], want[j], accuracy: 2e-6 * scale + 1e-5 * abs(want[j]),
-                                   "\(what)[\(j)] direct \(direct)")
+                                   "\(what)[\(j)] direct \(direct) frame-major \(frameMajor)")
                 }
             }
         }

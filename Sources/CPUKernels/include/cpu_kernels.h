@@ -77,6 +77,11 @@ void aimclr_graph_mix(const float *a, long aStride, int parts, const float *m, i
 void aimclr_graph_mix_grad(const float *a, long aStride, const float *g, long gStride, int parts, int joints,
                            long rowBegin, long rowEnd, float *out);
 
+/// dst[r·dstStride + j] = src[r·srcStride + j] for r < rows, j < width: the short rows of a
+/// permute that keeps the innermost dimension (one or two masked vectors per row when width ≤ 32
+/// and AVX-512 is present, else memcpy).
+void aimclr_copy_rows(const float *src, long srcStride, float *dst, long dstStride, long rows, long width);
+
 /// Σx and Σx² in Double over n floats (AVX-512 when present, else portable C).
 void aimclr_sum_and_squares(const float *x, long n, double *sum, double *squares);
 
