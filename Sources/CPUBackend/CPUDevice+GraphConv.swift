@@ -81,6 +81,14 @@ extension CPUDevice {
             return
         }
         let flops = 4 * Double(k * cout * cols * v) + 2 * Double(k * cout) * Double(cin * cols) * (dx == nil ? 1 : 2)
+        if graphKernels.applies(joints: v) {
+            measure("graphConvBackward", flops: flops) {
+                graphConvBackwardInPieces(x: px, cin: cin, cout: cout, k: k, v: v, cols: cols, weight: pw,
+                                          adjacency: adjacency, importance: importance, z: pz, dy: pdy, dx: pdx,
+                                          accumulate: accumulate, dWeight: pdw, dBias: pdb, dImportance: pde)
+            }
+            return
+        }
         measure("graphConvBackward", flops: flops) {
             let ahat = effectiveAdjacency(adjacency, importance)
             let rows = cout * cols / v
@@ -311,5 +319,61 @@ extension CPUDevice {
                     accumulate: accumulate, into: pdx)
             }
         }
+    }
+
+    /// The backward of a layer that does not widen, piece by piece of positions: dz for a piece
+    /// (dy · Â_kᵀ) is built in cache and used there for the bias, weight and input gradients, so
+    /// the K·Cout·P tensor never goes through memory; ∂L/∂Â reads the saved z once. Bias, weight
+    /// and ∂L/∂Â gradients are per-worker partial sums, added in worker order.
+    private func graphConvBackwardInPieces(x px: UnsafePointer<Float>, cin: Int, cout: Int, k: Int, v: Int, cols: Int,
+                                           weight pw: UnsafePointer<Float>, adjacency: Tensor, importance: Tensor,
+                                           z pz: UnsafePointer<Float>, dy pdy: UnsafePointer<Float>,
+                                           dx pdx: UnsafeMutablePointer<Float>?, accumulate: Bool,
+                                           dWeight pdw: UnsafeMutablePointer<Float>,
+                                           dBias pdb: UnsafeMutablePointer<Float>,
+                                           dImportance pde: UnsafeMutablePointer<Float>) {
+        let ahat = effectiveAdjacency(adjacency, importance)
+        let ahatT = transposedAdjacency(ahat, k: k, v: v)
+        let kc = k * cout
+        let rowsPerPiece = max(1, graphPieceFloats / (kc * v))
+        let planes = cols / v, pieces = (planes + rowsPerPiece - 1) / rowsPerPiece
+        let workers = min(threads, pieces)
+        let pieceFloats = kc * rowsPerPiece * v
+        // Per worker: the piece's dz, then its partial dW (K·Cout, Cin), db (K·Cout), ∂L/∂Â (K, V, V).
+        let wSize = kc * cin, partSize = wSize + kc + k * v * v, stride = pieceFloats + partSize
+        let scratch = graphPieceScratch.floats(workers * stride + partSize)
+        withSingleThreadedBLAS {
+            parallelChunks(pieces, threads: workers) { worker, items in
+                let dz = scratch + worker * stride
+                let part = dz + pieceFloats
+                part.update(repeating: 0, count: partSize)
+                for piece in items {
+                    let r0 = piece * rowsPerPiece, rows = min(rowsPerPiece, planes - r0)
+                    let q0 = r0 * v, width = rows * v
+                    for c in 0 ..< cout {
+                        for p in 0 ..< k {
+                            aimclr_graph_mix(pdy + c * cols + q0, 0, 1, ahatT + p * v * v, Int32(v), 0,
+                                             dz + (p * cout + c) * width, 0, rows)
+                        }
+                        // ∂L/∂Â_k += z_k,cᵀ · dy_c over the piece's rows.
+                        aimclr_graph_mix_grad(pz + c * cols, cout * cols, pdy + c * cols, 0, Int32(k), Int32(v),
+                                              r0, r0 + rows, part + wSize + kc)
+                    }
+                    for r in 0 ..< kc { part[wSize + r] += Float(aimclr_sum(dz + r * width, width)) }
+                    sgemm(transA: false, transB: true, m: kc, n: cin, k: width, alpha: 1, a: dz, lda: width,
+                          b: px + q0, ldb: cols, beta: 1, c: part, ldc: cin)
+                    if let pdx {
+                        sgemm(transA: true, transB: false, m: cin, n: width, k: kc, alpha: 1, a: pw, lda: cin,
+                              b: dz, ldb: width, beta: accumulate ? 1 : 0, c: pdx + q0, ldc: cols)
+                    }
+                }
+            }
+        }
+        let total = scratch + workers * stride
+        sumPartials(scratch + pieceFloats, stride: stride, parts: workers, count: partSize, into: total)
+        pdw.update(from: total, count: wSize)
+        pdb.update(from: total + wSize, count: kc)
+        let pa = adjacency.cpuPointer
+        for i in 0 ..< k * v * v { pde[i] = total[wSize + kc + i] * pa[i] }
     }
 }

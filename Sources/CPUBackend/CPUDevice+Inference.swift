@@ -88,12 +88,12 @@ extension CPUDevice {
                      "graphConvInference: x \(x.shape) as \(input), weight \(weight.shape), adjacency \(adjacency.shape), y \(y.shape)")
         epilogue?.validate("graphConvInference", channels: cout, count: cout * cols)
         let mixFirst = cin < cout
-        // Positions per piece: whole joint rows, the piece's K·C intermediate about inferenceChunkFloats.
-        let rowsPerPiece = max(1, inferenceChunkFloats / (k * (mixFirst ? cin : cout) * v))
+        // Positions per piece: whole joint rows, the piece's K·C intermediate about graphPieceFloats.
+        let rowsPerPiece = max(1, graphPieceFloats / (k * (mixFirst ? cin : cout) * v))
         let planes = cols / v, pieces = (planes + rowsPerPiece - 1) / rowsPerPiece
         let workers = min(threads, pieces)
         let pieceFloats = k * (mixFirst ? cin : cout) * rowsPerPiece * v
-        let scratch = inferenceScratch.floats(workers * pieceFloats)
+        let scratch = graphPieceScratch.floats(workers * pieceFloats)
         let px = x.cpuPointer, pw = weight.cpuPointer, pb = bias.cpuPointer, py = y.cpuPointer
         let flops = mixFirst
             ? 2 * Double(k * cin * cols * v) + 2 * Double(cout) * Double(k * cin) * Double(cols)

@@ -26,11 +26,12 @@ public final class CPUDevice: Device {
     /// Â_kᵀ and per-worker partial ∂L/∂Â for the graph-convolution adjacency kernels.
     let adjacencyTransposeScratch = Scratch()
     let adjacencyGradientScratch = Scratch()
-    /// Per-worker pieces of the forward-only graph convolution.
-    let inferenceScratch = Scratch()
-    /// Floats of one worker's piece of the forward-only graph convolution (its K·C
-    /// intermediate for a run of positions; sized to stay in the L2 cache).
-    public var inferenceChunkFloats = 1 << 18
+    /// Per-worker pieces of the graph convolution (forward-only, and the backward of layers that
+    /// do not widen).
+    let graphPieceScratch = Scratch()
+    /// Floats of one worker's piece of the graph convolution (its K·C intermediate for a run of
+    /// positions; sized to stay in the L2 cache).
+    public var graphPieceFloats = 1 << 18
     /// True while `withSingleThreadedBLAS` holds OpenBLAS at one thread (it may nest).
     var blasPinnedToOneThread = false
     /// Dropout masks from forwards, for their backwards.

@@ -236,6 +236,11 @@ final class CPUConvolutionTests: XCTestCase {
         for (cin, cout, t, v) in [(4, 5, 7, 7), (6, 5, 4, 18), (2, 7, 5, 16), (5, 4, 5, 32), (6, 5, 30, 7), (4, 5, 33, 7)] {
             try checkGraphConv(cin: cin, cout: cout, t: t, v: v, kernels: true)
         }
+        // A layer that does not widen takes its backward in pieces of positions: pieces of one
+        // row and of three (the last one partial), spread over both workers.
+        for pieceRows in [1, 3] {
+            try checkGraphConv(cin: 6, cout: 5, t: 7, v: 25, kernels: true, pieceFloats: 3 * 5 * 25 * pieceRows + 7)
+        }
     }
 
     private func checkGraphConvBothWays(cin: Int, cout: Int) throws {
@@ -243,10 +248,12 @@ final class CPUConvolutionTests: XCTestCase {
         if GraphAdjacencyKernels.supported { try checkGraphConv(cin: cin, cout: cout, kernels: true) }
     }
 
-    private func checkGraphConv(cin: Int, cout: Int, t: Int = 8, v: Int = 25, kernels: Bool) throws {
+    private func checkGraphConv(cin: Int, cout: Int, t: Int = 8, v: Int = 25, kernels: Bool,
+                                pieceFloats: Int? = nil) throws {
         let n = 4, k = 3
         let device = CPUDevice(threads: 2)
         device.graphKernels = GraphAdjacencyKernels(enabled: kernels, minimumRowsPerWorker: 7)
+        if let pieceFloats { device.graphPieceFloats = pieceFloats }
         XCTAssertEqual(device.graphKernels.applies(joints: v), kernels)
         var rng = RefRandom(seed: 300)
         let x = rng.values(n * cin * t * v), w = rng.values(k * cout * cin), b = rng.values(k * cout)
@@ -262,7 +269,7 @@ final class CPUConvolutionTests: XCTestCase {
         let zt = try device.makeTensor([k * cout, n, t, v]), yt = try device.makeTensor([cout, n, t, v])
         device.graphConvForward(x: xt, input: shape, weight: wt, bias: bt, adjacency: at, importance: et, z: zt, y: yt)
         assertClose(device.read(yt), Ref.toChannelMajor(yRef, n: n, c: cout, t: t, v: v), abs: 1e-4, rel: 1e-4,
-                    "graph conv forward V\(v) \(cin)->\(cout) kernels \(kernels)")
+                    "graph conv forward V\(v) \(cin)->\(cout) kernels \(kernels) pieces \(pieceFloats ?? 0)")
 
         // Reference backward, derived by hand from the einsum.
         let dy = rng.values(yRef.count)

@@ -94,7 +94,7 @@ final class CPUInferenceTests: XCTestCase {
         let n = 3, t = 7, v = 25, k = 3
         let device = CPUDevice(threads: threads)
         device.graphKernels = GraphAdjacencyKernels(enabled: kernels)
-        device.inferenceChunkFloats = chunkFloats
+        device.graphPieceFloats = chunkFloats
         var rng = RefRandom(seed: UInt64(910 + cin))
         let x = rng.values(n * cin * t * v), w = rng.values(k * cout * cin), b = rng.values(k * cout)
         let a = (0 ..< k * v * v).map { _ in rng.uniform(0, 1) < 0.2 ? Double(Float(rng.uniform(0, 0.5))) : 0 }

@@ -107,9 +107,10 @@ final class OpenCLParityTests: XCTestCase {
             for accumulate in [false, true] {
                 // The second pass takes the GEMM fallback for the importance gradient.
                 cl.importanceReductionKernels = !accumulate
-                // z and dz are each backend's own saved state (the CPU mixes first when a layer widens).
+                // z is each backend's own saved state (the CPU mixes first when a layer widens), and dz
+                // scratch (the CPU builds it piece by piece in cache when the layer does not widen).
                 try parity("graphConv \(s) -> \(cout) acc \(accumulate)", specs, abs: 2e-4, rel: 2e-4,
-                           ignoring: s.channels < cout ? [5, 8] : []) { d, t in
+                           ignoring: s.channels < cout ? [5, 8] : [8]) { d, t in
                     d.graphConvForward(x: t[0], input: s, weight: t[1], bias: t[2], adjacency: t[3], importance: t[4],
                                        z: t[5], y: t[6])
                     d.graphConvBackward(x: t[0], input: s, weight: t[1], adjacency: t[3], importance: t[4], z: t[5],
