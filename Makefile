@@ -48,7 +48,7 @@ bench-step: release
 
 # Alternating rounds (aimclr, then PyTorch, COMPARE_ROUNDS times, COMPARE_RUNS timed iterations each)
 # so that a machine whose speed drifts affects both sides alike; the ratios are per round.
-COMPARE_ROUNDS ?= 3
+COMPARE_ROUNDS ?= 5
 COMPARE_RUNS   ?= 3
 bench-compare: release
 	@$(TORCH_PYTHON) -c "import torch" 2>/dev/null || { echo "bench-compare needs PyTorch: set TORCH_PYTHON to a python with torch installed"; exit 1; }
