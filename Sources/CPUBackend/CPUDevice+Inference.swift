@@ -8,10 +8,8 @@ import Compute
 extension CPUDevice {
     public func batchNormInferenceAffine(gamma: Tensor, beta: Tensor, runningMean: Tensor, runningVar: Tensor,
                                          epsilon: Float, scale: Tensor, shift: Tensor) {
-        let c = gamma.count
-        precondition(beta.count >= c && runningMean.count >= c && runningVar.count >= c && scale.count >= c
-                     && shift.count >= c,
-                     "batchNormInferenceAffine: gamma \(gamma.shape), beta \(beta.shape), running \(runningMean.shape), scale \(scale.shape)")
+        let c = batchNormAffineChannels(gamma: gamma, beta: beta, runningMean: runningMean, runningVar: runningVar,
+                                        scale: scale, shift: shift)
         let pg = gamma.cpuPointer, pb = beta.cpuPointer, pm = runningMean.cpuPointer, pv = runningVar.cpuPointer
         let ps = scale.cpuPointer, pt = shift.cpuPointer
         for ch in 0 ..< c {

@@ -31,3 +31,14 @@ public struct ChannelEpilogue {
                      + "residual scale \(residualScale?.shape ?? []) for \(channels) channels, \(count) elements")
     }
 }
+
+/// Checks the tensors of `Device.batchNormInferenceAffine` (one per channel each) and returns the
+/// channel count.
+public func batchNormAffineChannels(gamma: Tensor, beta: Tensor, runningMean: Tensor, runningVar: Tensor,
+                                    scale: Tensor, shift: Tensor) -> Int {
+    let c = gamma.count
+    precondition(beta.count >= c && runningMean.count >= c && runningVar.count >= c && scale.count >= c
+                 && shift.count >= c,
+                 "batchNormInferenceAffine: gamma \(gamma.shape), beta \(beta.shape), running \(runningMean.shape), scale \(scale.shape)")
+    return c
+}

@@ -37,10 +37,8 @@ extension OpenCLDevice {
 
     public func batchNormInferenceAffine(gamma: Tensor, beta: Tensor, runningMean: Tensor, runningVar: Tensor,
                                          epsilon: Float, scale: Tensor, shift: Tensor) {
-        let c = gamma.count
-        precondition(beta.count >= c && runningMean.count >= c && runningVar.count >= c && scale.count >= c
-                     && shift.count >= c,
-                     "batchNormInferenceAffine: gamma \(gamma.shape), beta \(beta.shape), running \(runningMean.shape), scale \(scale.shape)")
+        let c = batchNormAffineChannels(gamma: gamma, beta: beta, runningMean: runningMean, runningVar: runningVar,
+                                        scale: scale, shift: shift)
         op("batchNormInferenceAffine", flops: 4 * Double(c), bytes: 24 * Double(c)) {
             launch("batchnorm.cl", "bn_inference_affine", count: c,
                    [.tensor(gamma), .tensor(beta), .tensor(runningMean), .tensor(runningVar), .int(c),
