@@ -63,11 +63,17 @@ extension CPUDevice {
         let tOut = (input.frames + 2 * ((kernel - 1) / 2) - kernel) / max(stride, 1) + 1
         let count = cout * input.batch * tOut * input.joints
         epilogue?.validate("temporalConvInference", channels: cout, count: count)
-        if let epilogue, weight.count == cout * input.channels * kernel, x.count >= input.count, y.count >= count,
-           directTemporalConvolution.applies(stride: stride, kernel: kernel, input: input, outputChannels: cout) {
-            temporalConvForwardDirect(x: x, input: input, kernel: kernel, weight: weight, bias: bias,
-                                      epilogue: epilogue, y: y, cout: cout)
-            return
+        if let epilogue, weight.count == cout * input.channels * kernel, x.count >= input.count, y.count >= count {
+            if directTemporalConvolution.applies(stride: stride, kernel: kernel, input: input, outputChannels: cout) {
+                temporalConvForwardDirect(x: x, input: input, kernel: kernel, weight: weight, bias: bias,
+                                          epilogue: epilogue, y: y, cout: cout)
+                return
+            }
+            if usesShiftedGEMMs(stride: stride, input: input, outputChannels: cout) {
+                temporalConvForwardShifted(x: x, input: input, kernel: kernel, weight: weight, bias: bias,
+                                           epilogue: epilogue, y: y, cout: cout)
+                return
+            }
         }
         temporalConvForward(x: x, input: input, kernel: kernel, stride: stride, weight: weight, bias: bias,
                             columns: nil, y: y)

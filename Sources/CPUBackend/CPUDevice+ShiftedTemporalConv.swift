@@ -34,13 +34,16 @@ extension CPUDevice {
         return UnsafePointer(wk)
     }
 
+    /// y = conv(x) + bias, through `epilogue` when given (applied to each window's output tile
+    /// while it is in cache).
     func temporalConvForwardShifted(x: Tensor, input: ActivationShape, kernel: Int, weight: Tensor, bias: Tensor,
-                                    y: Tensor, cout: Int) {
+                                    epilogue: ChannelEpilogue? = nil, y: Tensor, cout: Int) {
         let cin = input.channels, plane = input.frames * input.joints, cols = input.plane, pad = (kernel - 1) / 2
         let wk = tapMajorWeight(weight.cpuPointer, cout: cout, cin: cin, kernel: kernel)
         let px = x.cpuPointer, pb = bias.cpuPointer, py = y.cpuPointer
         let windows = tapWindows(input, kernel: kernel)
-        measure("temporalConvForward", flops: 2 * Double(cout * cin * kernel) * Double(cols)) {
+        measure(epilogue == nil ? "temporalConvForward" : "temporalConvInference",
+                flops: 2 * Double(cout * cin * kernel) * Double(cols)) {
             withSingleThreadedBLAS {
                 parallelChunks(windows.count, threads: threads) { _, items in
                     for w in items {
@@ -54,6 +57,12 @@ extension CPUDevice {
                             sgemm(transA: false, transB: false, m: cout, n: q1 - q0, k: cin, alpha: 1,
                                   a: wk + k * cout * cin, lda: cin, b: px + base + q0 + shift, ldb: cols,
                                   beta: 1, c: py + base + q0, ldc: cols)
+                        }
+                        if let epilogue {
+                            for o in 0 ..< cout {
+                                let at = o * cols + base
+                                epilogueRows(epilogue, channelLength: cols, range: at + c0 ..< at + c1, from: py, into: py)
+                            }
                         }
                     }
                 }

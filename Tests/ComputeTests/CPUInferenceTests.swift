@@ -132,16 +132,20 @@ final class CPUInferenceTests: XCTestCase {
                                                withEpilogue: withEpilogue)
             }
         }
-        // The shifted-GEMM forward (every layer counts as wide) with the epilogue pass.
-        try checkTemporalConvInference(cin: 5, cout: 6, stride: 1, direct: false, residual: true, residualScale: true,
-                                       withEpilogue: true, shiftedAbove: 2)
+        // The shifted-GEMM forward (every layer counts as wide) with the epilogue on each window:
+        // one window per sequence, and a frame-major view (one sequence) cut into windows.
+        for n in [3, 1] {
+            try checkTemporalConvInference(n: n, cin: 5, cout: 6, stride: 1, direct: false, residual: true,
+                                           residualScale: true, withEpilogue: true, shiftedAbove: 2)
+        }
     }
 
-    private func checkTemporalConvInference(cin: Int, cout: Int, stride: Int, direct: Bool, residual: Bool,
+    private func checkTemporalConvInference(n: Int = 3, cin: Int, cout: Int, stride: Int, direct: Bool, residual: Bool,
                                             residualScale: Bool, withEpilogue: Bool, shiftedAbove: Int? = nil) throws {
-        let n = 3, t = 13, v = 25, kernel = 9
+        let t = 13, v = 25, kernel = 9
         let device = CPUDevice(threads: 2)
         device.directTemporalConvolution = DirectTemporalConvolution(enabled: direct)
+        device.shiftedWindowColumns = 40
         if let shiftedAbove { device.directTemporalConvolution.maximumChannels = shiftedAbove }
         let shape = ActivationShape(channels: cin, batch: n, frames: t, joints: v)
         XCTAssertEqual(device.directTemporalConvolution.applies(stride: stride, kernel: kernel, input: shape,
