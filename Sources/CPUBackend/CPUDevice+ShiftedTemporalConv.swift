@@ -1,12 +1,15 @@
 import Compute
 
-/// The stride-1 temporal convolution of wide layers as shifted GEMMs: per sample and tap k,
-/// y[:, b, q] += W_k · x[:, b, q + (k − pad)·V] over the positions q whose shifted input lies in
-/// the sample's plane. Channel-major activations make each shifted input a plain column window
-/// of x (leading dimension N·T·V), so no im2col buffer is built or read: for block 10
-/// (256 → 256 channels, 13 frames) that buffer is 9× the input. Forward 324–385 ms against
-/// 418–483 ms for im2col (alternating A/B runs). The backward keeps im2col: its column GEMM
-/// (Wᵀ·dy) plus col2im measured faster than the shifted adjoint GEMMs.
+/// The stride-1 temporal convolution of wide layers as shifted GEMMs: per window of positions
+/// and tap k, y[:, q] += W_k · x[:, q + (k − pad)·V] over the positions q whose shifted input lies
+/// in the sequence's plane. Channel-major activations make each shifted input a plain column
+/// window of x, so no im2col buffer (9× the input for block 10) is built or read.
+///
+/// Sample-major, a window is one sequence (forward only: there the backward keeps im2col, whose
+/// column GEMM plus col2im measured faster than per-sequence adjoint GEMMs). On a frame-major view
+/// (block 10: one sequence of T frames of N·M·V joints) the windows are cache-sized runs of a
+/// long plane, and forward and backward both take this path (`bench ops --interleave`: forward
+/// 465 → 371 ms, backward 1054 → 856 ms against streamed im2col).
 extension CPUDevice {
     /// Whether the forward takes the shifted-GEMM path: stride 1 and a layer too wide for the
     /// direct kernels (narrow layers' per-sample GEMMs would be too skinny for OpenBLAS).
