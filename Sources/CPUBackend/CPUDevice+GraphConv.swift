@@ -335,20 +335,18 @@ extension CPUDevice {
         let ahat = effectiveAdjacency(adjacency, importance)
         let ahatT = transposedAdjacency(ahat, k: k, v: v)
         let kc = k * cout
-        let rowsPerPiece = max(1, graphPieceFloats / (kc * v))
-        let planes = cols / v, pieces = (planes + rowsPerPiece - 1) / rowsPerPiece
-        let workers = min(threads, pieces)
-        let pieceFloats = kc * rowsPerPiece * v
+        let pieces = graphPieces(intermediateChannels: kc, cols: cols, v: v)
+        let workers = pieces.workers, pieceFloats = pieces.floats
         // Per worker: the piece's dz, then its partial dW (K·Cout, Cin), db (K·Cout), ∂L/∂Â (K, V, V).
         let wSize = kc * cin, partSize = wSize + kc + k * v * v, stride = pieceFloats + partSize
         let scratch = graphPieceScratch.floats(workers * stride + partSize)
         withSingleThreadedBLAS {
-            parallelChunks(pieces, threads: workers) { worker, items in
+            parallelChunks(pieces.count, threads: workers) { worker, items in
                 let dz = scratch + worker * stride
                 let part = dz + pieceFloats
                 part.update(repeating: 0, count: partSize)
                 for piece in items {
-                    let r0 = piece * rowsPerPiece, rows = min(rowsPerPiece, planes - r0)
+                    let (r0, rows) = pieces.rows(piece)
                     let q0 = r0 * v, width = rows * v
                     for c in 0 ..< cout {
                         for p in 0 ..< k {
@@ -375,5 +373,28 @@ extension CPUDevice {
         pdb.update(from: total + wSize, count: kc)
         let pa = adjacency.cpuPointer
         for i in 0 ..< k * v * v { pde[i] = total[wSize + kc + i] * pa[i] }
+    }
+}
+
+/// How the piecewise graph convolution cuts the positions into pieces of whole joint rows whose
+/// intermediate (`intermediateChannels` rows) takes about `graphPieceFloats`.
+struct GraphPieces {
+    let rowsPerPiece: Int, planes: Int, count: Int, workers: Int
+    /// Floats of one piece's intermediate.
+    let floats: Int
+
+    /// The piece's first joint row and its row count (the last piece may be shorter).
+    func rows(_ piece: Int) -> (first: Int, count: Int) {
+        let first = piece * rowsPerPiece
+        return (first, min(rowsPerPiece, planes - first))
+    }
+}
+
+extension CPUDevice {
+    func graphPieces(intermediateChannels channels: Int, cols: Int, v: Int) -> GraphPieces {
+        let rowsPerPiece = max(1, graphPieceFloats / (channels * v))
+        let planes = cols / v, count = (planes + rowsPerPiece - 1) / rowsPerPiece
+        return GraphPieces(rowsPerPiece: rowsPerPiece, planes: planes, count: count, workers: min(threads, count),
+                           floats: channels * rowsPerPiece * v)
     }
 }

@@ -21,10 +21,7 @@ extension CPUDevice {
     }
 
     public func applyEpilogue(_ epilogue: ChannelEpilogue, x: Tensor, channels: Int, y: Tensor) {
-        precondition(channels > 0 && x.count % channels == 0 && y.count >= x.count,
-                     "applyEpilogue: x \(x.shape) with \(channels) channels, y \(y.shape)")
-        epilogue.validate("applyEpilogue", channels: channels, count: x.count)
-        let p = x.count / channels
+        let p = epilogue.validateApply(x: x, channels: channels, y: y)
         let px = x.cpuPointer, py = y.cpuPointer
         measure("applyEpilogue", bytes: Double(4 * x.count * (epilogue.residual == nil ? 2 : 3))) {
             parallelFor(channels * p, threads: threads, minimumPerChunk: elementwiseChunk) { range in
@@ -59,25 +56,13 @@ extension CPUDevice {
 
     public func temporalConvInference(x: Tensor, input: ActivationShape, kernel: Int, stride: Int,
                                       weight: Tensor, bias: Tensor, epilogue: ChannelEpilogue?, y: Tensor) {
-        let cout = weight.dim(0)
-        let tOut = (input.frames + 2 * ((kernel - 1) / 2) - kernel) / max(stride, 1) + 1
-        let count = cout * input.batch * tOut * input.joints
-        epilogue?.validate("temporalConvInference", channels: cout, count: count)
-        if let epilogue, weight.count == cout * input.channels * kernel, x.count >= input.count, y.count >= count {
-            if directTemporalConvolution.applies(stride: stride, kernel: kernel, input: input, outputChannels: cout) {
-                temporalConvForwardDirect(x: x, input: input, kernel: kernel, weight: weight, bias: bias,
-                                          epilogue: epilogue, y: y, cout: cout)
-                return
-            }
-            if usesShiftedGEMMs(stride: stride, input: input, outputChannels: cout) {
-                temporalConvForwardShifted(x: x, input: input, kernel: kernel, weight: weight, bias: bias,
-                                           epilogue: epilogue, y: y, cout: cout)
-                return
-            }
-        }
-        temporalConvForward(x: x, input: input, kernel: kernel, stride: stride, weight: weight, bias: bias,
-                            columns: nil, y: y)
-        if let epilogue { applyEpilogue(epilogue, x: y, channels: cout, y: y) }
+        let (cout, tOut, cols) = temporalGeometry("temporalConvInference", x: x, input: input, kernel: kernel,
+                                                  stride: stride, weight: weight)
+        precondition(y.count >= cout * cols && bias.count >= cout,
+                     "temporalConvInference: y \(y.shape) needs \(cout * cols), bias \(bias.shape)")
+        epilogue?.validate("temporalConvInference", channels: cout, count: cout * cols)
+        temporalConvWithoutColumns(x: x, input: input, kernel: kernel, stride: stride, weight: weight, bias: bias,
+                                   epilogue: epilogue, y: y, cout: cout, tOut: tOut)
     }
 }
 
@@ -92,11 +77,8 @@ extension CPUDevice {
                      "graphConvInference: x \(x.shape) as \(input), weight \(weight.shape), adjacency \(adjacency.shape), y \(y.shape)")
         epilogue?.validate("graphConvInference", channels: cout, count: cout * cols)
         let mixFirst = cin < cout
-        // Positions per piece: whole joint rows, the piece's K·C intermediate about graphPieceFloats.
-        let rowsPerPiece = max(1, graphPieceFloats / (k * (mixFirst ? cin : cout) * v))
-        let planes = cols / v, pieces = (planes + rowsPerPiece - 1) / rowsPerPiece
-        let workers = min(threads, pieces)
-        let pieceFloats = k * (mixFirst ? cin : cout) * rowsPerPiece * v
+        let pieces = graphPieces(intermediateChannels: k * (mixFirst ? cin : cout), cols: cols, v: v)
+        let workers = pieces.workers, pieceFloats = pieces.floats
         let scratch = graphPieceScratch.floats(workers * pieceFloats)
         let px = x.cpuPointer, pw = weight.cpuPointer, pb = bias.cpuPointer, py = y.cpuPointer
         let flops = mixFirst
@@ -110,10 +92,10 @@ extension CPUDevice {
             let wk = mixFirst ? UnsafePointer(rearrangedWeight(pw, cin: cin, cout: cout, k: k)) : UnsafePointer(pw)
             pattern.withUnsafeBufferPointer { pat in
                 withSingleThreadedBLAS {
-                    parallelChunks(pieces, threads: workers) { worker, items in
+                    parallelChunks(pieces.count, threads: workers) { worker, items in
                         let part = scratch + worker * pieceFloats
                         for piece in items {
-                            let r0 = piece * rowsPerPiece, rows = min(rowsPerPiece, planes - r0)
+                            let (r0, rows) = pieces.rows(piece)
                             let q0 = r0 * v, width = rows * v
                             if mixFirst {
                                 // XA_k(Cin, piece) = X · Â_k, then y = W'·XA + B.

@@ -10,7 +10,7 @@ import Compute
 /// multiplies Wᵀ·dy for a block into a small cached scratch and folds it straight back onto
 /// dx, so the full-size column gradient never goes through memory.
 extension CPUDevice {
-    private func temporalGeometry(_ op: String, x: Tensor, input: ActivationShape, kernel: Int, stride: Int,
+    func temporalGeometry(_ op: String, x: Tensor, input: ActivationShape, kernel: Int, stride: Int,
                                   weight: Tensor) -> (cout: Int, tOut: Int, cols: Int) {
         precondition(kernel >= 1 && kernel % 2 == 1 && stride >= 1,
                      "\(op): kernel \(kernel) (must be odd), stride \(stride)")
@@ -30,16 +30,8 @@ extension CPUDevice {
         precondition((columns.map { $0.buffer.count >= rowsK * cols } ?? true) && y.count >= cout * cols && bias.count >= cout,
                      "temporalConvForward: columns \(columns?.shape ?? []) needs \(rowsK * cols), y \(y.shape) needs \(cout * cols)")
         guard let columns else {
-            if directTemporalConvolution.applies(stride: stride, kernel: kernel, input: input, outputChannels: cout) {
-                temporalConvForwardDirect(x: x, input: input, kernel: kernel, weight: weight, bias: bias, y: y, cout: cout)
-                return
-            }
-            if usesShiftedGEMMs(stride: stride, input: input, outputChannels: cout) {
-                temporalConvForwardShifted(x: x, input: input, kernel: kernel, weight: weight, bias: bias, y: y, cout: cout)
-                return
-            }
-            temporalConvForwardStreaming(x: x, input: input, kernel: kernel, stride: stride, weight: weight, bias: bias,
-                                         y: y, cout: cout, tOut: tOut)
+            temporalConvWithoutColumns(x: x, input: input, kernel: kernel, stride: stride, weight: weight, bias: bias,
+                                       epilogue: nil, y: y, cout: cout, tOut: tOut)
             return
         }
         let px = x.cpuPointer, pw = weight.cpuPointer, pb = bias.cpuPointer
@@ -80,6 +72,26 @@ extension CPUDevice {
                               a: pw, lda: rowsK, b: pc + offset, ldb: cols, beta: 1, c: py + offset, ldc: cols)
             }
         }
+    }
+
+    /// The forward without caller-owned columns: the direct kernel, shifted GEMMs or streamed
+    /// im2col, whichever applies, then `epilogue` (in registers or per cache window where the path
+    /// allows, else one pass over y).
+    func temporalConvWithoutColumns(x: Tensor, input: ActivationShape, kernel: Int, stride: Int, weight: Tensor,
+                                    bias: Tensor, epilogue: ChannelEpilogue?, y: Tensor, cout: Int, tOut: Int) {
+        if directTemporalConvolution.applies(stride: stride, kernel: kernel, input: input, outputChannels: cout) {
+            temporalConvForwardDirect(x: x, input: input, kernel: kernel, weight: weight, bias: bias,
+                                      epilogue: epilogue, y: y, cout: cout)
+            return
+        }
+        if usesShiftedGEMMs(stride: stride, input: input, outputChannels: cout) {
+            temporalConvForwardShifted(x: x, input: input, kernel: kernel, weight: weight, bias: bias,
+                                       epilogue: epilogue, y: y, cout: cout)
+            return
+        }
+        temporalConvForwardStreaming(x: x, input: input, kernel: kernel, stride: stride, weight: weight, bias: bias,
+                                     y: y, cout: cout, tOut: tOut)
+        if let epilogue { applyEpilogue(epilogue, x: y, channels: cout, y: y) }
     }
 
     public func temporalConvBackward(x: Tensor, input: ActivationShape, kernel: Int, stride: Int,

@@ -22,6 +22,15 @@ public struct ChannelEpilogue {
         self.relu = relu
     }
 
+    /// Checks `Device.applyEpilogue`'s tensors (x channel-major in `channels` channels, y at least
+    /// as large) and returns the elements per channel.
+    public func validateApply(x: Tensor, channels: Int, y: Tensor) -> Int {
+        precondition(channels > 0 && x.count % channels == 0 && y.count >= x.count,
+                     "applyEpilogue: x \(x.shape) with \(channels) channels, y \(y.shape)")
+        validate("applyEpilogue", channels: channels, count: x.count)
+        return x.count / channels
+    }
+
     /// Checks the tensors against an output of `count` elements in `channels` channels.
     public func validate(_ op: String, channels: Int, count: Int) {
         precondition(scale.count >= channels && shift.count >= channels

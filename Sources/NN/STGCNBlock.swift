@@ -234,11 +234,10 @@ public final class STGCNBlock: Module {
     /// evaluation forward fuses each batch norm, the residual sum and the ReLUs into the convs).
     func forward(x: Tensor, activations a: Activations, training: Bool, dropoutKey: RandomKey,
                  forwardOnly: Bool = false) {
-        let device = gcn.weight.device
         // A frame-major block works on its input permuted to (C, T, N, V) and writes its result
         // into d, which is permuted back into out.
         if let xf = a.frameMajorInput {
-            device.permute(x: x, shape: a.input.dims, perm: Self.swapBatchAndFrames, y: xf)
+            toFrameMajor(x, a.input, into: xf)
         }
         let input = a.frameMajorInput ?? x
         let result = frameMajor ? a.d : a.out
@@ -249,14 +248,19 @@ public final class STGCNBlock: Module {
                             forwardOnly: forwardOnly, into: result)
         }
         if frameMajor {
-            device.permute(x: result, shape: frameMajorDims(a.output), perm: Self.swapBatchAndFrames, y: a.out)
+            toSampleMajor(result, a.output, into: a.out)
         }
     }
 
-    /// (C, N, T, V) ↔ (C, T, N, V).
-    private static let swapBatchAndFrames = [0, 2, 1, 3]
+    /// Sample-major (C, N, T, V) of geometry `s` → frame-major (C, T, N, V).
+    private func toFrameMajor(_ x: Tensor, _ s: ActivationShape, into y: Tensor) {
+        gcn.weight.device.permute(x: x, shape: s.dims, perm: [0, 2, 1, 3], y: y)
+    }
 
-    private func frameMajorDims(_ s: ActivationShape) -> [Int] { [s.channels, s.frames, s.batch, s.joints] }
+    /// Frame-major (C, T, N, V) of geometry `s` → sample-major (C, N, T, V).
+    private func toSampleMajor(_ x: Tensor, _ s: ActivationShape, into y: Tensor) {
+        gcn.weight.device.permute(x: x, shape: [s.channels, s.frames, s.batch, s.joints], perm: [0, 2, 1, 3], y: y)
+    }
 
     /// What the graph conv and the 1×1 residual see of the block input: a frame-major block
     /// presents (C, T, N, V) as T sequences of N frames (both ops act per position and mix only
@@ -338,7 +342,7 @@ public final class STGCNBlock: Module {
         device.reluBackward(y: a.out, dy: dOut, dx: g.dS)
         // A frame-major block continues on the permuted gradient and input.
         let dS = g.dFrameMajor ?? g.dS
-        if let f = g.dFrameMajor { device.permute(x: g.dS, shape: a.output.dims, perm: Self.swapBatchAndFrames, y: f) }
+        if let f = g.dFrameMajor { toFrameMajor(g.dS, a.output, into: f) }
         let xin = a.frameMajorInput ?? x
         let dInput = g.dInputFrameMajor ?? g.dInput
         // Main branch: dropout → tcn.3 → tcn.2 → ReLU → tcn.0 → gcn.
@@ -367,7 +371,7 @@ public final class STGCNBlock: Module {
                                        accumulate: true)
         }
         if needInputGradient, let f = g.dInputFrameMajor {
-            device.permute(x: f, shape: frameMajorDims(a.input), perm: Self.swapBatchAndFrames, y: g.dInput)
+            toSampleMajor(f, a.input, into: g.dInput)
         }
     }
 }

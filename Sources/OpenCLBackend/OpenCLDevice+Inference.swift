@@ -22,10 +22,7 @@ extension OpenCLDevice {
     }
 
     public func applyEpilogue(_ epilogue: ChannelEpilogue, x: Tensor, channels: Int, y: Tensor) {
-        precondition(channels > 0 && x.count % channels == 0 && y.count >= x.count,
-                     "applyEpilogue: x \(x.shape) with \(channels) channels, y \(y.shape)")
-        epilogue.validate("applyEpilogue", channels: channels, count: x.count)
-        let n = x.count, p = n / channels
+        let p = epilogue.validateApply(x: x, channels: channels, y: y), n = x.count
         op("applyEpilogue", flops: 4 * Double(n), bytes: 4 * Double(n * (epilogue.residual == nil ? 2 : 3))) {
             launch("batchnorm.cl", "channel_epilogue", count: n,
                    [.tensor(x), .tensor(y), .tensor(epilogue.scale), .tensor(epilogue.shift),
