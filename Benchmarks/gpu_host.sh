@@ -2,7 +2,7 @@
 # Runs the engine on a GPU host that has no Swift toolchain and no dev packages.
 #
 #   Benchmarks/gpu_host.sh bundle        # here: static-stdlib release build + the shared libraries it needs, in dist/gpu
-#   Benchmarks/gpu_host.sh run [SECONDS] # on the GPU host, from the repository root with dist/gpu.tar.xz (or dist/gpu) beside it
+#   Benchmarks/gpu_host.sh run [SECONDS] # on the GPU host (SECONDS: limit for bench step, default 200), from the repository root with dist/gpu.tar.xz (or dist/gpu) beside it
 #
 # `run` checks for an OpenCL ICD of the GPU first, then lists the devices, compares the forward pass
 # of the committed PyTorch fixture on the GPU with the CPU backend (the parity check's command-line
@@ -26,25 +26,33 @@ bundle() {
 }
 
 run() {
-    local limit=${1:-480}
+    local limit=${1:-200}
     local out=${OUT:-$DIST/out}
     [ -x "$DIST/aimclr" ] || tar -C dist -xJf dist/gpu.tar.xz
     mkdir -p "$out"
     export LD_LIBRARY_PATH="$PWD/$DIST/lib:${LD_LIBRARY_PATH:-}"
     local bin="$DIST/aimclr"
+    # Line-buffered output, so that a step stopped by its time limit still shows what it printed.
     {
+        echo "== GPU"; nvidia-smi -L 2>/dev/null || echo "(no nvidia-smi)"
         echo "== OpenCL ICDs"; ls /etc/OpenCL/vendors 2>/dev/null || echo "(no /etc/OpenCL/vendors)"
-        ls /usr/lib/x86_64-linux-gnu/libnvidia-opencl.so* /usr/lib64/libnvidia-opencl.so* 2>/dev/null || true
-        if [ ! -d /etc/OpenCL/vendors ] && ls /usr/lib/x86_64-linux-gnu/libnvidia-opencl.so.1 >/dev/null 2>&1; then
-            mkdir -p "$out/vendors" && echo libnvidia-opencl.so.1 > "$out/vendors/nvidia.icd"
-            export OCL_ICD_VENDORS="$out/vendors"
+        # The NVIDIA ICD library may be mounted with the driver but not registered with the loader:
+        # register it by full path in a private vendors folder.
+        local nv
+        nv=$( (ls /usr/lib/x86_64-linux-gnu/libnvidia-opencl.so.1 /usr/lib64/libnvidia-opencl.so.1 \
+                  /usr/local/nvidia/lib64/libnvidia-opencl.so.1 /usr/local/nvidia/lib/libnvidia-opencl.so.1 2>/dev/null;
+               ldconfig -p 2>/dev/null | awk '/libnvidia-opencl.so.1/{print $NF}') | head -1)
+        echo "NVIDIA OpenCL library: ${nv:-not found}"
+        if [ -n "$nv" ] && ! grep -qs nvidia /etc/OpenCL/vendors/*.icd; then
+            mkdir -p "$out/vendors" && echo "$nv" > "$out/vendors/nvidia.icd"
+            OCL_ICD_VENDORS="$(cd "$out/vendors" && pwd)"; export OCL_ICD_VENDORS
         fi
-        echo "== devices"; "$bin" devices
+        echo "== devices"; timeout 60 stdbuf -oL "$bin" devices || true
         echo "== forward parity: GPU vs CPU on the PyTorch fixture"
         F=Tests/AimCLRTests/Fixtures
         for d in cpu opencl; do
-            "$bin" embed --device "$d" --weights $F/forward_encoder.pt --data $F/forward_input.npy \
-                --out "$out/rep_$d.npy" --batch-size 2
+            timeout 60 stdbuf -oL "$bin" embed --device "$d" --weights $F/forward_encoder.pt --data $F/forward_input.npy \
+                --out "$out/rep_$d.npy" --batch-size 2 || true
         done
         python3 - "$out" <<'PY' || true
 import sys, numpy as np
@@ -52,11 +60,13 @@ o = sys.argv[1]; a, b = np.load(f"{o}/rep_cpu.npy"), np.load(f"{o}/rep_opencl.np
 ref = np.load("Tests/AimCLRTests/Fixtures/forward_representation.npy")
 print("max |gpu-cpu| / max|ref|:", float(abs(a - b).max() / abs(ref).max()), " max |gpu-pytorch|:", float(abs(b - ref).max()))
 PY
-        echo "== bench step on the GPU"
-        timeout "$limit" "$bin" bench step --device opencl --runs 5 --profile --json "$out/bench-step.jsonl" || true
+        echo "== bench step on the GPU (OpenCL)"
+        timeout "$limit" stdbuf -oL "$bin" bench step --device opencl --runs 5 --profile --json "$out/bench-step.jsonl" || true
+        echo "== bench ops on the GPU (OpenCL, per-kernel figures)"
+        timeout 90 stdbuf -oL "$bin" bench ops --device opencl --runs 5 --json "$out/bench-ops.jsonl" || true
         if python3 -c "import torch; assert torch.cuda.is_available()" 2>/dev/null; then
             echo "== PyTorch CUDA, same iteration"
-            python3 Benchmarks/pytorch_reference.py --device cuda --iterations 5 | tee -a "$out/bench-step.jsonl"
+            timeout 90 python3 Benchmarks/pytorch_reference.py --device cuda --iterations 5 | tee -a "$out/bench-step.jsonl"
         fi
     } 2>&1 | tee "$out/gpu_host.log"
 }
