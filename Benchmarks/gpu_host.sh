@@ -39,9 +39,11 @@ run() {
         # The NVIDIA ICD library may be mounted with the driver but not registered with the loader:
         # register it by full path in a private vendors folder.
         local nv
-        nv=$( (ls /usr/lib/x86_64-linux-gnu/libnvidia-opencl.so.1 /usr/lib64/libnvidia-opencl.so.1 \
-                  /usr/local/nvidia/lib64/libnvidia-opencl.so.1 /usr/local/nvidia/lib/libnvidia-opencl.so.1 2>/dev/null;
-               ldconfig -p 2>/dev/null | awk '/libnvidia-opencl.so.1/{print $NF}') | head -1)
+        for nv in /usr/lib/x86_64-linux-gnu/libnvidia-opencl.so.1 /usr/lib64/libnvidia-opencl.so.1 \
+                  /usr/local/nvidia/lib64/libnvidia-opencl.so.1 /usr/local/nvidia/lib/libnvidia-opencl.so.1 \
+                  $(ldconfig -p 2>/dev/null | awk '/libnvidia-opencl.so.1/{print $NF}') ""; do
+            [ -e "$nv" ] && break
+        done
         echo "NVIDIA OpenCL library: ${nv:-not found}"
         if [ -n "$nv" ] && ! grep -qs nvidia /etc/OpenCL/vendors/*.icd; then
             mkdir -p "$out/vendors" && echo "$nv" > "$out/vendors/nvidia.icd"
@@ -62,11 +64,15 @@ print("max |gpu-cpu| / max|ref|:", float(abs(a - b).max() / abs(ref).max()), " m
 PY
         echo "== bench step on the GPU (OpenCL)"
         timeout "$limit" stdbuf -oL "$bin" bench step --device opencl --runs 5 --profile --json "$out/bench-step.jsonl" || true
+        echo "== bench step on the GPU, im2col kept from forward to backward"
+        timeout 60 stdbuf -oL "$bin" bench step --device opencl --runs 5 --keep-columns --json "$out/bench-step.jsonl" || true
         echo "== bench ops on the GPU (OpenCL, per-kernel figures)"
         timeout 90 stdbuf -oL "$bin" bench ops --device opencl --runs 5 --json "$out/bench-ops.jsonl" || true
         if python3 -c "import torch; assert torch.cuda.is_available()" 2>/dev/null; then
             echo "== PyTorch CUDA, same iteration"
             timeout 90 python3 Benchmarks/pytorch_reference.py --device cuda --iterations 5 | tee -a "$out/bench-step.jsonl"
+            echo "== PyTorch CUDA, strict fp32 (no TF32, as the OpenCL kernels)"
+            timeout 90 python3 Benchmarks/pytorch_reference.py --device cuda --iterations 5 --fp32 | tee -a "$out/bench-step.jsonl"
         fi
     } 2>&1 | tee "$out/gpu_host.log"
 }

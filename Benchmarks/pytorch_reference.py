@@ -225,7 +225,13 @@ def main():
     ap.add_argument("--inference-only", action="store_true", help="time eval-mode inference only")
     ap.add_argument("--check-safetensors", help="load an aimclr pretraining checkpoint strictly and exit")
     ap.add_argument("--device", default="cpu", help="torch device: cpu or cuda")
+    ap.add_argument("--fp32", action="store_true",
+                    help="CUDA: no TF32 in cuDNN convolutions (PyTorch allows it there by default) or matmuls")
     args = ap.parse_args()
+    if args.fp32:
+        torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cuda.matmul.allow_tf32 = False
+    tf32 = args.device != "cpu" and torch.backends.cudnn.allow_tf32
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
 
@@ -279,7 +285,7 @@ def main():
     flops = iteration_flops(args.batch)
     median = statistics.median(times)
     row = {
-        "device": f"pytorch-{args.device} ({torch.__version__}, {args.threads} threads)",
+        "device": f"pytorch-{args.device} ({torch.__version__}, {args.threads} threads{', TF32 convolutions' if tf32 else ''})",
         "batch": args.batch, "runs": len(times),
         "median_s": median, "min_s": min(times), "max_s": max(times),
         "gflops": flops / median / 1e9,
@@ -290,7 +296,7 @@ def main():
     }
     print(f"pytorch step: median {median:.3f} s (min {min(times):.3f}, max {max(times):.3f}) over {len(times)} "
           f"iterations, {row['gflops']:.1f} GFLOP/s, peak RSS {row['peak_rss_bytes'] / 2**30:.2f} GiB, "
-          f"inference {inference:.1f} samples/s, GLIBC_TUNABLES={'set' if row['glibc_tunables'] else 'unset'}")
+          f"inference {inference:.1f} samples/s, TF32 convolutions {'on' if tf32 else 'off'}, GLIBC_TUNABLES={'set' if row['glibc_tunables'] else 'unset'}")
     print(json.dumps(row))
 
 

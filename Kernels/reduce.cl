@@ -73,3 +73,17 @@ __kernel void sum_partials(__global const float* partial, const int count, __glo
     acc = group_sum(acc, s);
     if (lid == 0) out[0] = acc;
 }
+
+/// Second pass of a split-K GEMM: c[i·ldc + j] = alpha·Σ_s partial[s, i, j] + beta·c[i·ldc + j],
+/// the S partial products summed in order (beta 0 never reads c, which may hold garbage).
+__kernel void splitk_sum(__global const float* partial, const int S, const int m, const int n,
+                         __global float* c, const int cOffset, const int ldc,
+                         const float alpha, const float beta) {
+    const int idx = get_global_id(0);
+    if (idx >= m * n) return;
+    const long plane = (long)m * n;
+    float s = 0.0f;
+    for (int p = 0; p < S; ++p) s += partial[p * plane + idx];
+    __global float* out = c + cOffset + (long)(idx / n) * ldc + idx % n;
+    *out = beta == 0.0f ? alpha * s : alpha * s + beta * *out;
+}

@@ -59,7 +59,8 @@ extension OpenCLDevice {
         synchronize()
     }
 
-    /// One CLBlast SGEMM on raw buffers (used by the ops as well as `gemm`).
+    /// One SGEMM on raw buffers (used by the ops as well as `gemm`): CLBlast, split along k
+    /// where few output tiles meet a long inner dimension (`splitKChunks`).
     func sgemm(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
                _ a: cl_mem, _ aOffset: Int, _ lda: Int, _ b: cl_mem, _ bOffset: Int, _ ldb: Int,
                _ beta: Float, _ c: cl_mem, _ cOffset: Int, _ ldc: Int) {
@@ -68,6 +69,55 @@ extension OpenCLDevice {
             scaleMatrix(c, cOffset, m, n, ldc, beta)
             return
         }
+        let chunks = splitKGEMM ? splitKChunks(m: m, n: n, k: k) : 1
+        if chunks > 1 {
+            splitKSgemm(transA, transB, m, n, k, chunks, alpha, a, aOffset, lda, b, bOffset, ldb, beta, c, cOffset, ldc)
+            return
+        }
+        clblastSgemm(transA, transB, m, n, k, alpha, a, aOffset, lda, b, bOffset, ldb, beta, c, cOffset, ldc)
+    }
+
+    /// Chunks of k for a split-K GEMM (1: no split). CLBlast's work-groups divide only m and n
+    /// (tiles of about 64×64), so a weight gradient (m·n a few thousand, k = N·T·V in the hundreds
+    /// of thousands) runs on a handful of compute units, each looping over all of k. Splitting
+    /// aims at four work-groups per compute unit with chunks of at least `splitKMinimumChunk`.
+    func splitKChunks(m: Int, n: Int, k: Int) -> Int {
+        let tiles = ((m + 63) / 64) * ((n + 63) / 64)
+        let wanted = (4 * max(info.computeUnits, 1) + tiles - 1) / tiles
+        return max(1, min(wanted, k / splitKMinimumChunk))
+    }
+
+    /// C = alpha·Σ_s A_s·B_s + beta·C over `chunks` column blocks of A (row blocks of B): one
+    /// strided-batched GEMM writes each block's product to scratch (the last block also takes
+    /// the remainder of k in a second GEMM), then `splitk_sum` adds them in a fixed order.
+    private func splitKSgemm(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ chunks: Int,
+                             _ alpha: Float, _ a: cl_mem, _ aOffset: Int, _ lda: Int,
+                             _ b: cl_mem, _ bOffset: Int, _ ldb: Int,
+                             _ beta: Float, _ c: cl_mem, _ cOffset: Int, _ ldc: Int) {
+        let chunk = k / chunks, remainder = k - chunks * chunk
+        // Element offset between consecutive k-blocks of A (m×k) and B (k×n), row-major.
+        let strideA = transA ? chunk * lda : chunk
+        let strideB = transB ? chunk : chunk * ldb
+        let slots = chunks + (remainder > 0 ? 1 : 0)
+        let partial = scratch(slots * m * n, "split-K GEMM")
+        let status = enqueueSpan("CLBlastSgemmStridedBatched") { event in CLBlastSgemmStridedBatched(
+            CLBlastLayoutRowMajor, transA ? CLBlastTransposeYes : CLBlastTransposeNo,
+            transB ? CLBlastTransposeYes : CLBlastTransposeNo, m, n, chunk, 1,
+            a, aOffset, lda, strideA, b, bOffset, ldb, strideB, 0,
+            mem(partial), 0, n, m * n, chunks, &queue, event) }
+        checkBLAS(status, "CLBlastSgemmStridedBatched(split-K: m \(m), n \(n), k \(chunk) × \(chunks))")
+        if remainder > 0 {
+            clblastSgemm(transA, transB, m, n, remainder, 1, a, aOffset + chunks * strideA, lda,
+                         b, bOffset + chunks * strideB, ldb, 0, mem(partial), chunks * m * n, n)
+        }
+        launch("reduce.cl", "splitk_sum", count: m * n,
+               [.tensor(partial), .int(slots), .int(m), .int(n), .mem(c), .int(cOffset), .int(ldc),
+                .float(alpha), .float(beta)])
+    }
+
+    private func clblastSgemm(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
+                              _ a: cl_mem, _ aOffset: Int, _ lda: Int, _ b: cl_mem, _ bOffset: Int, _ ldb: Int,
+                              _ beta: Float, _ c: cl_mem, _ cOffset: Int, _ ldc: Int) {
         let status = enqueueSpan("CLBlastSgemm") { event in CLBlastSgemm(CLBlastLayoutRowMajor, transA ? CLBlastTransposeYes : CLBlastTransposeNo,
                                   transB ? CLBlastTransposeYes : CLBlastTransposeNo, m, n, k, alpha,
                                   a, aOffset, lda, b, bOffset, ldb, beta, c, cOffset, ldc,

@@ -50,6 +50,11 @@ public final class OpenCLDevice: Device {
     /// Use the chunked reduction kernels for the edge-importance gradient (false: K GEMMs; tests
     /// flip it to cover the fallback that devices with small work-groups take).
     var importanceReductionKernels = true
+    /// Split long-k GEMMs into a strided-batched GEMM plus an ordered sum (`splitKChunks`);
+    /// off only in tests that compare both paths.
+    var splitKGEMM = true
+    /// Shortest k-block of a split-K GEMM.
+    var splitKMinimumChunk = 1024
 
     // Profiling state (see OpenCLDevice+Profiling.swift).
     public var profilingEnabled = false

@@ -315,4 +315,48 @@ final class OpenCLParityTests: XCTestCase {
                                  beta: 0, c: t[2], cOffset: 0, ldc: 25, strideC: 625, batch: 3)
         }
     }
+
+    /// Weight-gradient shapes (small m·n, long k) take the split-K path: every transpose, a k
+    /// that leaves a remainder block, offsets, ldc > n, and beta 0 over NaN (never read) or 0.5.
+    func testSplitKGemm() throws {
+        var rng = TestRandom(113)
+        let cl = try OpenCLTestDevice.get()
+        let m = 7, n = 5, k = 5003, ldc = 9, off = 3
+        XCTAssertGreaterThan(cl.splitKChunks(m: m, n: n, k: k), 1, "shape must take the split-K path")
+        for (ta, tb) in [(false, false), (false, true), (true, false), (true, true)] {
+            for beta: Float in [0, 0.5] {
+                let cFill: [Float] = beta == 0 ? [Float](repeating: .nan, count: off + m * ldc)
+                                               : rng.values(off + m * ldc, -1, 1)
+                let name = "split-K gemm transA \(ta) transB \(tb) beta \(beta)"
+                let (cpu, gpu) = try parity(name, [Spec([off + m * k], &rng), Spec([off + k * n], &rng),
+                                                   Spec([off + m * ldc], cFill)],
+                                            abs: 1e-3, rel: 1e-4, ignoring: [2]) { d, t in
+                    d.gemm(transA: ta, transB: tb, m: m, n: n, k: k, alpha: 0.7, a: t[0], aOffset: off,
+                           lda: ta ? m : k, b: t[1], bOffset: off, ldb: tb ? k : n, beta: beta,
+                           c: t[2], cOffset: off, ldc: ldc)
+                }
+                // Only the m×n window of C is written: the padding columns and the offset keep their contents.
+                for i in 0..<(off + m * ldc) {
+                    let inside = i >= off && (i - off) % ldc < n
+                    if inside {
+                        XCTAssertEqual(gpu[2][i], cpu[2][i], accuracy: 1e-3 + 1e-4 * Swift.abs(cpu[2][i]), "\(name) [\(i)]")
+                    } else {
+                        XCTAssertEqual(gpu[2][i].bitPattern, cFill[i].bitPattern, "\(name) [\(i)] outside C was written")
+                    }
+                }
+            }
+        }
+        // The split and the single CLBlast GEMM agree.
+        let a = try cl.tensor(rng.values(m * k, -1, 1), shape: [m, k]), b = try cl.tensor(rng.values(k * n, -1, 1), shape: [k, n])
+        var results: [[Float]] = []
+        for split in [true, false] {
+            cl.splitKGEMM = split
+            defer { cl.splitKGEMM = true }
+            let c = try cl.makeTensor([m, n])
+            cl.gemm(transA: false, transB: false, m: m, n: n, k: k, alpha: 1, a: a, aOffset: 0, lda: k,
+                    b: b, bOffset: 0, ldb: n, beta: 0, c: c, cOffset: 0, ldc: n)
+            results.append(cl.read(c))
+        }
+        expectClose(results[0], results[1], abs: 1e-3, rel: 1e-4, "split-K vs single GEMM")
+    }
 }
