@@ -61,12 +61,20 @@ extension OpenCLDevice {
     public func temporalConvForward(x: Tensor, input: ActivationShape, kernel: Int, stride: Int,
                                     weight: Tensor, bias: Tensor, columns: Tensor?, y: Tensor) {
         let g = TemporalGeometry(input, kernel, stride, cout: weight.dim(0))
+        let given = columns
         // Without caller-owned columns the im2col lives in pooled scratch and the backward rebuilds it.
         let columns = columns ?? scratch(g.rows * g.q, "temporalConvForward")
         precondition(columns.buffer.count >= g.rows * g.q, "temporalConvForward: columns hold \(columns.buffer.count) < \(g.rows * g.q)")
         let flops: Double = 2 * Double(g.cout * g.rows) * Double(g.q)
         let elements: Int = input.count + 2 * g.rows * g.q + g.cout * g.rows + g.cout * g.q
         let bytes = 4 * Double(elements)
+        if given == nil && usesDirectTemporalConv(g) {
+            let direct = 4 * Double(input.count + g.cout * g.q + g.cout * g.rows)
+            op("temporalConvForward", flops: flops, bytes: direct) {
+                temporalConvDirect(x: x, g: g, weight: weight, bias: bias, y: y)
+            }
+            return
+        }
         op("temporalConvForward", flops: flops, bytes: bytes) {
             let args: [KernelArg] = [.tensor(x), .tensor(columns)] + g.args
             launch("conv.cl", "im2col_temporal", count: g.rows * g.q, args)
@@ -93,6 +101,17 @@ extension OpenCLDevice {
             sgemm(false, true, g.cout, g.rows, g.q, 1, mem(dy), 0, g.q, mem(columns), 0, g.q, 0, mem(dWeight), 0, g.rows)
             rowSums(dy, into: dBias, rows: g.cout, cols: g.q)
             guard let dx else { return }
+            // Stride 1: dx is the same-padded convolution of dy with the weights transposed and
+            // flipped in time, so narrow layers skip the column gradient and its col2im.
+            let adjoint = TemporalGeometry(ActivationShape(channels: g.cout, batch: g.input.batch, frames: g.tout,
+                                                           joints: g.input.joints), g.kt, 1, cout: g.input.channels)
+            if g.stride == 1 && g.kt % 2 == 1 && usesDirectTemporalConv(adjoint) {
+                let flipped = scratch(g.cout * g.rows, "temporalConvBackward weights")
+                launch("conv.cl", "temporal_weight_flip", count: g.cout * g.rows,
+                       [.tensor(weight), .tensor(flipped), .int(g.cout), .int(g.input.channels), .int(g.kt)])
+                temporalConvDirect(x: dy, g: adjoint, weight: flipped, bias: nil, y: dx, accumulate: accumulate)
+                return
+            }
             let dcols = scratch(g.rows * g.q, "temporalConvBackward")
             sgemm(true, false, g.rows, g.q, g.cout, 1, mem(weight), 0, g.rows, mem(dy), 0, g.q, 0, mem(dcols), 0, g.q)
             var args: [KernelArg] = [.tensor(dcols), .tensor(dx)]
@@ -100,6 +119,38 @@ extension OpenCLDevice {
             args.append(.int(accumulate ? 1 : 0))
             launch("conv.cl", "col2im_temporal", count: input.count, args)
         }
+    }
+
+    /// Narrow layers without stored columns convolve directly: their im2col (Cin·kt rows over
+    /// N·T·V columns) costs more memory traffic than the GEMM it feeds.
+    func usesDirectTemporalConv(_ g: TemporalGeometry) -> Bool {
+        directTemporalConv && g.input.channels <= directTemporalConvMaxChannels
+            && directTemporalConvLocalBytes(g) <= info.localMemoryBytes
+            && directTileFrames(g) * g.input.joints <= kernel("conv.cl", "temporal_conv_direct").maxGroup
+    }
+
+    /// Output frames per work-group: about 128 positions (one per work-item).
+    private func directTileFrames(_ g: TemporalGeometry) -> Int { max(1, min(g.tout, 128 / g.input.joints)) }
+
+    /// Local memory of one work-group: the staged input slab and weights (`temporal_conv_direct`).
+    private func directTemporalConvLocalBytes(_ g: TemporalGeometry) -> Int {
+        let inFrames = (directTileFrames(g) - 1) * g.stride + g.kt
+        return 4 * (8 * inFrames * g.input.joints + 8 * g.kt * 16)
+    }
+
+    /// `bias` nil: none; `accumulate`: y += conv(x).
+    private func temporalConvDirect(x: Tensor, g: TemporalGeometry, weight: Tensor, bias: Tensor?, y: Tensor,
+                                    accumulate: Bool = false) {
+        let frames = directTileFrames(g), v = g.input.joints
+        let inFrames = (frames - 1) * g.stride + g.kt
+        let items = frames * v
+        let tiles = (g.tout + frames - 1) / frames
+        let coGroups = (g.cout + 15) / 16
+        let args: [KernelArg] = [.tensor(x), .tensor(weight), .tensor(bias ?? weight), .tensor(y)] + g.args
+            + [.int(g.cout), .int(frames), .int(bias == nil ? 0 : 1), .int(accumulate ? 1 : 0),
+               .localBytes(4 * 8 * inFrames * v), .localBytes(4 * 8 * g.kt * 16)]
+        launch("conv.cl", "temporal_conv_direct", global: [g.input.batch * tiles * items, coGroups],
+               local: [items, 1], args)
     }
 
     // MARK: Shared pieces

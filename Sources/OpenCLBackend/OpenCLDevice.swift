@@ -55,6 +55,10 @@ public final class OpenCLDevice: Device {
     var splitKGEMM = true
     /// Shortest k-block of a split-K GEMM.
     var splitKMinimumChunk = 1024
+    /// Convolve narrow temporal layers directly when no columns are stored (`usesDirectTemporalConv`).
+    var directTemporalConv = true
+    /// Widest input of the direct temporal convolution.
+    var directTemporalConvMaxChannels = 64
 
     // Profiling state (see OpenCLDevice+Profiling.swift).
     public var profilingEnabled = false

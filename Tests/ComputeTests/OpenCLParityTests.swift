@@ -50,7 +50,14 @@ final class OpenCLParityTests: XCTestCase {
         // N·T·V = 10000 at batch 8 takes the two-pass bias-gradient reduction (chunks of 8192).
         for (s, cout, stride) in [(ActivationShape(channels: 16, batch: 8, frames: 50, joints: 25), 16, 1),
                                   (ActivationShape(channels: 16, batch: 4, frames: 50, joints: 25), 32, 2),
-                                  (ActivationShape(channels: 256, batch: 2, frames: 13, joints: 25), 256, 1)] {
+                                  (ActivationShape(channels: 256, batch: 2, frames: 13, joints: 25), 256, 1),
+                                  // Ragged for the direct kernel: channel counts off its tiles of 8 in and 16
+                                  // out, a last frame tile of 5 of 18 (stride 1), one tile (stride 2).
+                                  (ActivationShape(channels: 11, batch: 3, frames: 23, joints: 7), 19, 1),
+                                  (ActivationShape(channels: 11, batch: 3, frames: 23, joints: 7), 19, 2)] {
+            // Streamed forwards of up to 64 input channels take the direct kernel.
+            let cl = try OpenCLTestDevice.get()
+            XCTAssertEqual(cl.usesDirectTemporalConv(TemporalGeometry(s, 9, stride, cout: cout)), s.channels <= 64)
             let kt = 9, tout = (s.frames - 1) / stride + 1, q = s.batch * tout * s.joints
             let specs = [Spec(s.dims, &rng), Spec([cout, s.channels, kt, 1], &rng, -0.1, 0.1), Spec([cout], &rng),
                          Spec([s.channels * kt, q]), Spec([cout, s.batch, tout, s.joints]),
