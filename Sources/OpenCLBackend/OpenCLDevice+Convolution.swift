@@ -61,20 +61,27 @@ extension OpenCLDevice {
     public func temporalConvForward(x: Tensor, input: ActivationShape, kernel: Int, stride: Int,
                                     weight: Tensor, bias: Tensor, columns: Tensor?, y: Tensor) {
         let g = TemporalGeometry(input, kernel, stride, cout: weight.dim(0))
-        let given = columns
-        // Without caller-owned columns the im2col lives in pooled scratch and the backward rebuilds it.
-        let columns = columns ?? scratch(g.rows * g.q, "temporalConvForward")
-        precondition(columns.buffer.count >= g.rows * g.q, "temporalConvForward: columns hold \(columns.buffer.count) < \(g.rows * g.q)")
         let flops: Double = 2 * Double(g.cout * g.rows) * Double(g.q)
-        let elements: Int = input.count + 2 * g.rows * g.q + g.cout * g.rows + g.cout * g.q
-        let bytes = 4 * Double(elements)
-        if given == nil && usesDirectTemporalConv(g) {
-            let direct = 4 * Double(input.count + g.cout * g.q + g.cout * g.rows)
+        if let columns {
+            precondition(columns.buffer.count >= g.rows * g.q,
+                         "temporalConvForward: columns hold \(columns.buffer.count) < \(g.rows * g.q)")
+        }
+        if usesDirectTemporalConv(g) {
+            // Stored columns are still written for the backward's weight gradient, but the
+            // convolution itself reads x, not the columns.
+            let direct = 4 * Double(input.count + g.cout * g.q + g.cout * g.rows + (columns == nil ? 0 : g.rows * g.q))
             op("temporalConvForward", flops: flops, bytes: direct) {
+                if let columns {
+                    launch("conv.cl", "im2col_temporal", count: g.rows * g.q, [.tensor(x), .tensor(columns)] + g.args)
+                }
                 temporalConvDirect(x: x, g: g, weight: weight, bias: bias, y: y)
             }
             return
         }
+        // Without caller-owned columns the im2col lives in pooled scratch and the backward rebuilds it.
+        let columns = columns ?? scratch(g.rows * g.q, "temporalConvForward")
+        let elements: Int = input.count + 2 * g.rows * g.q + g.cout * g.rows + g.cout * g.q
+        let bytes = 4 * Double(elements)
         op("temporalConvForward", flops: flops, bytes: bytes) {
             let args: [KernelArg] = [.tensor(x), .tensor(columns)] + g.args
             launch("conv.cl", "im2col_temporal", count: g.rows * g.q, args)
@@ -121,8 +128,8 @@ extension OpenCLDevice {
         }
     }
 
-    /// Narrow layers without stored columns convolve directly: their im2col (Cin·kt rows over
-    /// N·T·V columns) costs more memory traffic than the GEMM it feeds.
+    /// Narrow layers convolve directly: their im2col (Cin·kt rows over N·T·V columns) costs more
+    /// memory traffic than the GEMM it feeds.
     func usesDirectTemporalConv(_ g: TemporalGeometry) -> Bool {
         directTemporalConv && g.input.channels <= directTemporalConvMaxChannels
             && directTemporalConvLocalBytes(g) <= info.localMemoryBytes
