@@ -63,7 +63,7 @@ ref = np.load("Tests/AimCLRTests/Fixtures/forward_representation.npy")
 print("max |gpu-cpu| / max|ref|:", float(abs(a - b).max() / abs(ref).max()), " max |gpu-pytorch|:", float(abs(b - ref).max()))
 PY
         echo "== bench step on the GPU (OpenCL)"
-        timeout "$limit" stdbuf -oL "$bin" bench step --device opencl --runs 5 --profile --json "$out/bench-step.jsonl" || true
+        timeout "$limit" stdbuf -oL "$bin" bench step --device opencl --runs 5 --profile --profile-kernels --json "$out/bench-step.jsonl" || true
         echo "== bench step on the GPU, im2col kept from forward to backward"
         timeout 60 stdbuf -oL "$bin" bench step --device opencl --runs 5 --keep-columns --json "$out/bench-step.jsonl" || true
         echo "== bench ops on the GPU (OpenCL, per-kernel figures)"

@@ -7,6 +7,10 @@ struct PendingEvent {
     var op: String
     var event: cl_event
     var startMarker: cl_event?
+    /// With `profileKernels`, the row "op/kernel" that also gets this command's time and a call.
+    var kernelRow: String?
+    /// A kernel enqueued outside any op is its own row and counts its own calls.
+    var countsCall = false
 }
 
 /// Per-op timing from the queue's profiling events.
@@ -33,7 +37,10 @@ extension OpenCLDevice {
     }
 
     func track(_ event: cl_event, _ kernelName: String, startMarker: cl_event? = nil) {
-        pendingEvents.append(PendingEvent(op: currentOp ?? kernelName, event: event, startMarker: startMarker))
+        // With profileKernels each kernel (or CLBlast call) of an op also gets a row "op/kernel".
+        let kernelRow = currentOp.flatMap { profileKernels ? "\($0)/\(kernelName)" : nil }
+        pendingEvents.append(PendingEvent(op: currentOp ?? kernelName, event: event, startMarker: startMarker,
+                                          kernelRow: kernelRow, countsCall: currentOp == nil))
     }
 
     private func timestamp(_ event: cl_event, _ which: Int32) -> cl_ulong? {
@@ -49,9 +56,17 @@ extension OpenCLDevice {
             let start = p.startMarker.flatMap { timestamp($0, CL_PROFILING_COMMAND_END) }
                 ?? timestamp(p.event, CL_PROFILING_COMMAND_START)
             if let start, let end = timestamp(p.event, CL_PROFILING_COMMAND_END), end >= start {
+                let seconds = Double(end - start) * 1e-9
                 var t = timings[p.op] ?? OpTiming(op: p.op, calls: 0, seconds: 0, flops: 0, bytes: 0)
-                t.seconds += Double(end - start) * 1e-9
+                t.seconds += seconds
+                if p.countsCall { t.calls += 1 }
                 timings[p.op] = t
+                if let row = p.kernelRow {
+                    var k = timings[row] ?? OpTiming(op: row, calls: 0, seconds: 0, flops: 0, bytes: 0)
+                    k.seconds += seconds
+                    k.calls += 1
+                    timings[row] = k
+                }
             }
             clReleaseEvent(p.event)
             if let m = p.startMarker { clReleaseEvent(m) }

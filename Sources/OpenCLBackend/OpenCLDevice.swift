@@ -62,6 +62,8 @@ public final class OpenCLDevice: Device {
 
     // Profiling state (see OpenCLDevice+Profiling.swift).
     public var profilingEnabled = false
+    /// Also time each kernel of an op on its own row "op/kernel" (flops and bytes stay with the op).
+    public var profileKernels = false
     var currentOp: String?
     var pendingEvents: [PendingEvent] = []
     var timings: [String: OpTiming] = [:]

@@ -5,6 +5,7 @@ import CPUBackend
 import Compute
 import AimCLR
 import Foundation
+import OpenCLBackend
 
 /// `aimclr bench ops|step`.
 struct BenchCommand: ParsableCommand {
@@ -79,6 +80,8 @@ struct BenchStepCommand: ParsableCommand {
     @Option(help: "Batch size (samples; two persons each).") var batch: Int = 128
     @Option(name: .customLong("queue-size"), help: "MoCo queue length.") var queueSize: Int = 32768
     @Flag(help: "Print the per-op breakdown.") var profile = false
+    @Flag(name: .customLong("profile-kernels"), help: "With --profile on OpenCL: one row per kernel of each op (op/kernel).")
+    var profileKernels = false
     @Flag(name: .customLong("inference-only"), help: "Time eval-mode inference only (no pretraining iterations).")
     var inferenceOnly = false
     @Flag(name: .customLong("keep-columns"), help: "Keep each temporal convolution's im2col from forward to backward (about 2.4 GB more per trainable view) instead of rebuilding it.")
@@ -96,6 +99,7 @@ struct BenchStepCommand: ParsableCommand {
         let reporter = ProgressReporter()
         for (label, d) in try benchmarkDevices(device, threads: threads) {
             d.profilingEnabled = profile
+            (d as? OpenCLDevice)?.profileKernels = profileKernels
             let (r, timings, inferenceTimings) = try bench.run(on: d, label: label) {
                 reporter.update("\(label): \($0)", force: true)
             }

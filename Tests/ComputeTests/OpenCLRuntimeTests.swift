@@ -1,6 +1,6 @@
 import Compute
 import Foundation
-import OpenCLBackend
+@testable import OpenCLBackend
 import XCTest
 
 /// Discovery, program building, memory ops, GEMM and profiling of the OpenCL backend.
@@ -161,5 +161,24 @@ final class OpenCLRuntimeTests: XCTestCase {
         XCTAssertGreaterThan(relu.bytes, 0)
         dev.resetProfile()
         XCTAssertTrue(dev.profile().isEmpty)
+
+        // Per-kernel rows: a split-K GEMM shows its batched CLBlast call and the ordered sum.
+        dev.profileKernels = true
+        defer { dev.profileKernels = false }
+        let k = 4096
+        let x = try dev.tensor(random: &rng, [8, k]), y = try dev.tensor(random: &rng, [k, 8]), z = try dev.makeTensor([8, 8])
+        XCTAssertGreaterThan(dev.splitKChunks(m: 8, n: 8, k: k), 1)
+        dev.gemm(transA: false, transB: false, m: 8, n: 8, k: k, alpha: 1, a: x, aOffset: 0, lda: k,
+                 b: y, bOffset: 0, ldb: 8, beta: 0, c: z, cOffset: 0, ldc: 8)
+        dev.reluForward(x: z, y: z)
+        let rows = Dictionary(uniqueKeysWithValues: dev.profile().map { ($0.op, $0) })
+        XCTAssertEqual(rows["gemm"]?.calls, 1, "the op row keeps its call count and flops: \(rows.keys.sorted())")
+        XCTAssertEqual(rows["gemm"]?.flops, 2 * 8 * 8 * Double(k))
+        XCTAssertEqual(rows["gemm/CLBlastSgemmStridedBatched"]?.calls, 1)
+        XCTAssertEqual(rows["gemm/splitk_sum"]?.calls, 1)
+        XCTAssertGreaterThan(rows["gemm/splitk_sum"]?.seconds ?? 0, 0)
+        let parts = rows.values.filter { $0.op.hasPrefix("gemm/") }.reduce(0) { $0 + $1.seconds }
+        XCTAssertEqual(rows["gemm"]?.seconds ?? 0, parts, accuracy: 1e-9, "the op's time is the sum of its kernels'")
+        XCTAssertEqual(rows["reluForward/relu_forward"]?.calls, 1, "\(rows.keys.sorted())")
     }
 }
