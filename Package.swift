@@ -54,6 +54,7 @@ let package = Package(
         .testTarget(name: "ComputeTests", dependencies: ["Compute", "CPUBackend", "OpenCLBackend", "Backends"]),
         .testTarget(name: "SkeletonTests", dependencies: ["Skeleton", "Compute", "TestSupport"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Compute", "Backends", "CPUBackend", "OpenCLBackend"]),
-        .testTarget(name: "AimCLRTests", dependencies: ["TestSupport", "AimCLR", "NN", "Skeleton", "Compute", "Backends"]),
+        .testTarget(name: "AimCLRTests", dependencies: ["TestSupport", "AimCLR", "NN", "Skeleton", "Compute", "Backends",
+                                                         "CPUBackend"]),
     ]
 )

@@ -14,7 +14,8 @@ public struct StepBenchmark {
     /// Skip the pretraining iterations and time eval-mode inference only.
     public var inferenceOnly = false
     /// Keep the temporal convolutions' im2col from forward to backward (speed for memory).
-    public var keepTemporalColumns = false
+    /// nil: the pretraining default for the device (`PretrainConfig.keepsTemporalColumns(on:)`).
+    public var keepTemporalColumns: Bool? = nil
     public var cpuPeakGFLOPS: Double
 
     public init(cpuPeakGFLOPS: Double) { self.cpuPeakGFLOPS = cpuPeakGFLOPS }

@@ -57,7 +57,7 @@ public final class AimCLRModel {
                                         hiddenDim: config.hiddenDim, dropout: config.dropout,
                                         edgeImportance: config.edgeImportance, adjacency: adjacency, joints: joints,
                                         head: .projection(hidden: config.hiddenDim, out: config.featureDim))
-        encoderConfig.recomputeTemporalColumns = !config.keepTemporalColumns
+        encoderConfig.recomputeTemporalColumns = !config.keepsTemporalColumns(on: device)
         if !config.frameMajorBlocks { encoderConfig.frameMajorMinimumChannels = nil }
         // The reference re-initialises the whole model after copying q into k, so the key
         // encoder gets its own random draw (spec §8.2).

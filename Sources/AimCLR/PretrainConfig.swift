@@ -1,3 +1,4 @@
+import Compute
 import Foundation
 import NN
 import Skeleton
@@ -55,8 +56,17 @@ public struct PretrainConfig: Codable, Sendable, Equatable {
     public var queueWarmup: Bool = false
 
     /// Keep each block's temporal-conv im2col from the forward for the backward (about 2.4 GB
-    /// per trainable view at the reference shapes) instead of rebuilding it there.
-    public var keepTemporalColumns: Bool = false
+    /// per trainable view at the reference shapes) instead of rebuilding it there. nil (auto):
+    /// keep them on a GPU with memory to spare (`keepsTemporalColumns(on:)`), rebuild on the CPU.
+    public var keepTemporalColumns: Bool? = nil
+
+    /// Auto keeps columns on OpenCL GPUs of at least this much memory.
+    public static let autoKeepColumnsMinimumBytes = 16 << 30
+
+    /// Whether the model keeps the temporal-conv columns on `device`.
+    public func keepsTemporalColumns(on device: Device) -> Bool {
+        keepTemporalColumns ?? (device.kind == .openCLGPU && (device.memoryBytes ?? 0) >= Self.autoKeepColumnsMinimumBytes)
+    }
 
     /// Run the wide stride-1 blocks (block 10) on a frame-major view (see
     /// `STGCNConfig.frameMajorMinimumChannels`). Off draws those blocks' dropout masks over the
@@ -241,7 +251,13 @@ struct YAMLReader {
             case "eadm_no_op": c.eadmNoOp = try bool(key, value)
             case "extreme_time_flip": c.extremeTimeFlip = try bool(key, value)
             case "queue_warmup": c.queueWarmup = try bool(key, value)
-            case "keep_temporal_columns": c.keepTemporalColumns = try bool(key, value)
+            case "keep_temporal_columns":
+                if (value as? String)?.lowercased() == "auto" {
+                    c.keepTemporalColumns = nil
+                } else {
+                    guard let keep = try? bool(key, value) else { throw wrong(key, "true, false or auto", value) }
+                    c.keepTemporalColumns = keep
+                }
             case "frame_major_blocks": c.frameMajorBlocks = try bool(key, value)
             default:
                 if !Self.ignored.contains(key) { unknown.append(key) }

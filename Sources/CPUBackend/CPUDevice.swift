@@ -12,6 +12,7 @@ public final class CPUDevice: Device {
     /// their GEMMs between our workers and hold OpenBLAS at one thread meanwhile).
     public let threads: Int
     public var kind: DeviceKind { .cpu }
+    public var memoryBytes: Int? { nil }
     /// e.g. "cpu (2 threads, OpenBLAS 0.3.21 SkylakeX)".
     public var name: String { "cpu (\(threads) threads, \(CPUDevice.blasShortDescription))" }
 

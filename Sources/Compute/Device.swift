@@ -68,6 +68,8 @@ public protocol Device: AnyObject {
     /// Human-readable name, e.g. "cpu (2 cores, OpenBLAS 0.3.21)".
     var name: String { get }
     var kind: DeviceKind { get }
+    /// Memory of a device with its own (an OpenCL GPU's global memory); nil for the host.
+    var memoryBytes: Int? { get }
 
     // MARK: Memory
 

@@ -32,6 +32,7 @@ public final class OpenCLDevice: Device {
     public let info: OpenCLDeviceInfo
     public var name: String { "opencl:\(info.index) \(info.name) (\(info.platformName))" }
     public var kind: DeviceKind { info.kind }
+    public var memoryBytes: Int? { info.globalMemoryBytes > 0 ? info.globalMemoryBytes : nil }
 
     let deviceID: cl_device_id
     let context: cl_context

@@ -84,8 +84,9 @@ struct BenchStepCommand: ParsableCommand {
     var profileKernels = false
     @Flag(name: .customLong("inference-only"), help: "Time eval-mode inference only (no pretraining iterations).")
     var inferenceOnly = false
-    @Flag(name: .customLong("keep-columns"), help: "Keep each temporal convolution's im2col from forward to backward (about 2.4 GB more per trainable view) instead of rebuilding it.")
-    var keepColumns = false
+    @Flag(name: .customLong("keep-columns"), inversion: .prefixedNo,
+          help: "Keep each temporal convolution's im2col from forward to backward (about 2.4 GB more per trainable view) instead of rebuilding it. Default: kept on OpenCL GPUs with at least 16 GiB, rebuilt elsewhere.")
+    var keepColumns: Bool? = nil
     @Option(help: "Append a JSON line to this file.") var json: String = "bench-step.jsonl"
 
     func run() throws {
@@ -100,6 +101,12 @@ struct BenchStepCommand: ParsableCommand {
         for (label, d) in try benchmarkDevices(device, threads: threads) {
             d.profilingEnabled = profile
             (d as? OpenCLDevice)?.profileKernels = profileKernels
+            if !inferenceOnly {
+                var probe = PretrainConfig()
+                probe.keepTemporalColumns = keepColumns
+                print("\(label): temporal-conv columns "
+                      + (probe.keepsTemporalColumns(on: d) ? "kept from forward to backward" : "rebuilt in the backward"))
+            }
             let (r, timings, inferenceTimings) = try bench.run(on: d, label: label) {
                 reporter.update("\(label): \($0)", force: true)
             }

@@ -1,3 +1,4 @@
+import CPUBackend
 import Foundation
 import TestSupport
 import XCTest
@@ -113,8 +114,17 @@ final class HostileFormatTests: XCTestCase {
             .write(to: URL(fileURLWithPath: path))
         let (config, unknown) = try PretrainConfig.load(yaml: path)
         XCTAssertTrue(config.queueWarmup)
-        XCTAssertTrue(config.keepTemporalColumns)
+        XCTAssertEqual(config.keepTemporalColumns, true)
+        XCTAssertTrue(config.keepsTemporalColumns(on: CPUDevice(threads: 1)))
         XCTAssertFalse(unknown.contains("queue_warmup"))
+        // auto (also the default): rebuilt on the CPU backend, kept only on OpenCL GPUs with memory to spare.
+        try Data((Self.referenceYAML + "\nkeep_temporal_columns: auto\n").utf8).write(to: URL(fileURLWithPath: path))
+        let auto = try PretrainConfig.load(yaml: path).0
+        XCTAssertNil(auto.keepTemporalColumns)
+        XCTAssertNil(PretrainConfig().keepTemporalColumns)
+        XCTAssertFalse(auto.keepsTemporalColumns(on: CPUDevice(threads: 1)))
+        try Data((Self.referenceYAML + "\nkeep_temporal_columns: sometimes\n").utf8).write(to: URL(fileURLWithPath: path))
+        XCTAssertThrowsError(try PretrainConfig.load(yaml: path)) { XCTAssertTrue("\($0)".contains("keep_temporal_columns"), "\($0)") }
         try Data((Self.referenceYAML + "\nqueue_warmup: 3\n").utf8).write(to: URL(fileURLWithPath: path))
         XCTAssertThrowsError(try PretrainConfig.load(yaml: path)) { XCTAssertTrue("\($0)".contains("queue_warmup"), "\($0)") }
     }
