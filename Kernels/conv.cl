@@ -75,14 +75,19 @@ __kernel void scatter_frames(__global const float* dxs, __global float* dx,
 /// the weights laid out [ci, k, co], so each staged value is read from global memory once.
 /// Sums run over ci, then k, with fma; the bias is added last (hasBias 0: none), and with
 /// accumulate the result adds to y (the input gradient, which is this convolution of dy with the
-/// weights transposed and flipped in time).
+/// weights transposed and flipped in time). hasEpilogue applies an evaluation epilogue as each
+/// output is stored: relu?(v·scale[co] + shift[co] + residual·rscale[co]).
 #define TC_CO 16
 #define TC_CI 8
 __kernel void temporal_conv_direct(__global const float* x, __global const float* w, __global const float* b,
                                    __global float* y, const int C, const int N, const int T, const int V,
                                    const int kt, const int stride, const int pad, const int Tout,
                                    const int Cout, const int tileFrames, const int hasBias,
-                                   const int accumulate, __local float* xs, __local float* ws) {
+                                   const int accumulate, const int hasEpilogue,
+                                   __global const float* scale, __global const float* shift,
+                                   __global const float* residual, __global const float* rscale,
+                                   const int hasResidual, const int hasResidualScale, const int relu,
+                                   __local float* xs, __local float* ws) {
     const int lid = get_local_id(0);
     const int wg = get_local_size(0);
     const int tiles = (Tout + tileFrames - 1) / tileFrames;
@@ -124,9 +129,15 @@ __kernel void temporal_conv_direct(__global const float* x, __global const float
     }
     if (!active) return;
     for (int j = 0; j < TC_CO && co0 + j < Cout; ++j) {
-        __global float* out = y + (((long)(co0 + j) * N + n) * Tout + to0 + f) * V + v;
-        const float r = hasBias ? acc[j] + b[co0 + j] : acc[j];
-        *out = accumulate ? *out + r : r;
+        const int co = co0 + j;
+        const long at = (((long)co * N + n) * Tout + to0 + f) * V + v;
+        float r = hasBias ? acc[j] + b[co] : acc[j];
+        if (hasEpilogue) {
+            r = r * scale[co] + shift[co];
+            if (hasResidual) r += residual[at] * (hasResidualScale ? rscale[co] : 1.0f);
+            if (relu) r = fmax(r, 0.0f);
+        }
+        y[at] = accumulate ? y[at] + r : r;
     }
 }
 

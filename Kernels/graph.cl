@@ -22,6 +22,38 @@ __kernel void graph_aggregate(__global const float* z, __global const float* A, 
     y[i] = acc;
 }
 
+/// Forward-only graph aggregation with the bias and a channel epilogue folded in (z holds the
+/// channel mix without its bias): v = Σ_k Σ_i (z[k, r, i] + b[k·Cout + c])·Â_k(i, j), then
+/// y[r, j] = relu?(v·scale[c] + shift[c] + residual[r, j]·rscale[c]) with c = r / NT.
+__kernel void graph_aggregate_epilogue(__global const float* z, __global const float* A, __global const float* E,
+                                       __global const float* bias, __global float* y,
+                                       const int K, const int R, const int V, const int NT,
+                                       __global const float* scale, __global const float* shift,
+                                       __global const float* residual, __global const float* rscale,
+                                       const int hasResidual, const int hasResidualScale, const int relu,
+                                       __local float* ahat) {
+    const int lid = get_local_id(0);
+    const int wg = get_local_size(0);
+    for (int l = lid; l < K * V * V; l += wg) ahat[l] = A[l] * E[l];
+    barrier(CLK_LOCAL_MEM_FENCE);
+    const int i = get_global_id(0);
+    if (i >= R * V) return;
+    const int j = i % V;
+    const int r = i / V;
+    const int c = r / NT;
+    const int cout = R / NT;
+    float acc = 0.0f;
+    for (int k = 0; k < K; ++k) {
+        __global const float* zr = z + ((long)k * R + r) * V;
+        __local const float* a = ahat + k * V * V;
+        const float b = bias[k * cout + c];
+        for (int s = 0; s < V; ++s) acc += (zr[s] + b) * a[s * V + j];
+    }
+    float v = acc * scale[c] + shift[c];
+    if (hasResidual) v += residual[i] * (hasResidualScale ? rscale[c] : 1.0f);
+    y[i] = relu ? fmax(v, 0.0f) : v;
+}
+
 /// dz[k, r, i] = Σ_j dy[r, j] · Â_k(i, j).
 __kernel void graph_aggregate_backward(__global const float* dy, __global const float* A,
                                        __global const float* E, __global float* dz,

@@ -145,9 +145,10 @@ extension OpenCLDevice {
         return 4 * (8 * inFrames * g.input.joints + 8 * g.kt * 16)
     }
 
-    /// `bias` nil: none; `accumulate`: y += conv(x).
-    private func temporalConvDirect(x: Tensor, g: TemporalGeometry, weight: Tensor, bias: Tensor?, y: Tensor,
-                                    accumulate: Bool = false) {
+    /// `bias` nil: none; `accumulate`: y += conv(x); `epilogue`: applied to each output as it is stored.
+    func temporalConvDirect(x: Tensor, g: TemporalGeometry, weight: Tensor, bias: Tensor?, y: Tensor,
+                            accumulate: Bool = false, epilogue: ChannelEpilogue? = nil) {
+        precondition(!(accumulate && epilogue != nil), "temporalConvDirect: accumulate with an epilogue")
         let frames = directTileFrames(g), v = g.input.joints
         let inFrames = (frames - 1) * g.stride + g.kt
         let items = frames * v
@@ -155,7 +156,10 @@ extension OpenCLDevice {
         let coGroups = (g.cout + 15) / 16
         let args: [KernelArg] = [.tensor(x), .tensor(weight), .tensor(bias ?? weight), .tensor(y)] + g.args
             + [.int(g.cout), .int(frames), .int(bias == nil ? 0 : 1), .int(accumulate ? 1 : 0),
-               .localBytes(4 * 8 * inFrames * v), .localBytes(4 * 8 * g.kt * 16)]
+               .int(epilogue == nil ? 0 : 1)]
+            + (epilogue.map(epilogueArgs) ?? [.tensor(weight), .tensor(weight), .tensor(weight), .tensor(weight),
+                                                .int(0), .int(0), .int(0)])
+            + [.localBytes(4 * 8 * inFrames * v), .localBytes(4 * 8 * g.kt * 16)]
         launch("conv.cl", "temporal_conv_direct", global: [g.input.batch * tiles * items, coGroups],
                local: [items, 1], args)
     }

@@ -47,7 +47,7 @@ extension OpenCLDevice {
     }
 
     /// Â of all partitions must fit the work-group's local memory (7.5 KiB for K = 3, V = 25).
-    private func checkLocalMemory(_ bytes: Int, _ op: String) {
+    func checkLocalMemory(_ bytes: Int, _ op: String) {
         if bytes > info.localMemoryBytes {
             fatalError(DeviceError.backend(op: op, detail: "adjacency needs \(bytes) bytes of local memory, "
                 + "device has \(info.localMemoryBytes)").description)

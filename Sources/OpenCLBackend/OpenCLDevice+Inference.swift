@@ -1,23 +1,58 @@
 import Compute
 
-/// Forward-only variants: the training kernels into pooled scratch, then the epilogue as one
-/// pass over the output (`Kernels/batchnorm.cl`).
+/// Forward-only variants. The graph conv adds its bias and applies the epilogue inside the
+/// aggregation; narrow temporal convs apply it in the direct kernel's store; the rest run the
+/// training kernels and then the epilogue as one pass over the output (`Kernels/batchnorm.cl`).
 extension OpenCLDevice {
     public func graphConvInference(x: Tensor, input: ActivationShape, weight: Tensor, bias: Tensor,
                                    adjacency: Tensor, importance: Tensor, epilogue: ChannelEpilogue?, y: Tensor) {
         let kc = weight.dim(0), cout = kc / max(adjacency.dim(0), 1)
         epilogue?.validate("graphConvInference", channels: cout, count: cout * input.plane)
         let z = scratch(kc * input.plane, "graphConvInference")
-        graphConvForward(x: x, input: input, weight: weight, bias: bias, adjacency: adjacency, importance: importance,
-                         z: z, y: y)
-        if let epilogue { applyEpilogue(epilogue, x: y, channels: cout, y: y) }
+        guard let epilogue else {
+            graphConvForward(x: x, input: input, weight: weight, bias: bias, adjacency: adjacency,
+                             importance: importance, z: z, y: y)
+            return
+        }
+        // The channel mix without its bias, then one pass that adds the bias inside the
+        // aggregation and applies the epilogue (no separate bias or epilogue pass).
+        let k = adjacency.dim(0), v = input.joints, cin = input.channels, p = input.plane
+        let r = cout * input.batch * input.frames
+        checkLocalMemory(k * v * v * 4, "graphConvInference")
+        let flops: Double = 2 * Double(kc * cin) * Double(p) + 2 * Double(k * r * v * v)
+        let bytes = 4 * Double(input.count + kc * p + 2 * r * v + (epilogue.residual == nil ? 0 : r * v))
+        op("graphConvInference", flops: flops, bytes: bytes) {
+            sgemm(false, false, kc, p, cin, 1, mem(weight), 0, cin, mem(x), 0, p, 0, mem(z), 0, p)
+            launch("graph.cl", "graph_aggregate_epilogue", count: r * v,
+                   [.tensor(z), .tensor(adjacency), .tensor(importance), .tensor(bias), .tensor(y),
+                    .int(k), .int(r), .int(v), .int(input.batch * input.frames)]
+                   + epilogueArgs(epilogue) + [.localBytes(k * v * v * 4)])
+        }
+    }
+
+    /// scale, shift, residual, residual scale, hasResidual, hasResidualScale, relu (the kernels'
+    /// epilogue arguments; absent tensors are passed as scale and flagged off).
+    func epilogueArgs(_ e: ChannelEpilogue) -> [KernelArg] {
+        [.tensor(e.scale), .tensor(e.shift), .tensor(e.residual ?? e.scale), .tensor(e.residualScale ?? e.scale),
+         .int(e.residual == nil ? 0 : 1), .int(e.residualScale == nil ? 0 : 1), .int(e.relu ? 1 : 0)]
     }
 
     public func temporalConvInference(x: Tensor, input: ActivationShape, kernel: Int, stride: Int,
                                       weight: Tensor, bias: Tensor, epilogue: ChannelEpilogue?, y: Tensor) {
+        let cout = weight.dim(0)
+        let g = TemporalGeometry(input, kernel, stride, cout: cout)
+        if let epilogue, usesDirectTemporalConv(g) {
+            // Narrow layers: the epilogue is applied as the direct kernel stores each output.
+            epilogue.validate("temporalConvInference", channels: cout, count: cout * g.q)
+            let flops: Double = 2 * Double(cout * g.rows) * Double(g.q)
+            let bytes = 4 * Double(input.count + cout * g.q * (epilogue.residual == nil ? 1 : 2) + cout * g.rows)
+            op("temporalConvInference", flops: flops, bytes: bytes) {
+                temporalConvDirect(x: x, g: g, weight: weight, bias: bias, y: y, epilogue: epilogue)
+            }
+            return
+        }
         temporalConvForward(x: x, input: input, kernel: kernel, stride: stride, weight: weight, bias: bias,
                             columns: nil, y: y)
-        let cout = weight.dim(0)
         if let epilogue { applyEpilogue(epilogue, x: y, channels: cout, y: y) }
     }
 
@@ -25,10 +60,7 @@ extension OpenCLDevice {
         let p = epilogue.validateApply(x: x, channels: channels, y: y), n = x.count
         op("applyEpilogue", flops: 4 * Double(n), bytes: 4 * Double(n * (epilogue.residual == nil ? 2 : 3))) {
             launch("batchnorm.cl", "channel_epilogue", count: n,
-                   [.tensor(x), .tensor(y), .tensor(epilogue.scale), .tensor(epilogue.shift),
-                    .tensor(epilogue.residual ?? x), .tensor(epilogue.residualScale ?? epilogue.scale),
-                    .int(epilogue.residual == nil ? 0 : 1), .int(epilogue.residualScale == nil ? 0 : 1),
-                    .int(epilogue.relu ? 1 : 0), .int(channels), .int(p)])
+                   [.tensor(x), .tensor(y)] + epilogueArgs(epilogue) + [.int(channels), .int(p)])
         }
     }
 

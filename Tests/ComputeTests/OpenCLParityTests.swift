@@ -138,7 +138,9 @@ final class OpenCLParityTests: XCTestCase {
         for i in 0..<adjacency.count where (i * 7919) % 6 == 0 { adjacency[i] = Float(1 + i % 4) / 5 }
         for (s, cout, stride) in [(ActivationShape(channels: 16, batch: 3, frames: 13, joints: 25), 32, 1),
                                   (ActivationShape(channels: 32, batch: 2, frames: 13, joints: 25), 16, 1),
-                                  (ActivationShape(channels: 16, batch: 2, frames: 25, joints: 25), 16, 2)] {
+                                  (ActivationShape(channels: 16, batch: 2, frames: 25, joints: 25), 16, 2),
+                                  // A temporal input wider than the direct kernel's: im2col, then the epilogue pass.
+                                  (ActivationShape(channels: 8, batch: 1, frames: 13, joints: 25), 72, 1)] {
             let out = ActivationShape(channels: cout, batch: s.batch, frames: (s.frames - 1) / stride + 1, joints: v)
             let specs = [Spec(s.dims, &rng), Spec([k * cout, s.channels, 1, 1], &rng, -0.2, 0.2), Spec([k * cout], &rng),
                          Spec([k, v, v], adjacency), Spec([k, v, v], &rng, 0.5, 1.5),
