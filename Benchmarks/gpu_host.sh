@@ -3,6 +3,7 @@
 #
 #   Benchmarks/gpu_host.sh bundle        # here: static-stdlib release build + the shared libraries it needs, in dist/gpu
 #   Benchmarks/gpu_host.sh run [SECONDS] # on the GPU host (SECONDS: limit for bench step, default 200), from the repository root with dist/gpu.tar.xz (or dist/gpu) beside it
+#   Benchmarks/gpu_host.sh ab [ROUNDS]   # on the GPU host: bench step with kept vs rebuilt im2col columns, alternating
 #
 # `run` checks for an OpenCL ICD of the GPU first, then lists the devices, compares the forward pass
 # of the committed PyTorch fixture on the GPU with the CPU backend (the parity check's command-line
@@ -25,6 +26,25 @@ bundle() {
     ls -la "$DIST" "$DIST/lib" dist/gpu.tar.xz
 }
 
+# Registers the driver's OpenCL library with the loader when the driver is mounted but not
+# registered (no nvidia entry in /etc/OpenCL/vendors), using a vendors folder under $1.
+setup_opencl() {
+    local out=$1
+    echo "== GPU"; nvidia-smi -L 2>/dev/null || echo "(no nvidia-smi)"
+    echo "== OpenCL ICDs"; ls /etc/OpenCL/vendors 2>/dev/null || echo "(no /etc/OpenCL/vendors)"
+    local nv
+    for nv in /usr/lib/x86_64-linux-gnu/libnvidia-opencl.so.1 /usr/lib64/libnvidia-opencl.so.1 \
+              /usr/local/nvidia/lib64/libnvidia-opencl.so.1 /usr/local/nvidia/lib/libnvidia-opencl.so.1 \
+              $(ldconfig -p 2>/dev/null | awk '/libnvidia-opencl.so.1/{print $NF}') ""; do
+        [ -e "$nv" ] && break
+    done
+    echo "NVIDIA OpenCL library: ${nv:-not found}"
+    if [ -n "$nv" ] && ! grep -qs nvidia /etc/OpenCL/vendors/*.icd; then
+        mkdir -p "$out/vendors" && echo "$nv" > "$out/vendors/nvidia.icd"
+        OCL_ICD_VENDORS="$(cd "$out/vendors" && pwd)"; export OCL_ICD_VENDORS
+    fi
+}
+
 run() {
     local limit=${1:-200}
     local out=${OUT:-$DIST/out}
@@ -34,21 +54,7 @@ run() {
     local bin="$DIST/aimclr"
     # Line-buffered output, so that a step stopped by its time limit still shows what it printed.
     {
-        echo "== GPU"; nvidia-smi -L 2>/dev/null || echo "(no nvidia-smi)"
-        echo "== OpenCL ICDs"; ls /etc/OpenCL/vendors 2>/dev/null || echo "(no /etc/OpenCL/vendors)"
-        # The NVIDIA ICD library may be mounted with the driver but not registered with the loader:
-        # register it by full path in a private vendors folder.
-        local nv
-        for nv in /usr/lib/x86_64-linux-gnu/libnvidia-opencl.so.1 /usr/lib64/libnvidia-opencl.so.1 \
-                  /usr/local/nvidia/lib64/libnvidia-opencl.so.1 /usr/local/nvidia/lib/libnvidia-opencl.so.1 \
-                  $(ldconfig -p 2>/dev/null | awk '/libnvidia-opencl.so.1/{print $NF}') ""; do
-            [ -e "$nv" ] && break
-        done
-        echo "NVIDIA OpenCL library: ${nv:-not found}"
-        if [ -n "$nv" ] && ! grep -qs nvidia /etc/OpenCL/vendors/*.icd; then
-            mkdir -p "$out/vendors" && echo "$nv" > "$out/vendors/nvidia.icd"
-            OCL_ICD_VENDORS="$(cd "$out/vendors" && pwd)"; export OCL_ICD_VENDORS
-        fi
+        setup_opencl "$out"
         echo "== devices"; timeout 60 stdbuf -oL "$bin" devices || true
         echo "== forward parity: GPU vs CPU on the PyTorch fixture"
         F=Tests/AimCLRTests/Fixtures
@@ -77,8 +83,29 @@ PY
     } 2>&1 | tee "$out/gpu_host.log"
 }
 
+# A/B of the temporal-conv columns policy in one invocation: bench step alternating kept and
+# rebuilt columns, ROUNDS times each, with a longer warm-up (the GPU's clocks ramp up).
+ab() {
+    local rounds=${1:-3}
+    local out=${OUT:-$DIST/out}
+    [ -x "$DIST/aimclr" ] || tar -C dist -xJf dist/gpu.tar.xz
+    mkdir -p "$out"
+    export LD_LIBRARY_PATH="$PWD/$DIST/lib:${LD_LIBRARY_PATH:-}"
+    {
+        setup_opencl "$out"
+        for i in $(seq "$rounds"); do
+            for policy in --keep-columns --no-keep-columns; do
+                echo "== round $i $policy"
+                timeout 60 stdbuf -oL "$DIST/aimclr" bench step --device opencl --warmup 5 --runs 5 $policy \
+                    --json "$out/bench-ab.jsonl" 2>&1 | grep -E "columns|median" || true
+            done
+        done
+    } 2>&1 | tee "$out/gpu_ab.log"
+}
+
 case "${1:-}" in
     bundle) bundle ;;
     run) shift; run "$@" ;;
-    *) echo "usage: $0 bundle | run [SECONDS]"; exit 2 ;;
+    ab) shift; ab "$@" ;;
+    *) echo "usage: $0 bundle | run [SECONDS] | ab [ROUNDS]"; exit 2 ;;
 esac

@@ -8,6 +8,8 @@ import Skeleton
 public struct StepBenchmark {
     public var batch = 128
     public var warmup = 1
+    /// Warm-up continues past `warmup` iterations until this long has passed (at most 100).
+    public var minimumWarmupSeconds = 1.0
     public var runs = 5
     public var queueSize = 32768
     public var inferenceBatches = 5
@@ -74,11 +76,17 @@ public struct StepBenchmark {
         let views = PretrainViews(extreme: randomView(1), query: randomView(2), key: randomView(3))
         let warmup = inferenceOnly ? 0 : self.warmup
         let runs = inferenceOnly ? 0 : self.runs
-        for i in 0..<warmup {
-            progress("warm-up iteration \(i + 1)/\(warmup)")
+        // At least `warmup` iterations and, when that is quicker, at least `minimumWarmupSeconds`:
+        // a GPU's clocks ramp up over the first second (one warm-up iteration left an H100's
+        // first timed runs about 10 % slow).
+        let warmupStart = monotonicSeconds()
+        var warmed = 0
+        while warmed < warmup || (warmup > 0 && warmed < 100 && monotonicSeconds() - warmupStart < minimumWarmupSeconds) {
+            progress("warm-up iteration \(warmed + 1)" + (warmed < warmup ? "/\(warmup)" : ""))
             try model.step(views, epoch: 1)
+            device.synchronize()
+            warmed += 1
         }
-        device.synchronize()
         let afterWarmup = currentResidentBytes()
         device.resetProfile()
         var samples: [Double] = []

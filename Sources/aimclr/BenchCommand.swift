@@ -76,7 +76,7 @@ struct BenchStepCommand: ParsableCommand {
     @Option(help: "Devices: all | auto | cpu | opencl | opencl:N.") var device: String = "cpu"
     @Option(help: "CPU threads for the CPU backend.") var threads: Int?
     @Option(help: "Timed iterations (after warm-up).") var runs: Int = 5
-    @Option(help: "Untimed warm-up iterations.") var warmup: Int = 1
+    @Option(help: "Untimed warm-up iterations (continued until at least one second has passed, for GPU clocks to ramp up).") var warmup: Int = 1
     @Option(help: "Batch size (samples; two persons each).") var batch: Int = 128
     @Option(name: .customLong("queue-size"), help: "MoCo queue length.") var queueSize: Int = 32768
     @Flag(help: "Print the per-op breakdown.") var profile = false
