@@ -296,7 +296,7 @@ def main():
     }
     print(f"pytorch step: median {median:.3f} s (min {min(times):.3f}, max {max(times):.3f}) over {len(times)} "
           f"iterations, {row['gflops']:.1f} GFLOP/s, peak RSS {row['peak_rss_bytes'] / 2**30:.2f} GiB, "
-          f"inference {inference:.1f} samples/s, TF32 convolutions {'on' if tf32 else 'off'}, GLIBC_TUNABLES={'set' if row['glibc_tunables'] else 'unset'}")
+          f"inference {inference:.1f} samples/s, {'TF32 convolutions ' + ('on' if tf32 else 'off') + ', ' if args.device != 'cpu' else ''}GLIBC_TUNABLES={'set' if row['glibc_tunables'] else 'unset'}")
     print(json.dumps(row))
 
 
