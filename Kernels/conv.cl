@@ -77,6 +77,7 @@ __kernel void scatter_frames(__global const float* dxs, __global float* dx,
 /// accumulate the result adds to y (the input gradient, which is this convolution of dy with the
 /// weights transposed and flipped in time). hasEpilogue applies an evaluation epilogue as each
 /// output is stored: relu?(v·scale[co] + shift[co] + residual·rscale[co]).
+// OpenCLDevice.directOutputChannels / directStagedInputs mirror these two.
 #define TC_CO 16
 #define TC_CI 8
 __kernel void temporal_conv_direct(__global const float* x, __global const float* w, __global const float* b,

@@ -136,13 +136,18 @@ extension OpenCLDevice {
             && directTileFrames(g) * g.input.joints <= kernel("conv.cl", "temporal_conv_direct").maxGroup
     }
 
+    /// TC_CI and TC_CO of `temporal_conv_direct` (input channels staged per step, output
+    /// channels per work-group); they size its local memory and grid.
+    private static let directStagedInputs = 8, directOutputChannels = 16
+
     /// Output frames per work-group: about 128 positions (one per work-item).
     private func directTileFrames(_ g: TemporalGeometry) -> Int { max(1, min(g.tout, 128 / g.input.joints)) }
 
     /// Local memory of one work-group: the staged input slab and weights (`temporal_conv_direct`).
     private func directTemporalConvLocalBytes(_ g: TemporalGeometry) -> Int {
         let inFrames = (directTileFrames(g) - 1) * g.stride + g.kt
-        return 4 * (8 * inFrames * g.input.joints + 8 * g.kt * 16)
+        let ci = Self.directStagedInputs, co = Self.directOutputChannels
+        return 4 * (ci * inFrames * g.input.joints + ci * g.kt * co)
     }
 
     /// `bias` nil: none; `accumulate`: y += conv(x); `epilogue`: applied to each output as it is stored.
@@ -153,13 +158,14 @@ extension OpenCLDevice {
         let inFrames = (frames - 1) * g.stride + g.kt
         let items = frames * v
         let tiles = (g.tout + frames - 1) / frames
-        let coGroups = (g.cout + 15) / 16
+        let ci = Self.directStagedInputs, co = Self.directOutputChannels
+        let coGroups = (g.cout + co - 1) / co
         let args: [KernelArg] = [.tensor(x), .tensor(weight), .tensor(bias ?? weight), .tensor(y)] + g.args
             + [.int(g.cout), .int(frames), .int(bias == nil ? 0 : 1), .int(accumulate ? 1 : 0),
                .int(epilogue == nil ? 0 : 1)]
             + (epilogue.map(epilogueArgs) ?? [.tensor(weight), .tensor(weight), .tensor(weight), .tensor(weight),
                                                 .int(0), .int(0), .int(0)])
-            + [.localBytes(4 * 8 * inFrames * v), .localBytes(4 * 8 * g.kt * 16)]
+            + [.localBytes(4 * ci * inFrames * v), .localBytes(4 * ci * g.kt * co)]
         launch("conv.cl", "temporal_conv_direct", global: [g.input.batch * tiles * items, coGroups],
                local: [items, 1], args)
     }
