@@ -16,14 +16,9 @@ extension OpenCLDevice {
         op("graphConvForward", flops: flops, bytes: bytes) {
             sgemm(false, false, kc, p, cin, 1, mem(weight), 0, cin, mem(x), 0, p, 0, mem(z), 0, p)
             addBiasRows(z, bias, rows: kc, cols: p)
-            if usesRowBlockedGraphKernels(joints: v) {
-                aggregateRows(z: z, adjacency: adjacency, importance: importance, bias: nil, epilogue: nil, y: y,
-                              k: k, r: r, v: v, nt: input.batch * input.frames)
-            } else {
-                launch("graph.cl", "graph_aggregate", count: r * v,
-                       [.tensor(z), .tensor(adjacency), .tensor(importance), .tensor(y),
-                        .int(k), .int(r), .int(v), .localBytes(k * v * v * 4)])
-            }
+            launch("graph.cl", "graph_aggregate", count: r * v,
+                   [.tensor(z), .tensor(adjacency), .tensor(importance), .tensor(y),
+                    .int(k), .int(r), .int(v), .localBytes(k * v * v * 4)])
         }
     }
 
@@ -51,26 +46,6 @@ extension OpenCLDevice {
         launch("elementwise.cl", "mul_f32", count: kvv, [.tensor(dAhat), .tensor(adjacency), .tensor(dImportance), .int(kvv)])
     }
 
-    /// The row-blocked aggregation kernels (one work-item per row, V outputs in registers) take
-    /// skeletons of up to 32 joints; tests turn them off to cover the per-element kernels.
-    func usesRowBlockedGraphKernels(joints v: Int) -> Bool { rowBlockedGraphKernels && v <= 32 }
-
-    /// Â staged with rows padded to a multiple of 4 (the row-blocked kernels read float4s).
-    func paddedAdjacencyBytes(k: Int, v: Int) -> Int { k * v * ((v + 3) / 4 * 4) * 4 }
-
-    /// `graph_aggregate_rows`: y = aggregation of z (plus `bias` inside it), then `epilogue`.
-    func aggregateRows(z: Tensor, adjacency: Tensor, importance: Tensor, bias: Tensor?, epilogue: ChannelEpilogue?,
-                       y: Tensor, k: Int, r: Int, v: Int, nt: Int) {
-        let bytes = paddedAdjacencyBytes(k: k, v: v)
-        checkLocalMemory(bytes, "graph aggregation")
-        let epilogueFlags: [KernelArg] = epilogue.map(epilogueArgs)
-            ?? [.tensor(z), .tensor(z), .tensor(z), .tensor(z), .int(0), .int(0), .int(0)]
-        launch("graph.cl", "graph_aggregate_rows", count: r,
-               [.tensor(z), .tensor(adjacency), .tensor(importance), .tensor(bias ?? z), .tensor(y),
-                .int(k), .int(r), .int(v), .int(nt), .int(bias == nil ? 0 : 1), .int(epilogue == nil ? 0 : 1)]
-               + epilogueFlags + [.localBytes(bytes)])
-    }
-
     /// Â of all partitions must fit the work-group's local memory (7.5 KiB for K = 3, V = 25).
     func checkLocalMemory(_ bytes: Int, _ op: String) {
         if bytes > info.localMemoryBytes {
@@ -91,15 +66,9 @@ extension OpenCLDevice {
         let elements: Int = 2 * input.count + 3 * kc * p + r * v
         let bytes = 4 * Double(elements)
         op("graphConvBackward", flops: flops, bytes: bytes) {
-            if usesRowBlockedGraphKernels(joints: v) {
-                launch("graph.cl", "graph_aggregate_backward_rows", count: k * r,
-                       [.tensor(dy), .tensor(adjacency), .tensor(importance), .tensor(dz),
-                        .int(k), .int(r), .int(v), .localBytes(paddedAdjacencyBytes(k: k, v: v))])
-            } else {
-                launch("graph.cl", "graph_aggregate_backward", count: k * r * v,
-                       [.tensor(dy), .tensor(adjacency), .tensor(importance), .tensor(dz),
-                        .int(k), .int(r), .int(v), .localBytes(k * v * v * 4)])
-            }
+            launch("graph.cl", "graph_aggregate_backward", count: k * r * v,
+                   [.tensor(dy), .tensor(adjacency), .tensor(importance), .tensor(dz),
+                    .int(k), .int(r), .int(v), .localBytes(k * v * v * 4)])
             importanceGradient(z: z, dy: dy, adjacency: adjacency, dImportance: dImportance, k: k, r: r, v: v)
             sgemm(false, true, kc, cin, p, 1, mem(dz), 0, p, mem(x), 0, p, 0, mem(dWeight), 0, cin)
             rowSums(dz, into: dBias, rows: kc, cols: p)

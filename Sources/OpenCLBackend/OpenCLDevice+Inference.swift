@@ -23,11 +23,6 @@ extension OpenCLDevice {
         let bytes = 4 * Double(input.count + kc * p + 2 * r * v + (epilogue.residual == nil ? 0 : r * v))
         op("graphConvInference", flops: flops, bytes: bytes) {
             sgemm(false, false, kc, p, cin, 1, mem(weight), 0, cin, mem(x), 0, p, 0, mem(z), 0, p)
-            if usesRowBlockedGraphKernels(joints: v) {
-                aggregateRows(z: z, adjacency: adjacency, importance: importance, bias: bias, epilogue: epilogue, y: y,
-                              k: k, r: r, v: v, nt: input.batch * input.frames)
-                return
-            }
             launch("graph.cl", "graph_aggregate_epilogue", count: r * v,
                    [.tensor(z), .tensor(adjacency), .tensor(importance), .tensor(bias), .tensor(y),
                     .int(k), .int(r), .int(v), .int(input.batch * input.frames)]

@@ -56,8 +56,6 @@ public final class OpenCLDevice: Device {
     var splitKGEMM = true
     /// Shortest k-block of a split-K GEMM.
     var splitKMinimumChunk = 1024
-    /// Row-blocked graph aggregation kernels (`usesRowBlockedGraphKernels`).
-    var rowBlockedGraphKernels = true
     /// Convolve narrow temporal layers directly when no columns are stored (`usesDirectTemporalConv`).
     var directTemporalConv = true
     /// Widest input of the direct temporal convolution.

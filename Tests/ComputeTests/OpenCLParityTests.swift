@@ -110,12 +110,10 @@ final class OpenCLParityTests: XCTestCase {
                          Spec([cout, s.batch, s.frames, v], &rng), Spec([k * cout, s.batch, s.frames, v]),
                          Spec(s.dims, &rng), Spec([k * cout, s.channels, 1, 1]), Spec([k * cout]), Spec([k, v, v])]
             let cl = try OpenCLTestDevice.get()
-            defer { cl.importanceReductionKernels = true; cl.rowBlockedGraphKernels = true }
+            defer { cl.importanceReductionKernels = true }
             for accumulate in [false, true] {
-                // The second pass takes the GEMM fallback for the importance gradient and the
-                // per-element aggregation kernels.
+                // The second pass takes the GEMM fallback for the importance gradient.
                 cl.importanceReductionKernels = !accumulate
-                cl.rowBlockedGraphKernels = !accumulate
                 // z is each backend's own saved state (the CPU mixes first when a layer widens), and dz
                 // scratch (the CPU builds it piece by piece in cache when the layer does not widen).
                 try parity("graphConv \(s) -> \(cout) acc \(accumulate)", specs, abs: 2e-4, rel: 2e-4,
@@ -150,23 +148,17 @@ final class OpenCLParityTests: XCTestCase {
                          Spec([cout]), Spec([cout]), Spec([cout, s.batch, s.frames, v]),
                          Spec([cout, cout, 9, 1], &rng, -0.05, 0.05), Spec([cout], &rng), Spec(out.dims, &rng),
                          Spec([cout], &rng, -2, 2), Spec(out.dims), Spec(out.dims)]
-            let cl = try OpenCLTestDevice.get()
-            defer { cl.rowBlockedGraphKernels = true }
-            // Row-blocked and per-element graph aggregation with the epilogue.
-            for rowBlocked in [true, false] {
-                cl.rowBlockedGraphKernels = rowBlocked
-                try parity("inference ops \(s) -> \(cout) s\(stride) rows \(rowBlocked)", specs, abs: 2e-4, rel: 2e-4) { d, t in
-                    d.batchNormInferenceAffine(gamma: t[5], beta: t[6], runningMean: t[7], runningVar: t[8], epsilon: 1e-5,
-                                               scale: t[9], shift: t[10])
-                    d.graphConvInference(x: t[0], input: s, weight: t[1], bias: t[2], adjacency: t[3], importance: t[4],
-                                         epilogue: ChannelEpilogue(scale: t[9], shift: t[10], relu: true), y: t[11])
-                    let mid = ActivationShape(channels: cout, batch: s.batch, frames: s.frames, joints: v)
-                    d.temporalConvInference(x: t[11], input: mid, kernel: 9, stride: stride, weight: t[12], bias: t[13],
-                                            epilogue: ChannelEpilogue(scale: t[9], shift: t[10], residual: t[14],
-                                                                      residualScale: t[15], relu: true), y: t[16])
-                    d.applyEpilogue(ChannelEpilogue(scale: t[15], shift: t[10], relu: false), x: t[14], channels: cout,
-                                    y: t[17])
-                }
+            try parity("inference ops \(s) -> \(cout) s\(stride)", specs, abs: 2e-4, rel: 2e-4) { d, t in
+                d.batchNormInferenceAffine(gamma: t[5], beta: t[6], runningMean: t[7], runningVar: t[8], epsilon: 1e-5,
+                                           scale: t[9], shift: t[10])
+                d.graphConvInference(x: t[0], input: s, weight: t[1], bias: t[2], adjacency: t[3], importance: t[4],
+                                     epilogue: ChannelEpilogue(scale: t[9], shift: t[10], relu: true), y: t[11])
+                let mid = ActivationShape(channels: cout, batch: s.batch, frames: s.frames, joints: v)
+                d.temporalConvInference(x: t[11], input: mid, kernel: 9, stride: stride, weight: t[12], bias: t[13],
+                                        epilogue: ChannelEpilogue(scale: t[9], shift: t[10], residual: t[14],
+                                                                  residualScale: t[15], relu: true), y: t[16])
+                d.applyEpilogue(ChannelEpilogue(scale: t[15], shift: t[10], relu: false), x: t[14], channels: cout,
+                                y: t[17])
             }
         }
     }
