@@ -26,10 +26,14 @@ bundle() {
     ls -la "$DIST" "$DIST/lib" dist/gpu.tar.xz
 }
 
-# Registers the driver's OpenCL library with the loader when the driver is mounted but not
-# registered (no nvidia entry in /etc/OpenCL/vendors), using a vendors folder under $1.
+# Unpacks the bundle if needed, puts its libraries on the library path and creates $1; registers
+# the driver's OpenCL library with the loader when the driver is mounted but not registered (no
+# nvidia entry in /etc/OpenCL/vendors), using a vendors folder under $1.
 setup_opencl() {
     local out=$1
+    [ -x "$DIST/aimclr" ] || tar -C dist -xJf dist/gpu.tar.xz
+    mkdir -p "$out"
+    export LD_LIBRARY_PATH="$PWD/$DIST/lib:${LD_LIBRARY_PATH:-}"
     echo "== GPU"; nvidia-smi -L 2>/dev/null || echo "(no nvidia-smi)"
     echo "== OpenCL ICDs"; ls /etc/OpenCL/vendors 2>/dev/null || echo "(no /etc/OpenCL/vendors)"
     local nv
@@ -48,10 +52,8 @@ setup_opencl() {
 run() {
     local limit=${1:-200}
     local out=${OUT:-$DIST/out}
-    [ -x "$DIST/aimclr" ] || tar -C dist -xJf dist/gpu.tar.xz
-    mkdir -p "$out"
-    export LD_LIBRARY_PATH="$PWD/$DIST/lib:${LD_LIBRARY_PATH:-}"
     local bin="$DIST/aimclr"
+    mkdir -p "$out"
     # Line-buffered output, so that a step stopped by its time limit still shows what it printed.
     {
         setup_opencl "$out"
@@ -88,9 +90,7 @@ PY
 ab() {
     local rounds=${1:-3}
     local out=${OUT:-$DIST/out}
-    [ -x "$DIST/aimclr" ] || tar -C dist -xJf dist/gpu.tar.xz
     mkdir -p "$out"
-    export LD_LIBRARY_PATH="$PWD/$DIST/lib:${LD_LIBRARY_PATH:-}"
     {
         setup_opencl "$out"
         for i in $(seq "$rounds"); do

@@ -1,37 +1,18 @@
 // ST-GCN graph aggregation over K partitions with Â_k = A_k ⊙ E_k held in local memory.
 // z is (K, R, V) with R = Cout·N·T rows; y and dy are (R, V).
 
-/// y[r, j] = Σ_k Σ_i z[k, r, i] · Â_k(i, j).
+/// y[r, j] = Σ_k Σ_i z[k, r, i] · Â_k(i, j). For the forward-only graph conv, hasBias adds the
+/// channel mix's bias inside the sum (z then holds the mix without it), v = Σ_k Σ_i (z[k, r, i] +
+/// b[k·Cout + c])·Â_k(i, j), and hasEpilogue stores relu?(v·scale[c] + shift[c] + residual[r, j]·
+/// rscale[c]), with c = r / NT.
 __kernel void graph_aggregate(__global const float* z, __global const float* A, __global const float* E,
-                              __global float* y, const int K, const int R, const int V,
+                              __global const float* bias, __global float* y,
+                              const int K, const int R, const int V, const int NT,
+                              const int hasBias, const int hasEpilogue,
+                              __global const float* scale, __global const float* shift,
+                              __global const float* residual, __global const float* rscale,
+                              const int hasResidual, const int hasResidualScale, const int relu,
                               __local float* ahat) {
-    const int lid = get_local_id(0);
-    const int wg = get_local_size(0);
-    for (int l = lid; l < K * V * V; l += wg) ahat[l] = A[l] * E[l];
-    barrier(CLK_LOCAL_MEM_FENCE);
-    const int i = get_global_id(0);
-    if (i >= R * V) return;
-    const int j = i % V;
-    const int r = i / V;
-    float acc = 0.0f;
-    for (int k = 0; k < K; ++k) {
-        __global const float* zr = z + ((long)k * R + r) * V;
-        __local const float* a = ahat + k * V * V;
-        for (int s = 0; s < V; ++s) acc += zr[s] * a[s * V + j];
-    }
-    y[i] = acc;
-}
-
-/// Forward-only graph aggregation with the bias and a channel epilogue folded in (z holds the
-/// channel mix without its bias): v = Σ_k Σ_i (z[k, r, i] + b[k·Cout + c])·Â_k(i, j), then
-/// y[r, j] = relu?(v·scale[c] + shift[c] + residual[r, j]·rscale[c]) with c = r / NT.
-__kernel void graph_aggregate_epilogue(__global const float* z, __global const float* A, __global const float* E,
-                                       __global const float* bias, __global float* y,
-                                       const int K, const int R, const int V, const int NT,
-                                       __global const float* scale, __global const float* shift,
-                                       __global const float* residual, __global const float* rscale,
-                                       const int hasResidual, const int hasResidualScale, const int relu,
-                                       __local float* ahat) {
     const int lid = get_local_id(0);
     const int wg = get_local_size(0);
     for (int l = lid; l < K * V * V; l += wg) ahat[l] = A[l] * E[l];
@@ -46,12 +27,19 @@ __kernel void graph_aggregate_epilogue(__global const float* z, __global const f
     for (int k = 0; k < K; ++k) {
         __global const float* zr = z + ((long)k * R + r) * V;
         __local const float* a = ahat + k * V * V;
-        const float b = bias[k * cout + c];
-        for (int s = 0; s < V; ++s) acc += (zr[s] + b) * a[s * V + j];
+        if (hasBias) {
+            const float b = bias[k * cout + c];
+            for (int s = 0; s < V; ++s) acc += (zr[s] + b) * a[s * V + j];
+        } else {
+            for (int s = 0; s < V; ++s) acc += zr[s] * a[s * V + j];
+        }
     }
-    float v = acc * scale[c] + shift[c];
-    if (hasResidual) v += residual[i] * (hasResidualScale ? rscale[c] : 1.0f);
-    y[i] = relu ? fmax(v, 0.0f) : v;
+    if (hasEpilogue) {
+        acc = acc * scale[c] + shift[c];
+        if (hasResidual) acc += residual[i] * (hasResidualScale ? rscale[c] : 1.0f);
+        if (relu) acc = fmax(acc, 0.0f);
+    }
+    y[i] = acc;
 }
 
 /// dz[k, r, i] = Σ_j dy[r, j] · Â_k(i, j).

@@ -163,8 +163,7 @@ extension OpenCLDevice {
         let args: [KernelArg] = [.tensor(x), .tensor(weight), .tensor(bias ?? weight), .tensor(y)] + g.args
             + [.int(g.cout), .int(frames), .int(bias == nil ? 0 : 1), .int(accumulate ? 1 : 0),
                .int(epilogue == nil ? 0 : 1)]
-            + (epilogue.map(epilogueArgs) ?? [.tensor(weight), .tensor(weight), .tensor(weight), .tensor(weight),
-                                                .int(0), .int(0), .int(0)])
+            + epilogueArgs(epilogue, placeholder: weight)
             + [.localBytes(4 * ci * inFrames * v), .localBytes(4 * ci * g.kt * co)]
         launch("conv.cl", "temporal_conv_direct", global: [g.input.batch * tiles * items, coGroups],
                local: [items, 1], args)

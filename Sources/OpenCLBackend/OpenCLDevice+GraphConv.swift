@@ -16,9 +16,8 @@ extension OpenCLDevice {
         op("graphConvForward", flops: flops, bytes: bytes) {
             sgemm(false, false, kc, p, cin, 1, mem(weight), 0, cin, mem(x), 0, p, 0, mem(z), 0, p)
             addBiasRows(z, bias, rows: kc, cols: p)
-            launch("graph.cl", "graph_aggregate", count: r * v,
-                   [.tensor(z), .tensor(adjacency), .tensor(importance), .tensor(y),
-                    .int(k), .int(r), .int(v), .localBytes(k * v * v * 4)])
+            aggregate(z: z, adjacency: adjacency, importance: importance, bias: nil, epilogue: nil, y: y,
+                      k: k, r: r, v: v, nt: input.batch * input.frames)
         }
     }
 
@@ -44,6 +43,16 @@ extension OpenCLDevice {
             sgemm(true, false, v, v, r, 1, mem(z), i * r * v, v, mem(dy), 0, v, 0, mem(dAhat), i * v * v, v)
         }
         launch("elementwise.cl", "mul_f32", count: kvv, [.tensor(dAhat), .tensor(adjacency), .tensor(dImportance), .int(kvv)])
+    }
+
+    /// `graph_aggregate`: y = the aggregation of z over the partitions (with `bias` added inside
+    /// it when z holds the channel mix without its bias), then `epilogue`.
+    func aggregate(z: Tensor, adjacency: Tensor, importance: Tensor, bias: Tensor?, epilogue: ChannelEpilogue?,
+                   y: Tensor, k: Int, r: Int, v: Int, nt: Int) {
+        launch("graph.cl", "graph_aggregate", count: r * v,
+               [.tensor(z), .tensor(adjacency), .tensor(importance), .tensor(bias ?? z), .tensor(y),
+                .int(k), .int(r), .int(v), .int(nt), .int(bias == nil ? 0 : 1), .int(epilogue == nil ? 0 : 1)]
+               + epilogueArgs(epilogue, placeholder: z) + [.localBytes(k * v * v * 4)])
     }
 
     /// Â of all partitions must fit the work-group's local memory (7.5 KiB for K = 3, V = 25).

@@ -23,18 +23,20 @@ extension OpenCLDevice {
         let bytes = 4 * Double(input.count + kc * p + 2 * r * v + (epilogue.residual == nil ? 0 : r * v))
         op("graphConvInference", flops: flops, bytes: bytes) {
             sgemm(false, false, kc, p, cin, 1, mem(weight), 0, cin, mem(x), 0, p, 0, mem(z), 0, p)
-            launch("graph.cl", "graph_aggregate_epilogue", count: r * v,
-                   [.tensor(z), .tensor(adjacency), .tensor(importance), .tensor(bias), .tensor(y),
-                    .int(k), .int(r), .int(v), .int(input.batch * input.frames)]
-                   + epilogueArgs(epilogue) + [.localBytes(k * v * v * 4)])
+            aggregate(z: z, adjacency: adjacency, importance: importance, bias: bias, epilogue: epilogue, y: y,
+                      k: k, r: r, v: v, nt: input.batch * input.frames)
         }
     }
 
     /// scale, shift, residual, residual scale, hasResidual, hasResidualScale, relu (the kernels'
-    /// epilogue arguments; absent tensors are passed as scale and flagged off).
-    func epilogueArgs(_ e: ChannelEpilogue) -> [KernelArg] {
-        [.tensor(e.scale), .tensor(e.shift), .tensor(e.residual ?? e.scale), .tensor(e.residualScale ?? e.scale),
-         .int(e.residual == nil ? 0 : 1), .int(e.residualScale == nil ? 0 : 1), .int(e.relu ? 1 : 0)]
+    /// epilogue arguments). Absent tensors are passed as `placeholder` and flagged off; without an
+    /// epilogue all four are (the kernel's own flag then skips it).
+    func epilogueArgs(_ e: ChannelEpilogue?, placeholder: Tensor) -> [KernelArg] {
+        guard let e else { return [.tensor(placeholder), .tensor(placeholder), .tensor(placeholder),
+                                   .tensor(placeholder), .int(0), .int(0), .int(0)] }
+        return [.tensor(e.scale), .tensor(e.shift), .tensor(e.residual ?? placeholder),
+                .tensor(e.residualScale ?? placeholder), .int(e.residual == nil ? 0 : 1),
+                .int(e.residualScale == nil ? 0 : 1), .int(e.relu ? 1 : 0)]
     }
 
     public func temporalConvInference(x: Tensor, input: ActivationShape, kernel: Int, stride: Int,
@@ -60,7 +62,7 @@ extension OpenCLDevice {
         let p = epilogue.validateApply(x: x, channels: channels, y: y), n = x.count
         op("applyEpilogue", flops: 4 * Double(n), bytes: 4 * Double(n * (epilogue.residual == nil ? 2 : 3))) {
             launch("batchnorm.cl", "channel_epilogue", count: n,
-                   [.tensor(x), .tensor(y)] + epilogueArgs(epilogue) + [.int(channels), .int(p)])
+                   [.tensor(x), .tensor(y)] + epilogueArgs(epilogue, placeholder: x) + [.int(channels), .int(p)])
         }
     }
 
