@@ -88,8 +88,9 @@ extension OpenCLDevice {
     }
 
     /// C = alpha·Σ_s A_s·B_s + beta·C over `chunks` column blocks of A (row blocks of B): one
-    /// strided-batched GEMM writes each block's product to scratch (the last block also takes
-    /// the remainder of k in a second GEMM), then `splitk_sum` adds them in a fixed order.
+    /// strided-batched GEMM writes each block's product to its own scratch slot (the remainder
+    /// of k, if any, goes through one more GEMM into a last slot), then `splitk_sum` adds the
+    /// slots in a fixed order.
     private func splitKSgemm(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ chunks: Int,
                              _ alpha: Float, _ a: cl_mem, _ aOffset: Int, _ lda: Int,
                              _ b: cl_mem, _ bOffset: Int, _ ldb: Int,
