@@ -1,5 +1,6 @@
 import Foundation
 import Compute
+import CPUKernels
 
 /// Cross-entropy losses over (B, K) logits. Each row is a max-subtracted log-sum-exp (sums
 /// in Double), so logits of a few hundred (1/τ = 5 times a cosine, or worse) cannot overflow.
@@ -121,8 +122,9 @@ func softmaxDenominator(_ x: UnsafePointer<Float>, _ n: Int,
                         storing e: UnsafeMutablePointer<Float>?) -> (max: Float, sum: Double) {
     var mx = -Float.infinity
     for j in 0 ..< n { mx = max(mx, x[j]) }
+    if mx.isFinite { return (mx, aimclr_exp_sum(x, n, mx, e)) }
     // An all −∞ row has no finite max; its softmax is undefined (NaN), as in PyTorch.
-    let shift = mx.isFinite ? mx : (mx.isNaN ? mx : .nan)
+    let shift = mx.isNaN ? mx : Float.nan
     var s0 = 0.0, s1 = 0.0
     var j = 0
     if let e {

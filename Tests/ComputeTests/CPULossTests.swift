@@ -42,6 +42,52 @@ final class CPULossTests: XCTestCase {
                     abs: 1e-6, rel: 1e-4, "soft-target CE dLogits vs finite differences")
     }
 
+    /// The exp-and-sum behind every softmax on the AVX-512 path (where the CPU has it) and the
+    /// portable one: rows with full 16-lane blocks and a tail against Double references, exp(−∞)
+    /// exactly 0, and a NaN logit making the loss NaN.
+    func testSoftmaxExpSumOnBothPaths() throws {
+        let rows = 3, classes = 37
+        var rng = RefRandom(seed: 706)
+        var logits = rng.values(rows * classes, -30, 30)
+        let dead = classes + 5
+        logits[dead] = -.infinity
+        let target = rng.values(rows * classes, -8, 8)
+        let labels = [0, 1, 36]
+        let lt = try device.tensor(logits, [rows, classes]), labt = try device.tensor(labels.map(Double.init), [rows])
+        let finite = logits.map { $0.isFinite ? $0 : -50 }
+        let ft = try device.tensor(finite, [rows, classes]), tt = try device.tensor(target, [rows, classes])
+        let loss = try device.makeTensor([1]), d = try device.makeTensor([rows, classes])
+        let ce = { (l: [Double]) in Ref.crossEntropy(l, rows: rows, classes: classes, labels: labels) }
+        let soft = { (l: [Double]) in Ref.softTargetCrossEntropy(l, target: target, rows: rows, classes: classes) }
+        for portable in [false, true] {
+            let path = portable ? "portable" : "AVX-512 if present"
+            let run = {
+                self.device.softmaxCrossEntropy(logits: lt, labels: labt, scale: 1, loss: loss, dLogits: d)
+                assertClose([self.device.scalar(loss)], [ce(logits)], abs: 1e-6, rel: 1e-5, "CE loss, \(path)")
+                let grad = self.device.read(d)
+                XCTAssertEqual(grad[dead], 0, "exp(−∞) is 0, \(path)")
+                let live = Array(logits.indices.filter { $0 != dead })
+                let fd = numericalGradient(at: logits, indices: live) { ce($0) }
+                assertClose(live.map { grad[$0] }, fd, abs: 1e-6, rel: 1e-4, "CE dLogits, \(path)")
+                self.device.softTargetCrossEntropy(logits: ft, targetLogits: tt, scale: 1, loss: loss, dLogits: d)
+                assertClose([self.device.scalar(loss)], [soft(finite)], abs: 1e-6, rel: 1e-5, "soft-target loss, \(path)")
+                assertClose(self.device.read(d), numericalGradient(at: finite, indices: Array(finite.indices)) { soft($0) },
+                            abs: 1e-6, rel: 1e-4, "soft-target dLogits, \(path)")
+                var poisoned = finite
+                poisoned[2 * classes + 20] = .nan
+                self.device.write(poisoned, to: ft)
+                self.device.softTargetCrossEntropy(logits: ft, targetLogits: tt, scale: 1, loss: loss, dLogits: d)
+                XCTAssertTrue(self.device.scalar(loss).isNaN, "a NaN logit gives a NaN loss, \(path)")
+                // ... and a NaN softmax over its whole row (as in PyTorch), the other rows untouched.
+                let poisonedGrad = self.device.read(d)
+                XCTAssertTrue(poisonedGrad[(2 * classes)...].allSatisfy(\.isNaN), "NaN row gradient, \(path)")
+                XCTAssertTrue(poisonedGrad[..<(2 * classes)].allSatisfy(\.isFinite), "other rows finite, \(path)")
+                self.device.write(finite, to: ft)
+            }
+            if portable { PortableKernelSwitch.withPortableKernels(run) } else { run() }
+        }
+    }
+
     func testMaskedCrossEntropy() throws {
         var rng = RefRandom(seed: 702)
         let logits = rng.values(rows * classes, -4, 4)

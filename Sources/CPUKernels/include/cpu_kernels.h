@@ -20,6 +20,11 @@ int aimclr_avx512_available(void);
 int aimclr_use_avx512(void);
 void aimclr_set_portable_only(int on);
 
+/// e[i] = exp(x[i] − shift) for i < n (e may be NULL: not stored); returns Σ e[i] in Double.
+/// For a finite shift ≥ every x[i] (the softmax's max): exp(−∞) is 0, a NaN x gives a NaN e[i]
+/// and a NaN sum. AVX-512 when present, else portable C.
+double aimclr_exp_sum(const float *x, long n, float shift, float *e);
+
 /// Most taps one direct-kernel call takes (a 9-frame kernel at stride 1).
 #define AIMCLR_DIRECT_MAX_TAPS 9
 
