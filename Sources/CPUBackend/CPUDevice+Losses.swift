@@ -122,25 +122,10 @@ func softmaxDenominator(_ x: UnsafePointer<Float>, _ n: Int,
                         storing e: UnsafeMutablePointer<Float>?) -> (max: Float, sum: Double) {
     var mx = -Float.infinity
     for j in 0 ..< n { mx = max(mx, x[j]) }
-    if mx.isFinite { return (mx, aimclr_exp_sum(x, n, mx, e)) }
-    // An all −∞ row has no finite max; its softmax is undefined (NaN), as in PyTorch.
-    let shift = mx.isNaN ? mx : Float.nan
-    var s0 = 0.0, s1 = 0.0
-    var j = 0
-    if let e {
-        while j + 2 <= n {
-            let a = exp(x[j] - shift), b = exp(x[j + 1] - shift)
-            e[j] = a; e[j + 1] = b
-            s0 += Double(a); s1 += Double(b)
-            j += 2
-        }
-        if j < n { let a = exp(x[j] - shift); e[j] = a; s0 += Double(a) }
-    } else {
-        while j + 2 <= n {
-            s0 += Double(exp(x[j] - shift)); s1 += Double(exp(x[j + 1] - shift))
-            j += 2
-        }
-        if j < n { s0 += Double(exp(x[j] - shift)) }
+    // An all −∞ row (or a +∞ max) has no finite shift; its softmax is undefined (NaN), as in PyTorch.
+    guard mx.isFinite else {
+        e?.update(repeating: .nan, count: n)
+        return (mx, .nan)
     }
-    return (mx, s0 + s1)
+    return (mx, aimclr_exp_sum(x, n, mx, e))
 }

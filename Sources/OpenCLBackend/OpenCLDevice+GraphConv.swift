@@ -9,7 +9,6 @@ extension OpenCLDevice {
         let k = adjacency.dim(0), v = input.joints
         let kc = weight.dim(0), cin = input.channels, p = input.plane
         let r = (kc / k) * input.batch * input.frames
-        checkLocalMemory(k * v * v * 4, "graphConv")
         let flops: Double = 2 * Double(kc * cin) * Double(p) + 2 * Double(k * r * v * v)
         let elements: Int = input.count + 2 * kc * p + r * v
         let bytes = 4 * Double(elements)
@@ -49,6 +48,7 @@ extension OpenCLDevice {
     /// it when z holds the channel mix without its bias), then `epilogue`.
     func aggregate(z: Tensor, adjacency: Tensor, importance: Tensor, bias: Tensor?, epilogue: ChannelEpilogue?,
                    y: Tensor, k: Int, r: Int, v: Int, nt: Int) {
+        checkLocalMemory(k * v * v * 4, "graph aggregation")
         launch("graph.cl", "graph_aggregate", count: r * v,
                [.tensor(z), .tensor(adjacency), .tensor(importance), .tensor(bias ?? z), .tensor(y),
                 .int(k), .int(r), .int(v), .int(nt), .int(bias == nil ? 0 : 1), .int(epilogue == nil ? 0 : 1)]
@@ -56,7 +56,7 @@ extension OpenCLDevice {
     }
 
     /// Â of all partitions must fit the work-group's local memory (7.5 KiB for K = 3, V = 25).
-    func checkLocalMemory(_ bytes: Int, _ op: String) {
+    private func checkLocalMemory(_ bytes: Int, _ op: String) {
         if bytes > info.localMemoryBytes {
             fatalError(DeviceError.backend(op: op, detail: "adjacency needs \(bytes) bytes of local memory, "
                 + "device has \(info.localMemoryBytes)").description)

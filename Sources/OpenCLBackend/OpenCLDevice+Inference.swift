@@ -9,18 +9,12 @@ extension OpenCLDevice {
         let kc = weight.dim(0), cout = kc / max(adjacency.dim(0), 1)
         epilogue?.validate("graphConvInference", channels: cout, count: cout * input.plane)
         let z = scratch(kc * input.plane, "graphConvInference")
-        guard let epilogue else {
-            graphConvForward(x: x, input: input, weight: weight, bias: bias, adjacency: adjacency,
-                             importance: importance, z: z, y: y)
-            return
-        }
         // The channel mix without its bias, then one pass that adds the bias inside the
         // aggregation and applies the epilogue (no separate bias or epilogue pass).
         let k = adjacency.dim(0), v = input.joints, cin = input.channels, p = input.plane
         let r = cout * input.batch * input.frames
-        checkLocalMemory(k * v * v * 4, "graphConvInference")
         let flops: Double = 2 * Double(kc * cin) * Double(p) + 2 * Double(k * r * v * v)
-        let bytes = 4 * Double(input.count + kc * p + 2 * r * v + (epilogue.residual == nil ? 0 : r * v))
+        let bytes = 4 * Double(input.count + kc * p + 2 * r * v + (epilogue?.residual == nil ? 0 : r * v))
         op("graphConvInference", flops: flops, bytes: bytes) {
             sgemm(false, false, kc, p, cin, 1, mem(weight), 0, cin, mem(x), 0, p, 0, mem(z), 0, p)
             aggregate(z: z, adjacency: adjacency, importance: importance, bias: bias, epilogue: epilogue, y: y,

@@ -7,10 +7,8 @@ struct PendingEvent {
     var op: String
     var event: cl_event
     var startMarker: cl_event?
-    /// With `profileKernels`, the row "op/kernel" that also gets this command's time and a call.
+    /// With `profileKernels`, the row "op/kernel" that also gets this command's time.
     var kernelRow: String?
-    /// A kernel enqueued outside any op is its own row and counts its own calls.
-    var countsCall = false
 }
 
 /// Per-op timing from the queue's profiling events.
@@ -38,9 +36,13 @@ extension OpenCLDevice {
 
     func track(_ event: cl_event, _ kernelName: String, startMarker: cl_event? = nil) {
         // With profileKernels each kernel (or CLBlast call) of an op also gets a row "op/kernel".
+        // Calls are counted here, as `op` counts its own: a kernel outside any op is its own row.
         let kernelRow = currentOp.flatMap { profileKernels ? "\($0)/\(kernelName)" : nil }
+        if let row = kernelRow ?? (currentOp == nil ? kernelName : nil) {
+            timings[row, default: OpTiming(op: row, calls: 0, seconds: 0, flops: 0, bytes: 0)].calls += 1
+        }
         pendingEvents.append(PendingEvent(op: currentOp ?? kernelName, event: event, startMarker: startMarker,
-                                          kernelRow: kernelRow, countsCall: currentOp == nil))
+                                          kernelRow: kernelRow))
     }
 
     private func timestamp(_ event: cl_event, _ which: Int32) -> cl_ulong? {
@@ -57,15 +59,8 @@ extension OpenCLDevice {
                 ?? timestamp(p.event, CL_PROFILING_COMMAND_START)
             if let start, let end = timestamp(p.event, CL_PROFILING_COMMAND_END), end >= start {
                 let seconds = Double(end - start) * 1e-9
-                var t = timings[p.op] ?? OpTiming(op: p.op, calls: 0, seconds: 0, flops: 0, bytes: 0)
-                t.seconds += seconds
-                if p.countsCall { t.calls += 1 }
-                timings[p.op] = t
-                if let row = p.kernelRow {
-                    var k = timings[row] ?? OpTiming(op: row, calls: 0, seconds: 0, flops: 0, bytes: 0)
-                    k.seconds += seconds
-                    k.calls += 1
-                    timings[row] = k
+                for row in [p.op] + (p.kernelRow.map { [$0] } ?? []) {
+                    timings[row, default: OpTiming(op: row, calls: 0, seconds: 0, flops: 0, bytes: 0)].seconds += seconds
                 }
             }
             clReleaseEvent(p.event)

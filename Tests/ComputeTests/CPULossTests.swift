@@ -83,6 +83,14 @@ final class CPULossTests: XCTestCase {
                 XCTAssertTrue(poisonedGrad[(2 * classes)...].allSatisfy(\.isNaN), "NaN row gradient, \(path)")
                 XCTAssertTrue(poisonedGrad[..<(2 * classes)].allSatisfy(\.isFinite), "other rows finite, \(path)")
                 self.device.write(finite, to: ft)
+                // A row without a finite max (all −∞) has an undefined softmax: NaN, as in PyTorch.
+                var allMinusInf = finite
+                for j in 0 ..< classes { allMinusInf[j] = -.infinity }
+                self.device.write(allMinusInf, to: ft)
+                self.device.softmaxCrossEntropy(logits: ft, labels: labt, scale: 1, loss: loss, dLogits: d)
+                XCTAssertTrue(self.device.scalar(loss).isNaN, "all −∞ row, \(path)")
+                XCTAssertTrue(self.device.read(d)[..<classes].allSatisfy(\.isNaN), "all −∞ row gradient, \(path)")
+                self.device.write(finite, to: ft)
             }
             if portable { PortableKernelSwitch.withPortableKernels(run) } else { run() }
         }

@@ -147,7 +147,7 @@ final class OpenCLParityTests: XCTestCase {
                          Spec([cout], &rng, 0.5, 1.5), Spec([cout], &rng), Spec([cout], &rng), Spec([cout], &rng, 0.5, 2),
                          Spec([cout]), Spec([cout]), Spec([cout, s.batch, s.frames, v]),
                          Spec([cout, cout, 9, 1], &rng, -0.05, 0.05), Spec([cout], &rng), Spec(out.dims, &rng),
-                         Spec([cout], &rng, -2, 2), Spec(out.dims), Spec(out.dims)]
+                         Spec([cout], &rng, -2, 2), Spec(out.dims), Spec(out.dims), Spec([cout, s.batch, s.frames, v])]
             try parity("inference ops \(s) -> \(cout) s\(stride)", specs, abs: 2e-4, rel: 2e-4) { d, t in
                 d.batchNormInferenceAffine(gamma: t[5], beta: t[6], runningMean: t[7], runningVar: t[8], epsilon: 1e-5,
                                            scale: t[9], shift: t[10])
@@ -159,6 +159,9 @@ final class OpenCLParityTests: XCTestCase {
                                                                   residualScale: t[15], relu: true), y: t[16])
                 d.applyEpilogue(ChannelEpilogue(scale: t[15], shift: t[10], relu: false), x: t[14], channels: cout,
                                 y: t[17])
+                // Forward-only without an epilogue (the key encoder in training mode).
+                d.graphConvInference(x: t[0], input: s, weight: t[1], bias: t[2], adjacency: t[3], importance: t[4],
+                                     epilogue: nil, y: t[18])
             }
         }
     }
