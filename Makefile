@@ -50,6 +50,15 @@ bench-step: release
 # so that a machine whose speed drifts affects both sides alike; the ratios are per round.
 COMPARE_ROUNDS ?= 5
 COMPARE_RUNS   ?= 3
+# CPU_ISA=avx2 caps both sides to AVX2+FMA on a machine that has AVX-512, to measure what a CPU
+# without it gets: our kernels (AIMCLR_CPU_ISA), OpenBLAS (Haswell kernels), PyTorch's ATen and oneDNN.
+CPU_ISA ?=
+ifeq ($(CPU_ISA),avx2)
+bench-compare: export AIMCLR_CPU_ISA := avx2
+bench-compare: export OPENBLAS_CORETYPE := Haswell
+bench-compare: export ATEN_CPU_CAPABILITY := avx2
+bench-compare: export DNNL_MAX_CPU_ISA := AVX2
+endif
 bench-compare: release
 	@$(TORCH_PYTHON) -c "import torch" 2>/dev/null || { echo "bench-compare needs PyTorch: set TORCH_PYTHON to a python with torch installed"; exit 1; }
 	@rm -f bench-compare.txt

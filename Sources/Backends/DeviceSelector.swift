@@ -15,6 +15,9 @@ public enum DeviceSelector {
     }
 
     public static func make(_ spec: DeviceSpec, cpuThreads: Int? = nil) throws -> Device {
+        if let bad = CPUKernelPath.invalidEnvironmentSetting {
+            throw DeviceError.unavailable("AIMCLR_CPU_ISA=\(bad) names no CPU kernel path (expected portable, avx2 or avx512)")
+        }
         switch spec {
         case .cpu:
             return CPUDevice(threads: cpuThreads)

@@ -1,8 +1,8 @@
 import CPUKernels
 import Compute
 
-/// When a stride-1 temporal convolution runs as direct (implicit-GEMM) AVX-512 kernels instead
-/// of im2col + OpenBLAS.
+/// When a stride-1 temporal convolution runs as direct (implicit-GEMM) vector kernels (AVX-512 or
+/// AVX2) instead of im2col + OpenBLAS.
 ///
 /// With few channels the im2col GEMM is bound by building and packing its columns (each column
 /// element feeds only 2·Cout flops); the direct kernels read the input in place, shifted by
@@ -19,15 +19,16 @@ public struct DirectTemporalConvolution: Sendable, Equatable {
     /// planes take about this many bytes (so they stay in the L2 cache together).
     public var gradientBlockBytes: Int
 
-    public init(enabled: Bool = DirectTemporalConvolution.supported, maximumChannels: Int = 64,
+    public init(enabled: Bool = CPUKernelPath.current != .portable, maximumChannels: Int = 64,
                 gradientBlockBytes: Int = 1 << 20) {
         self.enabled = enabled && DirectTemporalConvolution.supported
         self.maximumChannels = maximumChannels
         self.gradientBlockBytes = gradientBlockBytes
     }
 
-    /// Whether this CPU runs the kernels (AVX-512F).
-    public static let supported: Bool = aimclr_avx512_available() != 0
+    /// Whether this CPU has a vector path for the kernels (AVX-512F or AVX2+FMA); with the
+    /// portable path (old CPUs, or AIMCLR_CPU_ISA=portable) im2col + OpenBLAS is faster.
+    public static var supported: Bool { CPUKernelPath.best != .portable }
 
     public func applies(stride: Int, kernel: Int, input: ActivationShape, outputChannels: Int) -> Bool {
         enabled && stride == 1 && kernel % 2 == 1 && kernel <= Int(AIMCLR_DIRECT_MAX_TAPS)

@@ -67,13 +67,13 @@ extension CPUDevice {
         measure(op, bytes: Double(8 * n)) {
             // Groups of eight blocks (32 elements) go through the vectorised rounds.
             let groups = (blocks + 7) / 8
-            let vector = aimclr_use_avx512() != 0
+            let vector = aimclr_isa() != AIMCLR_ISA_PORTABLE
             parallelFor(groups, threads: threads, minimumPerChunk: elementwiseChunk / 32) { r in
                 let lanes = SIMD8<UInt32>(0, 1, 2, 3, 4, 5, 6, 7)
                 let cuts = SIMD8<UInt32>(repeating: cut)
                 var first = r.lowerBound
                 if vector {
-                    // Whole 16-block groups on 16 lanes; the rest (a multiple of 8 blocks on) below.
+                    // Whole 16-block (AVX-512) or 8-block (AVX2) groups in C; the rest below.
                     let end = min(8 * r.upperBound, n / 4)
                     first = aimclr_dropout_philox(8 * r.lowerBound, end, stream, step, k0, k1, cut, scale,
                                                   px, py, maskOut) / 8

@@ -42,11 +42,11 @@ public final class CPUDevice: Device {
     /// `TemporalBlocking`); exposed for tuning and so tests can force many blocks.
     public var temporalBlocking = TemporalBlocking()
 
-    /// Which stride-1 temporal convolutions run as direct AVX-512 kernels (see
+    /// Which stride-1 temporal convolutions run as direct vector kernels (see
     /// `DirectTemporalConvolution`); tests switch it off to check both paths.
     public var directTemporalConvolution = DirectTemporalConvolution()
 
-    /// Whether the graph convolution's adjacency products run as AVX-512 kernels (see
+    /// Whether the graph convolution's adjacency products run as vector kernels (see
     /// `GraphAdjacencyKernels`); tests switch it off to check both paths.
     public var graphKernels = GraphAdjacencyKernels()
 

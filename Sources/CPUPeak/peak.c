@@ -2,6 +2,8 @@
 // latency times the number of FMA ports, so the loop is throughput-bound, not latency-bound.
 #include "cpu_peak.h"
 #include <immintrin.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 static double now_seconds(void) {
@@ -65,16 +67,26 @@ static double run_sse(double seconds) {
     return sink != sink ? 0 : (double)iterations * 12 * 4 * 2 / elapsed / 1e9;
 }
 
-const char *aimclr_fma_path(void) {
+/// 2: AVX-512, 1: AVX2+FMA, 0: SSE; lowered by AIMCLR_CPU_ISA (avx2, portable) as the CPU kernels
+/// are, so that a run capped to AVX2 is measured against an AVX2 peak.
+static int probe_level(void) {
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f")) return "avx512";
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return "avx2-fma";
-    return "sse";
+    int level = __builtin_cpu_supports("avx512f") ? 2 : __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? 1 : 0;
+    const char *cap = getenv("AIMCLR_CPU_ISA");
+    if (cap && !strcmp(cap, "avx2") && level > 1) level = 1;
+    if (cap && !strcmp(cap, "portable")) level = 0;
+    return level;
+}
+
+const char *aimclr_fma_path(void) {
+    static const char *const names[] = {"sse", "avx2-fma", "avx512"};
+    return names[probe_level()];
 }
 
 double aimclr_fma_gflops_one_thread(double seconds) {
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f")) return run_avx512(seconds);
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return run_avx2(seconds);
-    return run_sse(seconds);
+    switch (probe_level()) {
+    case 2: return run_avx512(seconds);
+    case 1: return run_avx2(seconds);
+    default: return run_sse(seconds);
+    }
 }

@@ -45,7 +45,8 @@ struct BenchOpsCommand: ParsableCommand {
         print("BLAS: \(CPUDevice.blasDescription)")
         print("Measuring the CPU's fp32 FMA peak...")
         let peak = CPUInfo.measureFMAPeakGFLOPS(seconds: 1.0)
-        print(String(format: "CPU fp32 FMA peak: %.1f GFLOP/s (%d cores, %@)", peak, CPUInfo.cores, CPUInfo.fmaPath))
+        print(String(format: "CPU fp32 FMA peak: %.1f GFLOP/s (%d cores, %@); CPU kernels: %@", peak, CPUInfo.cores, CPUInfo.fmaPath,
+                     CPUKernelPath.current.description))
         var bench = OpBenchmark(cpuPeakGFLOPS: peak)
         bench.runs = runs; bench.warmup = warmup; bench.batch = batch; bench.filter = filter
         bench.interleave = interleave
@@ -91,7 +92,8 @@ struct BenchStepCommand: ParsableCommand {
 
     func run() throws {
         let peak = CPUInfo.measureFMAPeakGFLOPS(seconds: 1.0)
-        print(String(format: "CPU fp32 FMA peak: %.1f GFLOP/s (%d cores, %@)", peak, CPUInfo.cores, CPUInfo.fmaPath))
+        print(String(format: "CPU fp32 FMA peak: %.1f GFLOP/s (%d cores, %@); CPU kernels: %@", peak, CPUInfo.cores, CPUInfo.fmaPath,
+                     CPUKernelPath.current.description))
         var bench = StepBenchmark(cpuPeakGFLOPS: peak)
         bench.runs = runs; bench.warmup = warmup; bench.batch = batch; bench.queueSize = queueSize
         bench.keepTemporalColumns = keepColumns

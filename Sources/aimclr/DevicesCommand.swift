@@ -11,6 +11,8 @@ struct DevicesCommand: ParsableCommand {
 
     func run() throws {
         print("cpu     CPU backend: \(CPUInfo.cores) cores, BLAS: \(CPUDevice.blasDescription)")
+        let paths = CPUKernelPath.supported.map(\.description).joined(separator: ", ")
+        print("        CPU kernels: \(CPUKernelPath.current) (this CPU runs \(paths); AIMCLR_CPU_ISA caps it)")
         let all = OpenCLRuntime.devices()
         if all.isEmpty {
             print("(no OpenCL platform found: only the CPU backend is available)")

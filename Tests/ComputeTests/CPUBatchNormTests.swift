@@ -14,9 +14,9 @@ final class CPUBatchNormTests: XCTestCase {
         try check(n: 4, c: 3, l: 5, fdSamples: 1000)
     }
 
-    /// The same with the channel sums' portable C path (the AVX-512 one where the CPU has it).
-    func testPortableChannelSums() throws {
-        try PortableKernelSwitch.withPortableKernels {
+    /// The same on every path of the channel sums this CPU runs (portable C, AVX2, AVX-512).
+    func testChannelSumsOnEveryKernelPath() throws {
+        try CPUKernelPath.forEachSupported { _ in
             try check(n: 4, c: 6, l: 8 * 25, fdSamples: 40)
             try check(n: 4, c: 3, l: 5, fdSamples: 1000)
         }

@@ -101,24 +101,28 @@ final class CPUConvolutionTests: XCTestCase {
     private func checkTemporalConv(n: Int, cin: Int, cout: Int, t: Int, v: Int, kernel: Int, stride: Int,
                                    blocking: TemporalBlocking? = nil) throws {
         // With the forward's columns kept for the backward, streamed (rebuilt in the backward),
-        // and, where the CPU has AVX-512, as direct kernels.
+        // and as direct kernels on every path this CPU runs.
         try checkTemporalConv(n: n, cin: cin, cout: cout, t: t, v: v, kernel: kernel, stride: stride,
                               blocking: blocking, stored: true, direct: false)
         try checkTemporalConv(n: n, cin: cin, cout: cout, t: t, v: v, kernel: kernel, stride: stride,
                               blocking: blocking, stored: false, direct: false)
-        if DirectTemporalConvolution.supported && stride == 1 {
-            try checkTemporalConv(n: n, cin: cin, cout: cout, t: t, v: v, kernel: kernel, stride: stride,
-                                  blocking: blocking, stored: false, direct: true)
+        if stride == 1 {
+            try CPUKernelPath.forEachSupported { _ in
+                try checkTemporalConv(n: n, cin: cin, cout: cout, t: t, v: v, kernel: kernel, stride: stride,
+                                      blocking: blocking, stored: false, direct: true)
+            }
         }
     }
 
-    /// The direct kernels' edges: output channels not a multiple of the 8-channel tile or of
-    /// the 3-row gradient tile, planes shorter than the padding and not a multiple of the
-    /// 48-position tile, every supported kernel size, one thread and two, several cache blocks.
+    /// The direct kernels' edges on every path this CPU runs: output channels not a multiple of
+    /// the channel tile (8 on AVX-512, 4 on AVX2) or of the 3-row gradient tile, planes shorter
+    /// than the padding and not a multiple of the position tile (48, 16), every supported kernel
+    /// size, one thread and two, several cache blocks.
     func testDirectTemporalConvEdges() throws {
-        guard DirectTemporalConvolution.supported else {
-            throw XCTSkip("the direct temporal-convolution kernels need AVX-512F; this CPU lacks it")
-        }
+        try CPUKernelPath.forEachSupported { _ in try checkDirectTemporalConvEdges() }
+    }
+
+    private func checkDirectTemporalConvEdges() throws {
         for (n, cin, cout, t, v, kernel) in [(3, 5, 11, 7, 7, 9), (2, 9, 17, 3, 5, 9), (5, 16, 16, 13, 25, 9),
                                              (1, 3, 1, 40, 3, 7), (4, 2, 8, 6, 4, 5), (3, 7, 10, 5, 25, 3),
                                              (2, 4, 3, 9, 6, 1)] {
@@ -222,17 +226,18 @@ final class CPUConvolutionTests: XCTestCase {
     // MARK: Graph convolution
 
     /// A widening layer mixes before its 1×1 convolution, the others after: both against the reference.
-    /// Each with the AVX-512 adjacency kernels (where the CPU has them) and with OpenBLAS.
+    /// Each with OpenBLAS and with the adjacency kernels on every path this CPU runs.
     func testGraphConvMixingFirst() throws { try checkGraphConvBothWays(cin: 4, cout: 5) }
     func testGraphConvMixingLast() throws { try checkGraphConvBothWays(cin: 6, cout: 5) }
 
-    /// The adjacency kernels' edges: joint counts below one vector and between one and two,
-    /// row counts not a multiple of the 12-row tile, ∂L/∂Â summed over two workers' rows and over
-    /// several 256-row chunks per worker.
+    /// The adjacency kernels' edges on every path this CPU runs: joint counts below one vector
+    /// and between vectors, row counts not a multiple of the row tile, ∂L/∂Â summed over two
+    /// workers' rows and over several 256-row chunks per worker.
     func testGraphConvAdjacencyKernelEdges() throws {
-        guard GraphAdjacencyKernels.supported else {
-            throw XCTSkip("the graph-convolution adjacency kernels need AVX-512F; this CPU lacks it")
-        }
+        try CPUKernelPath.forEachSupported { _ in try checkGraphConvAdjacencyKernelEdges() }
+    }
+
+    private func checkGraphConvAdjacencyKernelEdges() throws {
         for (cin, cout, t, v) in [(4, 5, 7, 7), (6, 5, 4, 18), (2, 7, 5, 16), (5, 4, 5, 32), (6, 5, 30, 7), (4, 5, 33, 7)] {
             try checkGraphConv(cin: cin, cout: cout, t: t, v: v, kernels: true)
         }
@@ -245,7 +250,7 @@ final class CPUConvolutionTests: XCTestCase {
 
     private func checkGraphConvBothWays(cin: Int, cout: Int) throws {
         try checkGraphConv(cin: cin, cout: cout, kernels: false)
-        if GraphAdjacencyKernels.supported { try checkGraphConv(cin: cin, cout: cout, kernels: true) }
+        try CPUKernelPath.forEachSupported { _ in try checkGraphConv(cin: cin, cout: cout, kernels: true) }
     }
 
     private func checkGraphConv(cin: Int, cout: Int, t: Int = 8, v: Int = 25, kernels: Bool,

@@ -11,10 +11,10 @@ final class CPUEADMTests: XCTestCase {
         try checkEADMAgainstReference()
     }
 
-    /// The same with the attention's portable C path (the AVX-512 one where the CPU has it).
-    func testPortableAttentionMatchesReference() throws {
-        try PortableKernelSwitch.withPortableKernels {
-            XCTAssertFalse(PortableKernelSwitch.usesAVX512)
+    /// The same on every path of the attention kernel this CPU runs (portable C, AVX2, AVX-512).
+    func testAttentionOnEveryKernelPath() throws {
+        try CPUKernelPath.forEachSupported { path in
+            XCTAssertEqual(CPUKernelPath.current, path)
             try checkEADMAgainstReference()
         }
     }

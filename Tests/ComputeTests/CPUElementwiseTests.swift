@@ -45,9 +45,9 @@ final class CPUElementwiseTests: XCTestCase {
         try checkDropoutAgainstReference()
     }
 
-    /// The same with the portable Philox path (the 16-lane AVX-512 one where the CPU has it).
-    func testPortableDropoutMatchesRandomKey() throws {
-        try PortableKernelSwitch.withPortableKernels { try checkDropoutAgainstReference() }
+    /// The same on every Philox path this CPU runs (portable, 8-lane AVX2, 16-lane AVX-512).
+    func testDropoutOnEveryKernelPath() throws {
+        try CPUKernelPath.forEachSupported { _ in try checkDropoutAgainstReference() }
     }
 
     private func checkDropoutAgainstReference() throws {
@@ -138,15 +138,16 @@ final class CPUElementwiseTests: XCTestCase {
             // (C, N, T, V) ↔ (C, T, N, V), the frame-major view: rows of one vector, of two
             // (the second partial), and wider than the vector path (memcpy).
             ([3, 5, 7, 25], [0, 2, 1, 3]), ([2, 4, 3, 9], [0, 2, 1, 3]), ([2, 3, 4, 40], [0, 2, 1, 3]),
+            // Widths of exactly one and two 8-lane vectors (AVX2 copies whole vectors).
+            ([2, 3, 4, 8], [0, 2, 1, 3]), ([2, 3, 2, 16], [0, 2, 1, 3]),
         ]
-        for portable in [false, true] {
+        try CPUKernelPath.forEachSupported { path in
             for (shape, perm) in cases {
                 let x = rng.values(shape.reduce(1, *))
                 let xt = try device.tensor(x, shape), yt = try device.makeTensor(perm.map { shape[$0] })
-                let run = { self.device.permute(x: xt, shape: shape, perm: perm, y: yt) }
-                if portable { PortableKernelSwitch.withPortableKernels(run) } else { run() }
+                self.device.permute(x: xt, shape: shape, perm: perm, y: yt)
                 assertClose(device.read(yt), Ref.permute(x, shape: shape, perm: perm), abs: 0, rel: 0,
-                            "permute \(shape) by \(perm) portable \(portable)")
+                            "permute \(shape) by \(perm) path \(path)")
             }
         }
     }

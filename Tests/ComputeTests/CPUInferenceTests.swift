@@ -57,19 +57,18 @@ final class CPUInferenceTests: XCTestCase {
         let c = 5, p = 37
         let x = rng.values(c * p), r = rng.values(c * p)
         let s = rng.values(c, -2, 2), t = rng.values(c), rs = rng.values(c, -2, 2)
-        for portable in [false, true] {
+        try CPUKernelPath.forEachSupported { path in
             for (withResidual, withScale, relu) in [(false, false, true), (true, false, true), (true, true, false),
                                                     (true, true, true), (false, false, false)] {
                 let xt = try device.tensor(x, [c, p])
                 let e = ChannelEpilogue(scale: try device.tensor(s, [c]), shift: try device.tensor(t, [c]),
                                         residual: withResidual ? try device.tensor(r, [c, p]) : nil,
                                         residualScale: withScale ? try device.tensor(rs, [c]) : nil, relu: relu)
-                let run = { device.applyEpilogue(e, x: xt, channels: c, y: xt) }
-                if portable { PortableKernelSwitch.withPortableKernels(run) } else { run() }
+                device.applyEpilogue(e, x: xt, channels: c, y: xt)
                 let want = epilogue(x, channels: c, scale: s, shift: t, residual: withResidual ? r : nil,
                                     residualScale: withScale ? rs : nil, relu: relu)
                 assertClose(device.read(xt), want, abs: 1e-6, rel: 1e-6,
-                            "epilogue residual \(withResidual) scale \(withScale) relu \(relu) portable \(portable)")
+                            "epilogue residual \(withResidual) scale \(withScale) relu \(relu) path \(path)")
             }
         }
     }
@@ -78,10 +77,13 @@ final class CPUInferenceTests: XCTestCase {
     /// (the last one partial), one and two threads, with and without the epilogue.
     func testGraphConvInference() throws {
         for (cin, cout) in [(4, 6), (6, 5)] {
-            for kernels in GraphAdjacencyKernels.supported ? [true, false] : [false] {
-                for (chunk, threads) in [(1, 2), (3 * 6 * 25 * 3 + 7, 2), (1 << 17, 1)] {
-                    for withEpilogue in [true, false] {
-                        try checkGraphConvInference(cin: cin, cout: cout, kernels: kernels, chunkFloats: chunk,
+            // OpenBLAS, then the adjacency kernels on every path this CPU runs.
+            for (chunk, threads) in [(1, 2), (3 * 6 * 25 * 3 + 7, 2), (1 << 17, 1)] {
+                for withEpilogue in [true, false] {
+                    try checkGraphConvInference(cin: cin, cout: cout, kernels: false, chunkFloats: chunk,
+                                                threads: threads, withEpilogue: withEpilogue)
+                    try CPUKernelPath.forEachSupported { _ in
+                        try checkGraphConvInference(cin: cin, cout: cout, kernels: true, chunkFloats: chunk,
                                                     threads: threads, withEpilogue: withEpilogue)
                     }
                 }
@@ -125,11 +127,14 @@ final class CPUInferenceTests: XCTestCase {
             (5, 11, 1, true, true, true), (8, 8, 1, true, true, false), (6, 7, 1, true, false, false),
             (5, 11, 1, false, true, true), (6, 6, 2, false, true, false), (4, 9, 2, true, false, false),
         ]
-        for c in cases where !c.direct || DirectTemporalConvolution.supported {
+        for c in cases {
             for withEpilogue in [true, false] {
-                try checkTemporalConvInference(cin: c.cin, cout: c.cout, stride: c.stride, direct: c.direct,
-                                               residual: c.residual, residualScale: c.residualScale,
-                                               withEpilogue: withEpilogue)
+                // The direct kernel on every path this CPU runs (its epilogue is in each path's registers).
+                try CPUKernelPath.forEachSupported { _ in
+                    try checkTemporalConvInference(cin: c.cin, cout: c.cout, stride: c.stride, direct: c.direct,
+                                                   residual: c.residual, residualScale: c.residualScale,
+                                                   withEpilogue: withEpilogue)
+                }
             }
         }
         // The shifted-GEMM forward (every layer counts as wide) with the epilogue on each window:

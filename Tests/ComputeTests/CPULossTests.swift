@@ -59,8 +59,8 @@ final class CPULossTests: XCTestCase {
         let loss = try device.makeTensor([1]), d = try device.makeTensor([rows, classes])
         let ce = { (l: [Double]) in Ref.crossEntropy(l, rows: rows, classes: classes, labels: labels) }
         let soft = { (l: [Double]) in Ref.softTargetCrossEntropy(l, target: target, rows: rows, classes: classes) }
-        for portable in [false, true] {
-            let path = portable ? "portable" : "AVX-512 if present"
+        CPUKernelPath.forEachSupported { kernels in
+            let path = "\(kernels) path"
             let run = {
                 self.device.softmaxCrossEntropy(logits: lt, labels: labt, scale: 1, loss: loss, dLogits: d)
                 assertClose([self.device.scalar(loss)], [ce(logits)], abs: 1e-6, rel: 1e-5, "CE loss, \(path)")
@@ -92,7 +92,7 @@ final class CPULossTests: XCTestCase {
                 XCTAssertTrue(self.device.read(d)[..<classes].allSatisfy(\.isNaN), "all −∞ row gradient, \(path)")
                 self.device.write(finite, to: ft)
             }
-            if portable { PortableKernelSwitch.withPortableKernels(run) } else { run() }
+            run()
         }
     }
 

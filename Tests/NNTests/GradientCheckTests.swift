@@ -310,13 +310,15 @@ final class GradientCheckTests: XCTestCase {
             }
         }
         assertParametersClose(gB, floor: 0, "streamed im2col")
-        guard DirectTemporalConvolution.supported else { return }
-        let (dC, gC, oC) = try run(recompute: true, direct: true)
-        let outScale = oA.map { abs($0) }.max() ?? 0, inScale = dA.map { abs($0) }.max() ?? 0
-        for j in oA.indices { XCTAssertEqual(oA[j], oC[j], accuracy: 1e-5 * outScale, "direct output \(j)") }
-        for j in dA.indices { XCTAssertEqual(dA[j], dC[j], accuracy: 1e-5 * inScale, "direct dInput \(j)") }
-        // Biases right before a batch norm have exactly zero gradient; float rounding leaves ~1e-9.
-        assertParametersClose(gC, floor: 1e-7, "direct kernels")
+        // The direct kernels on every path this CPU runs.
+        try CPUKernelPath.forEachSupported { path in
+            let (dC, gC, oC) = try run(recompute: true, direct: true)
+            let outScale = oA.map { abs($0) }.max() ?? 0, inScale = dA.map { abs($0) }.max() ?? 0
+            for j in oA.indices { XCTAssertEqual(oA[j], oC[j], accuracy: 1e-5 * outScale, "direct output \(j), \(path)") }
+            for j in dA.indices { XCTAssertEqual(dA[j], dC[j], accuracy: 1e-5 * inScale, "direct dInput \(j), \(path)") }
+            // Biases right before a batch norm have exactly zero gradient; float rounding leaves ~1e-9.
+            assertParametersClose(gC, floor: 1e-7, "direct kernels, \(path)")
+        }
     }
 
     /// An evaluation forward in a forward-only context runs the fused path (each batch norm, the
@@ -325,8 +327,7 @@ final class GradientCheckTests: XCTestCase {
     /// float rounding, with the direct temporal kernels (epilogue in registers) and without.
     func testFusedEvaluationForwardMatchesUnfused() throws {
         let device = CPUDevice()
-        for (direct, frameMajor) in [(true, false), (false, false), (false, true), (true, true)]
-        where !direct || DirectTemporalConvolution.supported {
+        for (direct, frameMajor) in [(true, false), (false, false), (false, true), (true, true)] {
             device.directTemporalConvolution = DirectTemporalConvolution(enabled: direct)
             let e = try smallEncoder(device: device, dropout: 0.5, frameMajor: frameMajor)
             let trainable = try e.makeContext(samples: 3, frames: frames, persons: 2)

@@ -1,28 +1,48 @@
 #ifndef AIMCLR_CPU_KERNELS_H
 #define AIMCLR_CPU_KERNELS_H
 
-/// AVX-512 kernels for the CPU backend's shapes that OpenBLAS runs poorly.
+/// Vectorised kernels for the CPU backend's shapes that OpenBLAS runs poorly.
 ///
 /// Direct (implicit-GEMM) kernels for the temporal convolution on channel-major activations
 /// (C, N, T, V): a shift of k frames is a shift of k·V in a sample's T·V plane, so the kernels
 /// read the input in place instead of building im2col columns. The adjacency products of the
 /// graph convolution. Per-channel sums in Double.
 ///
-/// The convolution kernels need AVX-512F; call `aimclr_avx512_available()` first. The
-/// channel sums and the EADM attention pick AVX-512 or portable C themselves.
+/// Every kernel has three paths: AVX-512F (16 lanes), AVX2+FMA (8 lanes) and portable C. Each
+/// call takes the best path this CPU runs, capped by `aimclr_set_isa_cap` or the environment
+/// variable AIMCLR_CPU_ISA (portable, avx2 or avx512), so every path can be tested and timed on
+/// a machine that has the highest one.
 
-/// 1 when the CPU runs AVX-512F and BMI2 (the kernels' instruction sets), else 0.
+/// The kernels' vector paths, lowest first.
+#define AIMCLR_ISA_PORTABLE 0
+#define AIMCLR_ISA_AVX2 1
+#define AIMCLR_ISA_AVX512 2
+
+/// The best path this CPU runs: AVX512 with AVX-512F + BMI2, AVX2 with AVX2 + FMA + BMI2, else PORTABLE.
+int aimclr_isa_available(void);
+
+/// The path the kernels take now: the available one, lowered to the cap when one is set.
+int aimclr_isa(void);
+
+/// Caps the path (AIMCLR_ISA_*; −1 removes the cap). Not thread-safe against running kernels:
+/// tests and start-up only.
+void aimclr_set_isa_cap(int isa);
+
+/// The cap in force (−1: none), read from AIMCLR_CPU_ISA on first use.
+int aimclr_isa_cap(void);
+
+/// AIMCLR_ISA_* for "portable", "avx2", "avx512"; −1 for anything else (NULL included).
+int aimclr_parse_isa(const char *name);
+
+/// 1 when the CPU runs AVX-512F and BMI2, else 0.
 int aimclr_avx512_available(void);
 
-/// Whether the self-dispatching functions (channel sums, EADM attention, dropout) take their AVX-512
-/// path: the CPU has it and `aimclr_set_portable_only(1)` has not been called (tests use that
-/// to check the portable C path on any machine).
+/// 1 when the kernels currently take their AVX-512 path.
 int aimclr_use_avx512(void);
-void aimclr_set_portable_only(int on);
 
 /// e[i] = exp(x[i] − shift) for i < n (e may be NULL: not stored); returns Σ e[i] in Double.
 /// For a finite shift ≥ every x[i] (the softmax's max): exp(−∞) is 0, a NaN x gives a NaN e[i]
-/// and a NaN sum. AVX-512 when present, else portable C.
+/// and a NaN sum. Every path (AVX2 and AVX-512 give the same bits).
 double aimclr_exp_sum(const float *x, long n, float shift, float *e);
 
 /// Most taps one direct-kernel call takes (a 9-frame kernel at stride 1).
@@ -37,7 +57,7 @@ typedef struct {
 } AimclrEpilogue;
 
 /// y[i] = act(scale·v[i] + shift + rscale·res[i]) for i < n (res may be NULL); y may be v.
-/// AVX-512 when present, else portable C.
+/// Every path.
 void aimclr_epilogue_row(const float *v, long n, float scale, float shift, const float *res, float rscale, int relu,
                          float *y);
 
@@ -84,10 +104,10 @@ void aimclr_graph_mix_grad(const float *a, long aStride, const float *g, long gS
 
 /// dst[r·dstStride + j] = src[r·srcStride + j] for r < rows, j < width: the short rows of a
 /// permute that keeps the innermost dimension (one or two masked vectors per row when width ≤ 32
-/// and AVX-512 is present, else memcpy).
+/// and a vector path is taken, else memcpy).
 void aimclr_copy_rows(const float *src, long srcStride, float *dst, long dstStride, long rows, long width);
 
-/// Σx and Σx² in Double over n floats (AVX-512 when present, else portable C).
+/// Σx and Σx² in Double over n floats (every path).
 void aimclr_sum_and_squares(const float *x, long n, double *sum, double *squares);
 
 /// Σg and Σg·x̂ in Double with x̂ = (x − mean)·invStd computed in float (batch-norm backward).
@@ -102,10 +122,10 @@ double aimclr_sum(const float *x, long n);
 long aimclr_eadm_attention(const float *f, long n, float lambda, float threshold, float *att);
 
 /// Dropout of the whole Philox blocks b in [blockBegin, blockEnd) (elements 4b … 4b + 3), in
-/// groups of 16 blocks: y = x·scale where (word >> 8) ≥ cut, else 0, words from Philox-4x32-10
-/// with counter (b, stream, step, 0) and key (key0, key1); mask[b] (if not NULL) gets bit j set
-/// when element 4b + j is kept. Returns the first block not processed (a partial group is left
-/// to the caller). Needs AVX-512F and BMI2.
+/// groups of 16 blocks (AVX-512) or 8 (AVX2): y = x·scale where (word >> 8) ≥ cut, else 0, words
+/// from Philox-4x32-10 with counter (b, stream, step, 0) and key (key0, key1); mask[b] (if not
+/// NULL) gets bit j set when element 4b + j is kept. Returns the first block not processed (a
+/// partial group, and everything on the portable path, is left to the caller).
 long aimclr_dropout_philox(long blockBegin, long blockEnd, unsigned stream, unsigned step, unsigned key0,
                            unsigned key1, unsigned cut, float scale, const float *x, float *y,
                            unsigned char *mask);
