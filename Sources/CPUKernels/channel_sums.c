@@ -8,6 +8,24 @@
 #include "cpu_kernels.h"
 #include <immintrin.h>
 
+/// Adds the elements [i, n) one by one to the vector sums s and q and stores the totals.
+static inline void add_tail(const float *x, const float *g, long i, long n, float mean, float invStd, double s,
+                            double q, double *sum, double *second) {
+    for (; i < n; i++) {
+        if (g) {
+            const double gi = g[i];
+            s += gi;
+            q += gi * (double)((x[i] - mean) * invStd);
+        } else {
+            const double xi = x[i];
+            s += xi;
+            q += xi * xi;
+        }
+    }
+    *sum = s;
+    *second = q;
+}
+
 __attribute__((target("avx512f")))
 static void sums_avx512(const float *x, const float *g, long n, float mean, float invStd,
                         double *sum, double *second) {
@@ -36,19 +54,7 @@ static void sums_avx512(const float *x, const float *g, long n, float mean, floa
     }
     double s = _mm512_reduce_add_pd(_mm512_add_pd(s0, s1));
     double q = _mm512_reduce_add_pd(_mm512_add_pd(q0, q1));
-    for (; i < n; i++) {
-        if (g) {
-            const double gi = g[i];
-            s += gi;
-            q += gi * (double)((x[i] - mean) * invStd);
-        } else {
-            const double xi = x[i];
-            s += xi;
-            q += xi * xi;
-        }
-    }
-    *sum = s;
-    *second = q;
+    add_tail(x, g, i, n, mean, invStd, s, q, sum, second);
 }
 
 /// Adds Double lanes of 8 floats (two 4-lane halves) to s0/s1 and their squares, or the products
@@ -81,19 +87,7 @@ static void sums_avx2(const float *x, const float *g, long n, float mean, float 
         else add8(xv, xv, &s0, &s1, &q0, &q1);
     }
     double s = hsum4d(_mm256_add_pd(s0, s1)), q = hsum4d(_mm256_add_pd(q0, q1));
-    for (; i < n; i++) {
-        if (g) {
-            const double gi = g[i];
-            s += gi;
-            q += gi * (double)((x[i] - mean) * invStd);
-        } else {
-            const double xi = x[i];
-            s += xi;
-            q += xi * xi;
-        }
-    }
-    *sum = s;
-    *second = q;
+    add_tail(x, g, i, n, mean, invStd, s, q, sum, second);
 }
 
 static void sums_portable(const float *x, const float *g, long n, float mean, float invStd,
