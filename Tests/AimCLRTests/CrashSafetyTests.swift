@@ -108,12 +108,14 @@ final class CrashSafetyTests: XCTestCase {
                 break
             }
             // Enough faults (or the time budget of the test is used): let the last restart finish.
-            if (kills >= 6 && newest >= 3) || Date().timeIntervalSince(started) > 60 {
-                let last = try start(exe, arguments(data: data, work: work) + ["--resume"], logFile: data + "/killed.log")
-                last.waitUntilExit()
-                XCTAssertEqual(last.terminationStatus, 0)
-                break
-            }
+            if (kills >= 6 && newest >= 3) || Date().timeIntervalSince(started) > 60 { break }
+        }
+        // Whatever the kills left (on a fast machine most random kills land before a restart's
+        // first checkpoint), one uninterrupted restart finishes the run.
+        if newest < 5 {
+            let last = try start(exe, arguments(data: data, work: work) + ["--resume"], logFile: data + "/killed.log")
+            last.waitUntilExit()
+            XCTAssertEqual(last.terminationStatus, 0, (try? String(contentsOfFile: data + "/killed.log", encoding: .utf8)) ?? "")
         }
         print("crash test: \(kills) SIGKILLs (\(midWrite) inside a checkpoint write) over \(restarts) starts, \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
         XCTAssertGreaterThanOrEqual(kills, 3)
