@@ -7,14 +7,18 @@ struct DeviceOptions: ParsableArguments {
     @Option(name: .long, help: "Compute device: auto | cpu | opencl | opencl:N (see `aimclr devices`).")
     var device: String = "auto"
 
-    @Option(name: .long, help: "CPU threads for the CPU backend (default: all cores).")
+    @Option(name: .long, parsing: .unconditional, help: "CPU threads for the CPU backend (default: all cores).")
     var threads: Int?
+
+    func validate() throws {
+        if let t = threads, t < 1 { throw CommandFailure("--threads must be at least 1 (got \(t))") }
+    }
 
     func makeDevice() throws -> Device {
         do {
             return try DeviceSelector.make(device, cpuThreads: threads)
         } catch {
-            throw ValidationError("\(error)")
+            throw CommandFailure("\(error)")
         }
     }
 }

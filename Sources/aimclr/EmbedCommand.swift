@@ -19,13 +19,18 @@ struct EmbedCommand: ParsableCommand {
     @Option(help: "representation | projection | logits.") var output: String = "representation"
     @Option(help: "joint | motion | bone (computed on the fly).") var stream: String = "joint"
     @Option(help: "Skeleton layout: ntu-rgb+d | kinect-v1 | openpose | a layout JSON file.") var layout: String = "ntu-rgb+d"
-    @Option(name: .customLong("batch-size"), help: "Samples per forward pass.") var batchSize: Int = 128
+    @Option(name: .customLong("batch-size"), parsing: .unconditional, help: "Samples per forward pass.") var batchSize: Int = 128
+
+    func validate() throws {
+        guard batchSize > 0 else { throw CommandFailure("--batch-size must be positive (got \(batchSize))") }
+        try OutputLocation.requireFile(out, flag: "--out")
+    }
 
     func run() throws {
         guard let kind = EmbeddingOutput(rawValue: output) else {
-            throw ValidationError("--output must be representation, projection or logits")
+            throw CommandFailure("--output must be representation, projection or logits")
         }
-        guard let s = SkeletonStream(rawValue: stream) else { throw ValidationError("--stream must be joint, motion or bone") }
+        guard let s = SkeletonStream(rawValue: stream) else { throw CommandFailure("--stream must be joint, motion or bone") }
         let device = try deviceOptions.makeDevice()
         let array = try NpyArray.read(data)
         let progress = ProgressReporter()

@@ -23,13 +23,14 @@ struct EnsembleCommand: ParsableCommand {
     @Option(help: "Output folder for ensemble_result.json (none: do not write).") var out: String?
 
     func validate() throws {
-        guard !logits.isEmpty else { throw ValidationError("give at least one --logits file") }
+        guard !logits.isEmpty else { throw CommandFailure("give at least one --logits file") }
         guard weights.count == logits.count else {
-            throw ValidationError("\(logits.count) --logits files but \(weights.count) --weights")
+            throw CommandFailure("\(logits.count) --logits files but \(weights.count) --weights")
         }
         guard names.isEmpty || names.count == logits.count else {
-            throw ValidationError("give one --names per --logits file, or none")
+            throw CommandFailure("give one --names per --logits file, or none")
         }
+        if let out { try OutputLocation.requireFolder(out, flag: "--out") }
     }
 
     func run() throws {

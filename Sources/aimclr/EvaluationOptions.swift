@@ -20,19 +20,22 @@ struct EvaluationOptions: ParsableArguments {
     @Option(name: .customLong("test-part"), help: "Test part.") var testPart: String = "val"
     @Option(help: "Input stream: joint | motion | bone.") var stream: String = "joint"
     @Option(help: "Skeleton layout: ntu-rgb+d | kinect-v1 | openpose | a layout JSON file.") var layout: String = "ntu-rgb+d"
-    @Option(name: .customLong("batch-size"), help: "Batch size for training and feature extraction.") var batchSize: Int = 128
-    @Option(name: .customLong("num-class"), help: "Classes of the classifier (default: the largest label + 1).") var numClass: Int?
-    @Option(name: .customLong("hidden-channels"), help: "Width of blocks 1-4 for --random-init (16 in the reference; checkpoints carry their own).")
+    @Option(name: .customLong("batch-size"), parsing: .unconditional, help: "Batch size for training and feature extraction.") var batchSize: Int = 128
+    @Option(name: .customLong("num-class"), parsing: .unconditional, help: "Classes of the classifier (default: the largest label + 1).") var numClass: Int?
+    @Option(name: .customLong("hidden-channels"), parsing: .unconditional, help: "Width of blocks 1-4 for --random-init (16 in the reference; checkpoints carry their own).")
     var hiddenChannels: Int = 16
     @Option(help: "Random seed (shuffle, augmentation, classifier and --random-init weights).") var seed: UInt64 = 0
     @Option(help: "Output folder for the result JSON and the saved logits.") var out: String = "runs/eval"
 
     func validate() throws {
         if randomInit == (checkpoint != nil) {
-            throw ValidationError("give exactly one of --checkpoint PATH and --random-init")
+            throw CommandFailure("give exactly one of --checkpoint PATH and --random-init")
         }
-        guard SkeletonStream(rawValue: stream) != nil else { throw ValidationError("--stream must be joint, motion or bone") }
-        guard batchSize > 0 else { throw ValidationError("--batch-size must be positive") }
+        guard SkeletonStream(rawValue: stream) != nil else { throw CommandFailure("--stream must be joint, motion or bone") }
+        guard batchSize > 0 else { throw CommandFailure("--batch-size must be positive (got \(batchSize))") }
+        if let n = numClass, n < 1 { throw CommandFailure("--num-class must be at least 1 (got \(n))") }
+        guard hiddenChannels > 0 else { throw CommandFailure("--hidden-channels must be positive (got \(hiddenChannels))") }
+        try OutputLocation.requireFolder(out, flag: "--out")
     }
 
     var source: EncoderSource { checkpoint.map { .checkpoint(path: $0) } ?? .randomInit(seed: seed) }
@@ -43,13 +46,18 @@ struct EvaluationOptions: ParsableArguments {
     }
 
     func part(_ name: String) throws -> DataPart {
-        guard let p = DataPart(rawValue: name) else { throw ValidationError("unknown part '\(name)' (train or val)") }
+        guard let p = DataPart(rawValue: name) else { throw CommandFailure("unknown part '\(name)' (train or val)") }
         return p
     }
 
     /// The training and test parts.
     func openSets() throws -> (train: EvaluationSet, test: EvaluationSet) {
-        (try EvaluationSet.open(directory: data, part: part(trainPart)), try EvaluationSet.open(directory: data, part: part(testPart)))
+        let train = try EvaluationSet.open(directory: data, part: part(trainPart))
+        let test = try EvaluationSet.open(directory: data, part: part(testPart))
+        let layout = try skeletonLayout()
+        try train.requireJoints(of: layout)
+        try test.requireJoints(of: layout)
+        return (train, test)
     }
 
     /// The encoder with a classifier head of `classes` outputs on `device`.

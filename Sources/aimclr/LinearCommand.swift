@@ -22,13 +22,19 @@ struct LinearCommand: ParsableCommand {
     @OptionGroup var deviceOptions: DeviceOptions
     @OptionGroup var evaluation: EvaluationOptions
 
-    @Option(help: "Epochs.") var epochs: Int = 100
+    @Option(parsing: .unconditional, help: "Epochs.") var epochs: Int = 100
     @Option(name: .customLong("lr"), help: "Base learning rate.") var learningRate: Float = 3.0
     @Option(name: .customLong("lr-steps"), parsing: .upToNextOption, help: "Epochs after which lr drops x0.1.") var lrSteps: [Int] = [80]
     @Option(name: .customLong("weight-decay"), help: "Weight decay.") var weightDecay: Float = 0
-    @Option(name: .customLong("eval-interval"), help: "Evaluate every N epochs (and at the last).") var evalInterval: Int = 5
+    @Option(name: .customLong("eval-interval"), parsing: .unconditional, help: "Evaluate every N epochs (and at the last).") var evalInterval: Int = 5
     @Flag(name: .customLong("recompute-features"), help: "Run the frozen encoder on every batch of every epoch (slow path).")
     var recomputeFeatures = false
+
+    func validate() throws {
+        guard epochs >= 1 else { throw CommandFailure("--epochs must be at least 1 (got \(epochs))") }
+        guard evalInterval >= 1 else { throw CommandFailure("--eval-interval must be at least 1 (got \(evalInterval))") }
+        guard learningRate.isFinite, learningRate > 0 else { throw CommandFailure("--lr must be positive (got \(learningRate))") }
+    }
 
     func run() throws {
         let device = try deviceOptions.makeDevice()

@@ -46,7 +46,8 @@ struct PrepareNTUCommand: ParsableCommand {
     @Flag(help: "Also write the raw 300-frame ST-GCN arrays {part}_data.npy.") var keepStgcnArrays = false
 
     func validate() throws {
-        guard frames >= 1 else { throw ValidationError("--frames must be at least 1, got \(frames)") }
+        guard frames >= 1 else { throw CommandFailure("--frames must be at least 1, got \(frames)") }
+        try OutputLocation.requireFolder(out, flag: "--out")
     }
 
     func run() throws {
@@ -85,7 +86,8 @@ struct PreparePKUCommand: ParsableCommand {
     @Flag(help: "Also write the raw 300-frame ST-GCN arrays {part}_data.npy.") var keepStgcnArrays = false
 
     func validate() throws {
-        guard frames >= 1 else { throw ValidationError("--frames must be at least 1, got \(frames)") }
+        guard frames >= 1 else { throw CommandFailure("--frames must be at least 1, got \(frames)") }
+        try OutputLocation.requireFolder(out, flag: "--out")
     }
 
     func run() throws {

@@ -28,20 +28,20 @@ struct PretrainCommand: ParsableCommand {
     @Option(name: .customLong("work-dir"), help: "Where logs and checkpoints go.") var workDir: String?
     @Option(help: "Method: aimclr | skeletonclr.") var method: String?
     @Option(help: "Input stream: joint | motion | bone.") var stream: String?
-    @Option(help: "Epochs (num_epoch).") var epochs: Int?
-    @Option(name: .customLong("batch-size"), help: "Batch size.") var batchSize: Int?
-    @Option(name: .customLong("queue-size"), help: "MoCo queue length K (a multiple of the batch size).") var queueSize: Int?
-    @Option(name: .customLong("base-lr"), help: "Base learning rate.") var baseLR: Float?
+    @Option(parsing: .unconditional, help: "Epochs (num_epoch).") var epochs: Int?
+    @Option(name: .customLong("batch-size"), parsing: .unconditional, help: "Batch size.") var batchSize: Int?
+    @Option(name: .customLong("queue-size"), parsing: .unconditional, help: "MoCo queue length K (a multiple of the batch size).") var queueSize: Int?
+    @Option(name: .customLong("base-lr"), parsing: .unconditional, help: "Base learning rate.") var baseLR: Float?
     @Option(name: .customLong("lr-steps"), parsing: .upToNextOption, help: "Epochs after which lr drops x0.1.") var lrSteps: [Int] = []
-    @Option(help: "Key-encoder momentum (0.999 in the reference).") var momentum: Float?
-    @Option(help: "Dropout in blocks 2-10 (0.5 in the reference).") var dropout: Float?
-    @Option(name: .customLong("mining-epoch"), help: "Last epoch of InfoNCE; NNM afterwards.") var miningEpoch: Int?
-    @Option(help: "NNM neighbours per view.") var topk: Int?
-    @Option(name: .customLong("hidden-channels"), help: "Width of blocks 1-4 (16 in the reference).") var hiddenChannels: Int?
-    @Option(name: .customLong("hidden-dim"), help: "Width of block 10 and of the representation (256 in the reference).") var hiddenDim: Int?
-    @Option(name: .customLong("feature-dim"), help: "Projection output / queue dimension (128 in the reference).") var featureDim: Int?
-    @Option(name: .customLong("save-interval"), help: "Checkpoint every N epochs.") var saveInterval: Int?
-    @Option(name: .customLong("max-iterations"), help: "Cap iterations per epoch (smoke runs).") var maxIterations: Int?
+    @Option(parsing: .unconditional, help: "Key-encoder momentum (0.999 in the reference).") var momentum: Float?
+    @Option(parsing: .unconditional, help: "Dropout in blocks 2-10 (0.5 in the reference).") var dropout: Float?
+    @Option(name: .customLong("mining-epoch"), parsing: .unconditional, help: "Last epoch of InfoNCE; NNM afterwards.") var miningEpoch: Int?
+    @Option(parsing: .unconditional, help: "NNM neighbours per view.") var topk: Int?
+    @Option(name: .customLong("hidden-channels"), parsing: .unconditional, help: "Width of blocks 1-4 (16 in the reference).") var hiddenChannels: Int?
+    @Option(name: .customLong("hidden-dim"), parsing: .unconditional, help: "Width of block 10 and of the representation (256 in the reference).") var hiddenDim: Int?
+    @Option(name: .customLong("feature-dim"), parsing: .unconditional, help: "Projection output / queue dimension (128 in the reference).") var featureDim: Int?
+    @Option(name: .customLong("save-interval"), parsing: .unconditional, help: "Checkpoint every N epochs.") var saveInterval: Int?
+    @Option(name: .customLong("max-iterations"), parsing: .unconditional, help: "Cap iterations per epoch (smoke runs).") var maxIterations: Int?
     @Option(help: "Random seed.") var seed: UInt64?
     @Flag(name: .customLong("eadm-no-op"), help: "December 2021 behaviour: EADM passes features through.") var eadmNoOp = false
     @Flag(name: .customLong("extreme-time-flip"), help: "December 2021 behaviour: temporal flip in the extreme chain.") var timeFlip = false
@@ -65,11 +65,11 @@ struct PretrainCommand: ParsableCommand {
         }
         if let v = workDir { c.workDir = v }
         if let v = method {
-            guard let m = PretrainMethod(rawValue: v) else { throw ValidationError("--method must be aimclr or skeletonclr") }
+            guard let m = PretrainMethod(rawValue: v) else { throw CommandFailure("--method must be aimclr or skeletonclr") }
             c.method = m
         }
         if let v = stream {
-            guard let s = SkeletonStream(rawValue: v) else { throw ValidationError("--stream must be joint, motion or bone") }
+            guard let s = SkeletonStream(rawValue: v) else { throw CommandFailure("--stream must be joint, motion or bone") }
             c.stream = s
         }
         if let v = epochs { c.numEpoch = v }
@@ -94,8 +94,42 @@ struct PretrainCommand: ParsableCommand {
         return c
     }
 
+    /// Configuration keys set by a flag on this command line, with the flag as typed.
+    var flagsGiven: [String: String] {
+        var m: [String: String] = [:]
+        if data != nil { m["data_path"] = "--data"; m["label_path"] = "--data" }
+        if workDir != nil { m["work_dir"] = "--work-dir" }
+        if epochs != nil { m["num_epoch"] = "--epochs" }
+        if batchSize != nil { m["batch_size"] = "--batch-size" }
+        if queueSize != nil { m["queue_size"] = "--queue-size" }
+        if baseLR != nil { m["base_lr"] = "--base-lr" }
+        if momentum != nil { m["momentum"] = "--momentum" }
+        if dropout != nil { m["dropout"] = "--dropout" }
+        if miningEpoch != nil { m["mining_epoch"] = "--mining-epoch" }
+        if topk != nil { m["topk"] = "--topk" }
+        if hiddenChannels != nil { m["hidden_channels"] = "--hidden-channels" }
+        if hiddenDim != nil { m["hidden_dim"] = "--hidden-dim" }
+        if featureDim != nil { m["feature_dim"] = "--feature-dim" }
+        if saveInterval != nil { m["save_interval"] = "--save-interval" }
+        if maxIterations != nil { m["max_iterations"] = "--max-iterations" }
+        return m
+    }
+
+    /// A configuration error about a value that came from a flag names the flag, not the YAML key.
+    func namingFlags(_ error: Error) -> Error {
+        guard case let PretrainConfig.ConfigError.invalid(key, detail) = error, let flag = flagsGiven[key] else { return error }
+        var text = detail
+        for (k, f) in flagsGiven where k != key { text = text.replacingOccurrences(of: k, with: f) }
+        return CommandFailure("\(flag): \(text)")
+    }
+
     func run() throws {
+        do { try train() } catch { throw namingFlags(error) }
+    }
+
+    func train() throws {
         let c = try makeConfig()
+        try OutputLocation.requireFolder(c.workDir, flag: workDir != nil ? "--work-dir" : "work_dir")
         let device = try deviceOptions.makeDevice()
         device.profilingEnabled = profile
         print("pretraining \(c.method.rawValue) (\(c.stream.rawValue) stream) on \(device.name)")
