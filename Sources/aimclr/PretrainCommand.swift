@@ -16,8 +16,10 @@ struct PretrainCommand: ParsableCommand {
         Writes WORK_DIR/log.jsonl (one JSON object per iteration and per epoch) and \
         WORK_DIR/epochN_model.safetensors every --save-interval epochs and at the end. Tensor names \
         are the reference state-dict names (encoder_q.*, encoder_k.*, queue, queue_ptr). \
-        --resume continues from the newest readable checkpoint in WORK_DIR. The data is scanned for \
-        NaN/Inf before training; bad samples are named and stop the run unless --skip-bad-samples.
+        --resume continues from the newest readable checkpoint in WORK_DIR; a work folder holding \
+        another run is refused unless --resume or --overwrite. Ctrl-C (or SIGTERM) finishes the current \
+        iteration, writes a checkpoint and exits 130 (143); a second one stops at once. The data is \
+        scanned for NaN/Inf before training; bad samples are named and stop the run unless --skip-bad-samples.
         """)
 
     @OptionGroup var deviceOptions: DeviceOptions
@@ -47,13 +49,17 @@ struct PretrainCommand: ParsableCommand {
     @Flag(name: .customLong("extreme-time-flip"), help: "December 2021 behaviour: temporal flip in the extreme chain.") var timeFlip = false
     @Flag(name: .customLong("queue-warmup"), help: "Fill the queue with the untrained key encoder's keys before the first update (not in the reference; helps short schedules).")
     var queueWarmup = false
-    @Flag(help: "Continue from the newest checkpoint in the work folder.") var resume = false
+    @Flag(help: "Continue the run in the work folder from its newest good checkpoint, with the configuration stored there (only --epochs, --save-interval, --device and --threads may change).")
+    var resume = false
+    @Flag(help: "Start over in a work folder that holds another run: its checkpoints and log.jsonl are deleted first.")
+    var overwrite = false
     @Flag(name: .customLong("skip-bad-samples"), help: "Train without samples that hold NaN or infinite values (each is named) instead of stopping.")
     var skipBadSamples = false
     @Flag(help: "Print the per-op time breakdown at the end.") var profile = false
 
-    func makeConfig() throws -> PretrainConfig {
-        var c = PretrainConfig()
+    /// The configuration: `base` (defaults, or a checkpoint's on resume), then --config, then the flags.
+    func makeConfig(base: PretrainConfig = PretrainConfig()) throws -> PretrainConfig {
+        var c = base
         if let path = config {
             let (loaded, unknown) = try PretrainConfig.load(yaml: path)
             c = loaded
@@ -128,16 +134,44 @@ struct PretrainCommand: ParsableCommand {
     }
 
     func train() throws {
-        let c = try makeConfig()
-        try OutputLocation.requireFolder(c.workDir, flag: workDir != nil ? "--work-dir" : "work_dir")
+        guard !(resume && overwrite) else { throw CommandFailure("give --resume or --overwrite, not both") }
+        var c = try makeConfig()
+        let workFlag = workDir != nil ? "--work-dir" : "work_dir"
+        try OutputLocation.requireFolder(c.workDir, flag: workFlag)
         let device = try deviceOptions.makeDevice()
         device.profilingEnabled = profile
+        let folder = WorkFolder(c.workDir)
+        let previous = folder.previousRun
+        if !previous.isEmpty && !resume && !overwrite {
+            throw CommandFailure("\(workFlag) \(c.workDir) holds another run (\(WorkFolder.list(previous))); "
+                + "pass --resume to continue it or --overwrite to start over")
+        }
+        if resume, let (url, stored) = PretrainCheckpoint.newestConfig(in: folder.url, warn: warn) {
+            var asked = try makeConfig(base: stored)
+            asked.workDir = c.workDir // the folder resumed in, wherever the first run was started from
+            try ResumeCheck.require(asked, matches: stored, checkpoint: url)
+            c = asked
+        }
         print("pretraining \(c.method.rawValue) (\(c.stream.rawValue) stream) on \(device.name)")
         let trainer = try Pretrainer(config: c, device: device, skipBadSamples: skipBadSamples)
+        if overwrite && !previous.isEmpty {
+            try folder.clear()
+            warn("note: --overwrite: deleted \(WorkFolder.list(previous)) from \(c.workDir)")
+        }
         print("data \(c.dataPath): \(trainer.iterationsPerEpoch) iterations/epoch x \(c.numEpoch) epochs, batch \(c.batchSize), queue \(c.queueSize)")
+        let signals = StopSignals()
+        trainer.shouldStop = { signals.requested }
         let summary = try trainer.run(resume: resume)
+        signals.uninstall()
+        if summary.stopped {
+            let sig = signals.signal
+            warn("stopped by \(sig == SIGINT ? "interrupt" : "SIGTERM"): checkpoint \(summary.checkpoint ?? "none"); continue with --resume")
+            throw ExitCode(128 + sig)
+        }
         print(String(format: "done: %d iterations, %.3f s/iteration", summary.iterations, summary.secondsPerIteration))
         if let ckpt = summary.checkpoint { print("checkpoint: \(ckpt)") }
         if profile { printProfile(device.profile()) }
     }
+
+    func warn(_ text: String) { FileHandle.standardError.write(Data((text + "\n").utf8)) }
 }
