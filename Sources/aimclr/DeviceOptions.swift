@@ -4,7 +4,7 @@ import Compute
 
 /// `--device` and `--threads`, shared by every verb that computes.
 struct DeviceOptions: ParsableArguments {
-    @Option(name: .long, help: "Compute device: auto | cpu | opencl | opencl:N (see `aimclr devices`).")
+    @Option(name: .long, help: "Compute device: auto | cpu | gpu | opencl | opencl:N (see `aimclr devices`).")
     var device: String = "auto"
 
     @Option(name: .long, parsing: .unconditional, help: "CPU threads for the CPU backend (default: all cores).")
