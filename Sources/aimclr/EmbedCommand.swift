@@ -33,6 +33,10 @@ struct EmbedCommand: ParsableCommand {
         guard let s = SkeletonStream(rawValue: stream) else { throw CommandFailure("--stream must be joint, motion or bone") }
         let device = try deviceOptions.makeDevice()
         let array = try NpyArray.read(data)
+        try DataScan.requireFinite(array)
+        if let warning = RecordedStream.mismatch(checkpoint: weights, evaluatedOn: s) {
+            FileHandle.standardError.write(Data((warning + "\n").utf8))
+        }
         let progress = ProgressReporter()
         let (values, dim) = try Embedder.embed(weights: weights, data: array, output: kind, stream: s,
                                                layout: try SkeletonLayout.resolve(layout), device: device,

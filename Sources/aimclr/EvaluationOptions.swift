@@ -55,8 +55,10 @@ struct EvaluationOptions: ParsableArguments {
         let train = try EvaluationSet.open(directory: data, part: part(trainPart))
         let test = try EvaluationSet.open(directory: data, part: part(testPart))
         let layout = try skeletonLayout()
-        try train.requireJoints(of: layout)
-        try test.requireJoints(of: layout)
+        for set in [train, test] {
+            try set.requireJoints(of: layout)
+            try DataScan.requireFinite(set.positions, names: set.names)
+        }
         return (train, test)
     }
 
@@ -66,6 +68,9 @@ struct EvaluationOptions: ParsableArguments {
         shape.hiddenChannels = hiddenChannels
         let loaded = try EncoderLoader.load(source, layout: try skeletonLayout(), numClass: classes, device: device,
                                             randomShape: shape, headSeed: seed)
+        if let path = checkpoint, let warning = RecordedStream.mismatch(checkpoint: path, evaluatedOn: skeletonStream) {
+            FileHandle.standardError.write(Data((warning + "\n").utf8))
+        }
         print("encoder: \(source.summary) (\(loaded.kind); hidden \(loaded.shape.hiddenChannels), dim \(loaded.shape.hiddenDim)) on \(device.name)")
         return loaded
     }
@@ -90,7 +95,7 @@ enum EvaluationOutput {
         s.logits = logitsPath
         // The trained classifier (last epoch) as a classifier checkpoint every verb can load again.
         let modelPath = out + "/\(s.protocolName)_last_model.safetensors"
-        try SafeTensors(entries: encoder.exportState(), metadata: ["format": "aimclr-classifier-1", "protocol": s.protocolName,
+        try SafeTensors(entries: encoder.exportState(), metadata: ["format": "aimclr-classifier-1", "protocol": s.protocolName, "stream": s.stream ?? "",
                                                                    "epoch": "\(outcome.lastEpoch)"])
             .write(to: URL(fileURLWithPath: modelPath))
         print("last (epoch \(outcome.lastEpoch)): top-1 \(percent(outcome.last.top1))  top-5 \(percent(outcome.last.top5))")
