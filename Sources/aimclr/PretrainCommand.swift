@@ -22,29 +22,32 @@ struct PretrainCommand: ParsableCommand {
         scanned for NaN/Inf before training; bad samples are named and stop the run unless --skip-bad-samples.
         """)
 
+    /// The reference defaults, shown in --help for the options that override them.
+    static let defaults = PretrainConfig()
+
     @OptionGroup var deviceOptions: DeviceOptions
 
     @Option(help: "Reference-style YAML configuration file.") var config: String?
     @Option(help: "Folder of {train}_position.npy and train_label.pkl (sets data_path and label_path).")
     var data: String?
-    @Option(name: .customLong("work-dir"), help: "Where logs and checkpoints go.") var workDir: String?
-    @Option(help: "Method: aimclr | skeletonclr.") var method: String?
-    @Option(help: "Input stream: joint | motion | bone.") var stream: String?
-    @Option(parsing: .unconditional, help: "Epochs (num_epoch).") var epochs: Int?
-    @Option(name: .customLong("batch-size"), parsing: .unconditional, help: "Batch size.") var batchSize: Int?
-    @Option(name: .customLong("queue-size"), parsing: .unconditional, help: "MoCo queue length K (a multiple of the batch size).") var queueSize: Int?
-    @Option(name: .customLong("base-lr"), parsing: .unconditional, help: "Base learning rate.") var baseLR: Float?
-    @Option(name: .customLong("lr-steps"), parsing: .upToNextOption, help: "Epochs after which lr drops x0.1.") var lrSteps: [Int] = []
-    @Option(parsing: .unconditional, help: "Key-encoder momentum (0.999 in the reference).") var momentum: Float?
-    @Option(parsing: .unconditional, help: "Dropout in blocks 2-10 (0.5 in the reference).") var dropout: Float?
-    @Option(name: .customLong("mining-epoch"), parsing: .unconditional, help: "Last epoch of InfoNCE; NNM afterwards.") var miningEpoch: Int?
-    @Option(parsing: .unconditional, help: "NNM neighbours per view.") var topk: Int?
-    @Option(name: .customLong("hidden-channels"), parsing: .unconditional, help: "Width of blocks 1-4 (16 in the reference).") var hiddenChannels: Int?
-    @Option(name: .customLong("hidden-dim"), parsing: .unconditional, help: "Width of block 10 and of the representation (256 in the reference).") var hiddenDim: Int?
-    @Option(name: .customLong("feature-dim"), parsing: .unconditional, help: "Projection output / queue dimension (128 in the reference).") var featureDim: Int?
-    @Option(name: .customLong("save-interval"), parsing: .unconditional, help: "Checkpoint every N epochs.") var saveInterval: Int?
-    @Option(name: .customLong("max-iterations"), parsing: .unconditional, help: "Cap iterations per epoch (smoke runs).") var maxIterations: Int?
-    @Option(help: "Random seed.") var seed: UInt64?
+    @Option(name: .customLong("work-dir"), help: "Where logs and checkpoints go (default: \(Self.defaults.workDir)).") var workDir: String?
+    @Option(help: "Method: aimclr | skeletonclr (default: \(Self.defaults.method.rawValue)).") var method: String?
+    @Option(help: "Input stream: joint | motion | bone (default: \(Self.defaults.stream.rawValue)).") var stream: String?
+    @Option(parsing: .unconditional, help: "Epochs, num_epoch (default: \(Self.defaults.numEpoch)).") var epochs: Int?
+    @Option(name: .customLong("batch-size"), parsing: .unconditional, help: "Batch size (default: \(Self.defaults.batchSize)).") var batchSize: Int?
+    @Option(name: .customLong("queue-size"), parsing: .unconditional, help: "MoCo queue length K, a multiple of the batch size (default: \(Self.defaults.queueSize)).") var queueSize: Int?
+    @Option(name: .customLong("base-lr"), parsing: .unconditional, help: "Base learning rate (default: \(Self.defaults.baseLR)).") var baseLR: Float?
+    @Option(name: .customLong("lr-steps"), parsing: .upToNextOption, help: "Epochs after which lr drops x0.1 (default: \(Self.defaults.steps.map(String.init).joined(separator: " "))).") var lrSteps: [Int] = []
+    @Option(parsing: .unconditional, help: "Key-encoder momentum (default: \(Self.defaults.momentum)).") var momentum: Float?
+    @Option(parsing: .unconditional, help: "Dropout in blocks 2-10 (default: \(Self.defaults.dropout)).") var dropout: Float?
+    @Option(name: .customLong("mining-epoch"), parsing: .unconditional, help: "Last epoch of InfoNCE; NNM afterwards (default: \(Self.defaults.miningEpoch)).") var miningEpoch: Int?
+    @Option(parsing: .unconditional, help: "NNM neighbours per view (default: \(Self.defaults.topK)).") var topk: Int?
+    @Option(name: .customLong("hidden-channels"), parsing: .unconditional, help: "Width of blocks 1-4 (default: \(Self.defaults.hiddenChannels)).") var hiddenChannels: Int?
+    @Option(name: .customLong("hidden-dim"), parsing: .unconditional, help: "Width of block 10 and of the representation (default: \(Self.defaults.hiddenDim)).") var hiddenDim: Int?
+    @Option(name: .customLong("feature-dim"), parsing: .unconditional, help: "Projection output / queue dimension (default: \(Self.defaults.featureDim)).") var featureDim: Int?
+    @Option(name: .customLong("save-interval"), parsing: .unconditional, help: "Checkpoint every N epochs (default: \(Self.defaults.saveInterval)).") var saveInterval: Int?
+    @Option(name: .customLong("max-iterations"), parsing: .unconditional, help: "Cap iterations per epoch for smoke runs (default: 0, no cap).") var maxIterations: Int?
+    @Option(help: "Random seed (default: \(Self.defaults.seed)).") var seed: UInt64?
     @Flag(name: .customLong("eadm-no-op"), help: "December 2021 behaviour: EADM passes features through.") var eadmNoOp = false
     @Flag(name: .customLong("extreme-time-flip"), help: "December 2021 behaviour: temporal flip in the extreme chain.") var timeFlip = false
     @Flag(name: .customLong("queue-warmup"), help: "Fill the queue with the untrained key encoder's keys before the first update (not in the reference; helps short schedules).")
