@@ -46,7 +46,8 @@ final class CLIBadInputTests: XCTestCase {
     }
 
     /// A scratch folder with: D (synthetic train/val), K20 (20-joint arrays), RUN (a finished
-    /// one-iteration pretraining run), NPYDIR (train_position.npy is a folder), FILE (a regular file).
+    /// one-iteration pretraining run), NPYDIR (train_position.npy is a folder), FILE (a regular file),
+    /// NAN (D with a NaN in val sample 1).
     struct Fixture {
         let root: String
         var d: String { root + "/D" }
@@ -55,6 +56,7 @@ final class CLIBadInputTests: XCTestCase {
         var checkpoint: String { run + "/epoch1_model.safetensors" }
         var npyDir: String { root + "/NPYDIR" }
         var file: String { root + "/FILE" }
+        var nan: String { root + "/NAN" }
     }
 
     nonisolated(unsafe) static var shared: Fixture?
@@ -82,6 +84,14 @@ final class CLIBadInputTests: XCTestCase {
         try FileManager.default.copyItem(atPath: f.d + "/val_position.npy", toPath: f.npyDir + "/val_position.npy")
         try FileManager.default.copyItem(atPath: f.d + "/val_label.pkl", toPath: f.npyDir + "/val_label.pkl")
         FileManager.default.createFile(atPath: f.file, contents: Data("not a folder\n".utf8))
+        try FileManager.default.createDirectory(atPath: f.nan, withIntermediateDirectories: true)
+        for name in ["train_position.npy", "train_label.pkl", "val_label.pkl"] {
+            try FileManager.default.copyItem(atPath: f.d + "/" + name, toPath: f.nan + "/" + name)
+        }
+        let val = try NpyArray.read(f.d + "/val_position.npy")
+        var values = val.floats()
+        values[val.rowCount + 17] = .nan
+        try NpyArray(shape: val.shape, floats: values).write(to: f.nan + "/val_position.npy")
         Self.shared = f
         return f
     }
@@ -172,13 +182,45 @@ final class CLIBadInputTests: XCTestCase {
                                 "--batch-size", "0"], names: ["--batch-size"])
     }
 
-    func testKLargerThanTheBankWarns() throws {
+    func testKLargerThanTheBankAndAnotherStreamWarn() throws {
         let f = try fixture()
         let out = ScratchPaths.make("aimclr-knn").path
-        let r = try Self.aimclr(["knn", "--random-init", "--data", "D", "--hidden-channels", "4", "--device", "cpu", "--out", out], in: f.root)
+        let r = try Self.aimclr(["knn", "--checkpoint", "RUN/epoch1_model.safetensors", "--stream", "bone", "--data", "D",
+                                 "--device", "cpu", "--out", out], in: f.root)
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stderr.contains("warning: --k 200 exceeds the 8 samples of the memory bank"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("warning: RUN/epoch1_model.safetensors was trained on the joint stream but is evaluated on the bone stream"),
+                      r.stderr)
         XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/knn_result.json"))
+    }
+
+    // MARK: Inconsistencies between verbs
+
+    func testEvaluationInputIsScannedForNaN() throws {
+        try assertCleanFailure(["linear", "--random-init", "--data", "NAN", "--epochs", "1", "--device", "cpu", "--out", "OUT"],
+                               names: ["NAN/val_position.npy", "(index 1)", "NaN"])
+        try assertCleanFailure(["embed", "--weights", "RUN/epoch1_model.safetensors", "--data", "NAN/val_position.npy",
+                                "--out", "OUT/e.npy", "--device", "cpu"], names: ["NAN/val_position.npy", "index 1", "NaN"])
+    }
+
+    func testGPUIsNeverAnOpenCLCPUDriver() throws {
+        let f = try fixture()
+        let devices = try Self.aimclr(["devices"], in: f.root)
+        if devices.stdout.contains("kind opencl-gpu") { throw XCTSkip("this machine has an OpenCL GPU; --device gpu would use it") }
+        try assertCleanFailure(["linear", "--random-init", "--data", "D", "--epochs", "1", "--device", "gpu", "--out", "OUT"],
+                               names: ["no OpenCL GPU found", "--device cpu"])
+    }
+
+    func testPrepareWithoutInputCreatesNothing() throws {
+        try assertCleanFailure(["prepare", "ntu", "--skeletons", "ABSENT", "--benchmark", "xsub", "--out", "OUT"], names: ["ABSENT"])
+    }
+
+    func testInspectReadsPyTorchCheckpoints() throws {
+        let pt = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/tiny_state_dict.pt").path
+        let r = try Self.aimclr(["inspect", pt], in: try fixture().root)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("tiny_state_dict.pt: PyTorch checkpoint, 6 tensors"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("  encoder_q.edge_importance.0  F32  [2, 4]"), r.stdout)
     }
 
     // MARK: Work folders
