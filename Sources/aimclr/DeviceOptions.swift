@@ -11,7 +11,7 @@ struct DeviceOptions: ParsableArguments {
     var threads: Int?
 
     func validate() throws {
-        if let t = threads, t < 1 { throw CommandFailure("--threads must be at least 1 (got \(t))") }
+        if let t = threads, t < 1 || t > 4096 { throw CommandFailure("--threads must be in 1...4096 (got \(t))") }
     }
 
     func makeDevice() throws -> Device {

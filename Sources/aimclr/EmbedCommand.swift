@@ -22,7 +22,7 @@ struct EmbedCommand: ParsableCommand {
     @Option(name: .customLong("batch-size"), parsing: .unconditional, help: "Samples per forward pass.") var batchSize: Int = 128
 
     func validate() throws {
-        guard batchSize > 0 else { throw CommandFailure("--batch-size must be positive (got \(batchSize))") }
+        guard batchSize > 0, batchSize <= 1 << 16 else { throw CommandFailure("--batch-size must be in 1...\(1 << 16) (got \(batchSize))") }
         try OutputLocation.requireFile(out, flag: "--out")
     }
 

@@ -32,7 +32,8 @@ struct EvaluationOptions: ParsableArguments {
             throw CommandFailure("give exactly one of --checkpoint PATH and --random-init")
         }
         guard SkeletonStream(rawValue: stream) != nil else { throw CommandFailure("--stream must be joint, motion or bone") }
-        guard batchSize > 0 else { throw CommandFailure("--batch-size must be positive (got \(batchSize))") }
+        // Bounded, so an absurd value fails here rather than as a trapped allocation later.
+        guard batchSize > 0, batchSize <= 1 << 16 else { throw CommandFailure("--batch-size must be in 1...\(1 << 16) (got \(batchSize))") }
         if let n = numClass, n < 1 { throw CommandFailure("--num-class must be at least 1 (got \(n))") }
         guard hiddenChannels > 0 else { throw CommandFailure("--hidden-channels must be positive (got \(hiddenChannels))") }
         try OutputLocation.requireFolder(out, flag: "--out")
