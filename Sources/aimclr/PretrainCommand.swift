@@ -149,7 +149,8 @@ struct PretrainCommand: ParsableCommand {
             throw CommandFailure("\(workFlag) \(c.workDir) holds another run (\(WorkFolder.list(previous))); "
                 + "pass --resume to continue it or --overwrite to start over")
         }
-        if resume, let (url, stored) = PretrainCheckpoint.newestConfig(in: folder.url, warn: warn) {
+        // Broken checkpoints are skipped quietly here: the resume itself warns about each one.
+        if resume, let (url, stored) = PretrainCheckpoint.newestConfig(in: folder.url, warn: { _ in }) {
             var asked = try makeConfig(base: stored)
             asked.workDir = c.workDir // the folder resumed in, wherever the first run was started from
             try ResumeCheck.require(asked, matches: stored, checkpoint: url)
