@@ -76,8 +76,15 @@ struct EvaluationOptions: ParsableArguments {
         return loaded
     }
 
-    func classCount(_ sets: EvaluationSet...) -> Int {
-        numClass ?? sets.map(\.classCount).max() ?? 0
+    /// --num-class, or the largest label + 1; a --num-class that some label does not fit is refused
+    /// here, before features are computed, instead of after.
+    func classCount(_ sets: EvaluationSet...) throws -> Int {
+        let needed = sets.map(\.classCount).max() ?? 0
+        if let n = numClass, n < needed {
+            let set = sets.first { $0.classCount == needed }!
+            throw CommandFailure("--num-class \(n): \(set.source) has labels up to \(needed - 1) (\(needed) classes)")
+        }
+        return numClass ?? needed
     }
 }
 

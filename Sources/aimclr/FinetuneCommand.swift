@@ -46,7 +46,7 @@ struct FinetuneCommand: ParsableCommand {
     func run() throws {
         let device = try deviceOptions.makeDevice()
         let (fullTrain, test) = try evaluation.openSets()
-        let classes = evaluation.classCount(fullTrain, test)
+        let classes = try evaluation.classCount(fullTrain, test)
         let train: EvaluationSet
         if labelFraction < 1 {
             let picked = try LabelSampler.sample(labels: fullTrain.labels, fraction: labelFraction, seed: evaluation.seed)

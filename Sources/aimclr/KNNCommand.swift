@@ -27,7 +27,7 @@ struct KNNCommand: ParsableCommand {
     func run() throws {
         let device = try deviceOptions.makeDevice()
         let (train, test) = try evaluation.openSets()
-        let loaded = try evaluation.loadEncoder(classes: max(1, evaluation.classCount(train, test)), device: device)
+        let loaded = try evaluation.loadEncoder(classes: max(1, try evaluation.classCount(train, test)), device: device)
         if k > train.count {
             FileHandle.standardError.write(Data("warning: --k \(k) exceeds the \(train.count) samples of the memory bank; all \(train.count) vote\n".utf8))
         }

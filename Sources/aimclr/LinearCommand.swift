@@ -39,7 +39,7 @@ struct LinearCommand: ParsableCommand {
     func run() throws {
         let device = try deviceOptions.makeDevice()
         let (train, test) = try evaluation.openSets()
-        let classes = evaluation.classCount(train, test)
+        let classes = try evaluation.classCount(train, test)
         let loaded = try evaluation.loadEncoder(classes: classes, device: device)
         var c = ClassifierTrainingConfig.linearEvaluation
         c.epochs = epochs; c.baseLR = learningRate; c.steps = lrSteps; c.weightDecay = weightDecay
