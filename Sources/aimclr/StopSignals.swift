@@ -18,19 +18,21 @@ final class StopSignals: @unchecked Sendable {
         for sig in [SIGINT, SIGTERM] {
             Foundation.signal(sig, SIG_IGN) // the source below sees it; the default action would kill the run
             let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            source.setEventHandler { [weak self] in self?.receive(sig) }
+            // `data` counts the signals since the last call: two quick Ctrl-Cs may arrive as one event.
+            // (The handler holding its source is released by `cancel()` in `uninstall`.)
+            source.setEventHandler { [weak self, source] in self?.receive(sig, count: Int(source.data)) }
             source.resume()
             sources.append(source)
         }
     }
 
-    private func receive(_ sig: Int32) {
+    private func receive(_ sig: Int32, count: Int) {
         lock.lock()
         let first = received == 0
         if first { received = sig }
         lock.unlock()
         let name = sig == SIGINT ? "interrupt" : "SIGTERM"
-        if first {
+        if first && count <= 1 {
             FileHandle.standardError.write(Data("\n\(name): stopping after the current iteration and writing a checkpoint (again to stop at once)\n".utf8))
         } else {
             FileHandle.standardError.write(Data("\n\(name) again: stopping at once, without a checkpoint\n".utf8))

@@ -180,6 +180,8 @@ final class CLIBadInputTests: XCTestCase {
                                names: ["--batch-size", "64"])
         try assertCleanFailure(["embed", "--weights", "RUN/epoch1_model.safetensors", "--data", "D/val_position.npy", "--out", "OUT/e.npy",
                                 "--batch-size", "0"], names: ["--batch-size"])
+        try assertCleanFailure(["linear", "--random-init", "--data", "D", "--num-class", "1", "--epochs", "1", "--device", "cpu",
+                                "--out", "OUT"], names: ["--num-class 1", "D train"])
     }
 
     func testKLargerThanTheBankAndAnotherStreamWarn() throws {
@@ -262,8 +264,9 @@ final class CLIBadInputTests: XCTestCase {
 
     // MARK: Signals
 
-    /// Starts a long tiny pretraining and sends `signal` once its first iteration is logged.
-    func interrupted(by signal: Int32) throws -> (status: Int32, stderr: String, work: String) {
+    /// Starts a long tiny pretraining and sends `signal` (`times` times, 20 ms apart) once its first
+    /// iteration is logged.
+    func interrupted(by signal: Int32, times: Int = 1) throws -> (status: Int32, stderr: String, work: String) {
         let f = try fixture()
         let work = ScratchPaths.make("aimclr-signal").path
         let p = Process()
@@ -282,7 +285,10 @@ final class CLIBadInputTests: XCTestCase {
             if log.contains("\"type\":\"iteration\"") { break }
             usleep(20_000)
         }
-        kill(p.processIdentifier, signal)
+        for i in 0..<times {
+            if i > 0 { usleep(20_000) }
+            kill(p.processIdentifier, signal)
+        }
         p.waitUntilExit()
         return (p.terminationStatus, (try? String(contentsOfFile: err, encoding: .utf8)) ?? "", work)
     }
@@ -300,6 +306,13 @@ final class CLIBadInputTests: XCTestCase {
             XCTAssertEqual(file.metadata["checksum_fnv1a64"], PretrainCheckpoint.checksum(file.entries))
             XCTAssertGreaterThanOrEqual(Int(file.metadata["iteration"] ?? "") ?? 0, 1)
         }
+    }
+
+    func testASecondSIGINTStopsAtOnce() throws {
+        let r = try interrupted(by: SIGINT, times: 2)
+        XCTAssertEqual(r.status, 130, r.stderr)
+        XCTAssertTrue(r.stderr.contains("interrupt again: stopping at once, without a checkpoint"), r.stderr)
+        XCTAssertEqual(PretrainCheckpoint.resumeCandidates(in: URL(fileURLWithPath: r.work)).count, 0)
     }
 
     func testSIGTERMCheckpointsAndExits143() throws {
