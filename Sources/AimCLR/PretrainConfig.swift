@@ -100,6 +100,7 @@ public struct PretrainConfig: Codable, Sendable, Equatable {
     /// (the caller warns about them); keys with the wrong type are errors naming the key.
     public static func load(yaml path: String) throws -> (PretrainConfig, unknownKeys: [String]) {
         let text: String
+        if let problem = InputFile.problem(path) { throw ConfigError.unreadable(path: path, detail: problem) }
         do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
             throw ConfigError.unreadable(path: path, detail: error.localizedDescription)
         }

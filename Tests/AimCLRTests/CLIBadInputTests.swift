@@ -46,7 +46,8 @@ final class CLIBadInputTests: XCTestCase {
     }
 
     /// A scratch folder with: D (synthetic train/val), K20 (20-joint arrays), RUN (a finished
-    /// one-iteration pretraining run), NPYDIR (train_position.npy is a folder), FILE (a regular file),
+    /// one-iteration pretraining run), NPYDIR (train_position.npy is a folder), LAYOUT.json (a folder),
+    /// FILE (a regular file),
     /// NAN (D with a NaN in val sample 1).
     struct Fixture {
         let root: String
@@ -80,6 +81,7 @@ final class CLIBadInputTests: XCTestCase {
             try LabelFile(names: (0..<n).map { "s\($0)" }, labels: (0..<n).map { $0 % 3 }).write(to: f.k20 + "/\(part)_label.pkl")
         }
         try FileManager.default.createDirectory(atPath: f.npyDir + "/train_position.npy", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: root + "/LAYOUT.json", withIntermediateDirectories: true)
         try FileManager.default.copyItem(atPath: f.d + "/train_label.pkl", toPath: f.npyDir + "/train_label.pkl")
         try FileManager.default.copyItem(atPath: f.d + "/val_position.npy", toPath: f.npyDir + "/val_position.npy")
         try FileManager.default.copyItem(atPath: f.d + "/val_label.pkl", toPath: f.npyDir + "/val_label.pkl")
@@ -131,6 +133,14 @@ final class CLIBadInputTests: XCTestCase {
                                names: ["NPYDIR/train_position.npy", "is a directory"])
         try assertCleanFailure(["pretrain", "--data", "NPYDIR", "--work-dir", "OUT", "--epochs", "1", "--device", "cpu"],
                                names: ["NPYDIR/train_position.npy", "is a directory"])
+        // The other files a command line names: configuration, layout, label pickle, split and sample lists.
+        try assertCleanFailure(["pretrain", "--config", "RUN", "--work-dir", "OUT"], names: ["RUN", "is a directory"])
+        try assertCleanFailure(["linear", "--random-init", "--data", "D", "--layout", "LAYOUT.json", "--out", "OUT"],
+                               names: ["LAYOUT.json", "is a directory"])
+        try assertCleanFailure(["ensemble", "--logits", "RUN", "--weights", "1", "--labels", "D/val_label.pkl"],
+                               names: ["RUN", "is a directory"])
+        try assertCleanFailure(["prepare", "pku", "--skeletons", "RUN", "--labels", "RUN", "--split", "RUN", "--out", "OUT"],
+                               names: ["RUN", "is a directory"])
     }
 
     // MARK: Data that does not fit the layout
