@@ -42,7 +42,7 @@ struct EmbedCommand: ParsableCommand {
                                                layout: try SkeletonLayout.resolve(layout), device: device,
                                                batchSize: batchSize, progress: progress)
         let n = array.shape.first ?? 0
-        try NpyArray(shape: [n, dim], floats: values).write(to: out)
+        try reportingErrors("--out \(out)") { try NpyArray(shape: [n, dim], floats: values).write(to: out) }
         progress.finish("wrote \(out): (\(n), \(dim)) \(kind.rawValue) on \(device.name)")
     }
 }

@@ -53,7 +53,7 @@ struct EnsembleCommand: ParsableCommand {
             let summary = EvaluationSummary(protocolName: "ensemble", dataset: labels, trainSplit: nil, testSplit: labels,
                                             stream: nil, checkpoint: nil, encoder: nil, hyperParameters: hp, report: report,
                                             seconds: Date().timeIntervalSince(started), device: "host")
-            print("result: \(try summary.write(to: out))")
+            print("result: \(try reportingErrors("--out \(out)") { try summary.write(to: out) })")
         }
     }
 }

@@ -79,7 +79,9 @@ struct FinetuneCommand: ParsableCommand {
                                         testSplit: evaluation.testPart, stream: evaluation.stream,
                                         checkpoint: evaluation.source.summary, encoder: loaded.kind, hyperParameters: hp,
                                         outcome: outcome, device: device.name)
-        try EvaluationOutput.finish(summary, outcome: outcome, test: test, out: evaluation.out,
-                                    encoder: loaded.encoder)
+        // Checked writable at the start; this names --out should the folder have changed since.
+        try reportingErrors("--out \(evaluation.out)") {
+            try EvaluationOutput.finish(summary, outcome: outcome, test: test, out: evaluation.out, encoder: loaded.encoder)
+        }
     }
 }

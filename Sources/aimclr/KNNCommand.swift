@@ -47,6 +47,6 @@ struct KNNCommand: ParsableCommand {
                                         report: report, seconds: Date().timeIntervalSince(started), device: device.name)
         print("\nkNN (k \(k), T \(temperature)): top-1 \(EvaluationOutput.percent(report.top1))  top-5 \(EvaluationOutput.percent(report.top5))")
         print(ClassificationMetrics.compactText(report))
-        print("result: \(try summary.write(to: evaluation.out))")
+        print("result: \(try reportingErrors("--out \(evaluation.out)") { try summary.write(to: evaluation.out) })")
     }
 }

@@ -60,7 +60,9 @@ struct LinearCommand: ParsableCommand {
                                         checkpoint: evaluation.source.summary, encoder: loaded.kind,
                                         hyperParameters: EvaluationSummary.describe(c, mode: mode), outcome: outcome,
                                         device: device.name)
-        try EvaluationOutput.finish(summary, outcome: outcome, test: test, out: evaluation.out,
-                                    encoder: loaded.encoder)
+        // Checked writable at the start; this names --out should the folder have changed since.
+        try reportingErrors("--out \(evaluation.out)") {
+            try EvaluationOutput.finish(summary, outcome: outcome, test: test, out: evaluation.out, encoder: loaded.encoder)
+        }
     }
 }
