@@ -10,12 +10,28 @@ public enum DataScan {
         public var file: String
         /// Dataset index and sample name of each bad sample.
         public var samples: [(index: Int, name: String)]
+        /// What the user can do about it.
+        public var remedy = "fix the data or pass --skip-bad-samples to train without them"
+
+        public init(file: String, samples: [(index: Int, name: String)]) {
+            self.file = file; self.samples = samples
+        }
+
         public var description: String {
             let shown = samples.prefix(10).map { "\($0.name) (index \($0.index))" }.joined(separator: ", ")
             let more = samples.count > 10 ? " and \(samples.count - 10) more" : ""
-            return "\(file): \(samples.count) sample(s) hold NaN or infinite values: \(shown)\(more); "
-                + "fix the data or pass --skip-bad-samples to train without them"
+            return "\(file): \(samples.count) sample(s) hold NaN or infinite values: \(shown)\(more); \(remedy)"
         }
+    }
+
+    /// Refuses an evaluation input holding NaN or infinite values: they would turn its features,
+    /// and through the classifier every score, into NaN without saying where they came from.
+    public static func requireFinite(_ data: NpyArray, names: [String]? = nil) throws {
+        let bad = nonFiniteRows(data)
+        guard !bad.isEmpty else { return }
+        var e = NonFiniteSamples(file: data.source, samples: bad.map { ($0, names?[$0] ?? "sample \($0)") })
+        e.remedy = "fix the data before evaluating it"
+        throw e
     }
 
     /// Indices of the outer rows of `data` that hold a non-finite value.

@@ -21,7 +21,7 @@ public final class JSONLinesWriter {
         // (the torn one is then skipped by line-wise readers instead of corrupting the next record).
         if end > 0, let r = FileHandle(forReadingAtPath: path) {
             r.seek(toFileOffset: end - 1)
-            if r.readData(ofLength: 1).first != 0x0A { try? h.write(contentsOf: Data([0x0A])) }
+            if (try? r.read(upToCount: 1))??.first != 0x0A { try? h.write(contentsOf: Data([0x0A])) }
             try? r.close()
         }
         handle = h

@@ -30,12 +30,20 @@ public enum PretrainCheckpoint {
         /// Last completed epoch (1-based).
         public var epoch: Int
         public var iteration: Int
+        /// Iterations of epoch `epoch + 1` already trained (a run stopped by a signal); 0 otherwise.
+        public var partialIterations: Int = 0
     }
 
     public static func fileName(epoch: Int) -> String { "epoch\(epoch)_model.safetensors" }
 
-    /// Writes the model, queue and optimiser state after `epoch` completed.
-    public static func save(_ model: AimCLRModel, epoch: Int, to url: URL) throws {
+    /// A checkpoint written when a run is stopped inside `epoch` after `iterations` of its iterations.
+    public static func partialFileName(epoch: Int, iterations: Int) -> String {
+        "epoch\(epoch)_partial\(iterations)_model.safetensors"
+    }
+
+    /// Writes the model, queue and optimiser state after `epoch` completed (and, when
+    /// `partialIterations` > 0, that many iterations of the next epoch).
+    public static func save(_ model: AimCLRModel, epoch: Int, partialIterations: Int = 0, to url: URL) throws {
         var entries = model.encoderQ.exportState(prefix: "encoder_q.")
         entries += model.encoderK.exportState(prefix: "encoder_k.")
         let d = model.device
@@ -48,13 +56,14 @@ public enum PretrainCheckpoint {
             }
         }
         let configJSON = (try? String(data: JSONEncoder().encode(model.config), encoding: .utf8)) ?? "{}"
-        let metadata = [
+        var metadata = [
             "format": format,
             "epoch": String(epoch),
             "iteration": String(model.iteration),
             "config": configJSON,
             "checksum_fnv1a64": checksum(entries),
         ]
+        if partialIterations > 0 { metadata["partial_iterations"] = String(partialIterations) }
         try SafeTensors(entries: entries, metadata: metadata).write(to: url, beforeRename: injectedDelay)
     }
 
@@ -107,17 +116,61 @@ public enum PretrainCheckpoint {
             p.momentumBuffer = buffer
         }
         model.iteration = iteration
-        return State(epoch: epoch, iteration: iteration)
+        return State(epoch: epoch, iteration: iteration, partialIterations: Int(file.metadata["partial_iterations"] ?? "") ?? 0)
     }
 
-    /// Checkpoints in `directory`, newest epoch first.
+    /// The configuration stored in a checkpoint that reads cleanly (format and checksum checked).
+    public static func storedConfig(_ url: URL) throws -> PretrainConfig {
+        let file = try SafeTensors.read(contentsOf: url)
+        guard file.metadata["format"] == format else {
+            throw Error.notACheckpoint(file: url.path, detail: "format '\(file.metadata["format"] ?? "none")', expected '\(format)'")
+        }
+        guard file.metadata["checksum_fnv1a64"] == checksum(file.entries) else { throw Error.checksumMismatch(file: url.path) }
+        guard let json = file.metadata["config"]?.data(using: .utf8),
+              let config = try? JSONDecoder().decode(PretrainConfig.self, from: json) else {
+            throw Error.notACheckpoint(file: url.path, detail: "no readable configuration in its metadata")
+        }
+        return config
+    }
+
+    /// The newest checkpoint that reads cleanly and its configuration, warning about broken ones.
+    public static func newestConfig(in directory: URL, warn: (String) -> Void) -> (url: URL, config: PretrainConfig)? {
+        for (_, url) in resumeCandidates(in: directory) {
+            do { return (url, try storedConfig(url)) } catch { warn("warning: skipping checkpoint \(url.lastPathComponent): \(error)") }
+        }
+        return nil
+    }
+
+    /// Checkpoints of completed epochs in `directory`, newest epoch first.
     public static func candidates(in directory: URL) -> [(epoch: Int, url: URL)] {
+        parsed(in: directory).filter { $0.partial == 0 }.map { ($0.epoch, $0.url) }
+    }
+
+    /// Every checkpoint a resume may start from, newest first: a stopped run's partial checkpoint of
+    /// epoch E ranks after the one of epoch E - 1 and before the one of epoch E.
+    public static func resumeCandidates(in directory: URL) -> [(epoch: Int, url: URL)] {
+        parsed(in: directory).map { ($0.epoch, $0.url) }
+    }
+
+    /// Checkpoint files sorted newest first; `epoch` is the last completed epoch, `partial` the
+    /// iterations of the next one.
+    static func parsed(in directory: URL) -> [(epoch: Int, partial: Int, url: URL)] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
-        return names.compactMap { name -> (Int, URL)? in
-            guard name.hasPrefix("epoch"), name.hasSuffix("_model.safetensors"),
-                  let e = Int(name.dropFirst(5).dropLast("_model.safetensors".count)) else { return nil }
-            return (e, directory.appendingPathComponent(name))
-        }.sorted { $0.0 > $1.0 }
+        return names.compactMap { name -> (Int, Int, URL)? in
+            guard name.hasPrefix("epoch"), name.hasSuffix("_model.safetensors") else { return nil }
+            let middle = name.dropFirst(5).dropLast("_model.safetensors".count)
+            let url = directory.appendingPathComponent(name)
+            if let e = Int(middle) { return (e, 0, url) }
+            let parts = middle.split(separator: "_")
+            guard parts.count == 2, parts[1].hasPrefix("partial"), let e = Int(parts[0]), e >= 1,
+                  let n = Int(parts[1].dropFirst(7)), n > 0 else { return nil }
+            return (e - 1, n, url)
+        }.sorted { ($0.0, $0.1) > ($1.0, $1.1) }
+    }
+
+    /// Removes partial checkpoints older than the completed epoch `epoch` (a later full save supersedes them).
+    static func removePartials(upTo epoch: Int, in directory: URL) {
+        for c in parsed(in: directory) where c.partial > 0 && c.epoch < epoch { unlink(c.url.path) }
     }
 
     /// Deletes temporary files that killed runs left behind (`.epochN_model.safetensors.tmp-PID`);
@@ -133,7 +186,7 @@ public enum PretrainCheckpoint {
     /// Loads the newest checkpoint that reads cleanly, warning about (and skipping) broken ones.
     public static func resumeLatest(in directory: URL, into model: AimCLRModel,
                                     warn: (String) -> Void) throws -> State? {
-        for (_, url) in candidates(in: directory) {
+        for (_, url) in resumeCandidates(in: directory) {
             do {
                 return try load(url, into: model)
             } catch {

@@ -100,6 +100,7 @@ public struct PretrainConfig: Codable, Sendable, Equatable {
     /// (the caller warns about them); keys with the wrong type are errors naming the key.
     public static func load(yaml path: String) throws -> (PretrainConfig, unknownKeys: [String]) {
         let text: String
+        if let problem = InputFile.problem(path) { throw ConfigError.unreadable(path: path, detail: problem) }
         do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
             throw ConfigError.unreadable(path: path, detail: error.localizedDescription)
         }
@@ -164,27 +165,28 @@ public struct PretrainConfig: Codable, Sendable, Equatable {
     /// Checks values that would otherwise fail deep inside a run.
     public func validate() throws {
         func need(_ ok: Bool, _ key: String, _ why: String) throws { if !ok { throw ConfigError.invalid(key: key, detail: why) } }
-        try need(batchSize > 0, "batch_size", "must be positive")
+        try need(batchSize > 0, "batch_size", "must be positive (got \(batchSize))")
         try need(queueSize > 0 && queueSize % batchSize == 0, "queue_size",
                  "must be a positive multiple of batch_size (\(queueSize) vs \(batchSize))")
-        try need(numEpoch > 0, "num_epoch", "must be positive")
-        try need(topK >= 1, "topk", "must be at least 1")
-        try need(dropout >= 0 && dropout < 1, "dropout", "must be in [0, 1)")
+        try need(numEpoch > 0, "num_epoch", "must be positive (got \(numEpoch))")
+        try need(topK >= 1, "topk", "must be at least 1 (got \(topK))")
+        try need(dropout >= 0 && dropout < 1, "dropout", "must be in [0, 1) (got \(dropout))")
         try need(temperature > 0, "Temperature", "must be positive")
-        try need(momentum >= 0 && momentum <= 1, "momentum", "must be in [0, 1]")
-        try need(saveInterval >= 1, "save_interval", "must be at least 1")
+        try need(momentum >= 0 && momentum <= 1, "momentum", "must be in [0, 1] (got \(momentum))")
+        try need(saveInterval >= 1, "save_interval", "must be at least 1 (got \(saveInterval))")
         // Sizes: positive and bounded, so a hostile file cannot trap an allocation later.
         try need(queueSize <= 1 << 24, "queue_size", "must be at most \(1 << 24)")
         try need(batchSize <= 1 << 16, "batch_size", "must be at most \(1 << 16)")
         try need(numEpoch <= 1_000_000, "num_epoch", "must be at most 1000000")
         for (key, v) in [("feature_dim", featureDim), ("in_channels", inChannels), ("hidden_channels", hiddenChannels),
                          ("hidden_dim", hiddenDim), ("num_class", numClass)] {
-            try need(v > 0 && v <= 1 << 16, key, "must be in 1...\(1 << 16)")
+            try need(v > 0 && v <= 1 << 16, key, "must be in 1...\(1 << 16) (got \(v))")
         }
         try need(temporalPaddingRatio >= 0 && temporalPaddingRatio <= 1 << 16, "temperal_padding_ratio", "must be in 0...\(1 << 16)")
         try need(shearAmplitude.isFinite && baseLR.isFinite && weightDecay.isFinite, "base_lr",
                  "learning rate, weight decay and shear must be finite")
-        try need(maxIterationsPerEpoch >= 0, "max_iterations", "must not be negative")
+        try need(maxIterationsPerEpoch >= 0, "max_iterations", "must not be negative (got \(maxIterationsPerEpoch))")
+        try need(miningEpoch >= 0, "mining_epoch", "must not be negative (got \(miningEpoch))")
     }
 
     /// The step schedule: lr = base · 0.1^(number of steps < epoch), epochs 1-based.

@@ -12,6 +12,8 @@ public struct PretrainSummary: Codable, Sendable {
     public var lastEpochLoss: LossTerms?
     public var secondsPerIteration: Double
     public var checkpoint: String?
+    /// The run stopped early on request (a signal); `checkpoint` holds where it stood.
+    public var stopped = false
 }
 
 /// Runs AimCLR (or SkeletonCLR) pretraining: data, model, schedule, logs, checkpoints, resume.
@@ -24,6 +26,10 @@ public final class Pretrainer {
     let progress = ProgressReporter()
     /// Where warnings and notices go (standard error by default).
     public var warn: (String) -> Void = { FileHandle.standardError.write(($0 + "\n").data(using: .utf8)!) }
+    /// Asked after every iteration; true ends the run there with a checkpoint (Ctrl-C, SIGTERM).
+    public var shouldStop: () -> Bool = { false }
+    /// The command line recorded in the log's header record.
+    public var commandLine: [String] = CommandLine.arguments
 
     /// - Parameter skipBadSamples: train without samples holding NaN/Inf (each is named in a
     ///   warning) instead of refusing the data set. Those samples are then copied into memory.
@@ -95,10 +101,15 @@ public final class Pretrainer {
         try FileManager.default.createDirectory(at: workDirectory, withIntermediateDirectories: true)
         PretrainCheckpoint.removeStaleTemporaries(in: workDirectory)
         var startEpoch = 1
+        // Batches of the first epoch that a stopped run already trained (skipped, same order).
+        var skip = 0
+        var resumedFrom: String?
         if resume {
             if let state = try PretrainCheckpoint.resumeLatest(in: workDirectory, into: model, warn: warn) {
                 startEpoch = state.epoch + 1
-                progress.finish("resumed from epoch \(state.epoch) (iteration \(state.iteration))")
+                skip = state.partialIterations
+                resumedFrom = "epoch \(state.epoch)" + (skip > 0 ? " + \(skip) iterations" : "")
+                progress.finish("resumed from \(resumedFrom!) (iteration \(state.iteration))")
             } else {
                 warn("note: no checkpoint in \(workDirectory.path); starting from scratch")
             }
@@ -107,24 +118,28 @@ public final class Pretrainer {
             try warmUpQueue()
         }
         let log = try JSONLinesWriter(path: workDirectory.appendingPathComponent("log.jsonl").path)
+        try log.append(RunHeader(started: ISO8601DateFormatter().string(from: Date()), command: commandLine,
+                                 device: device.name, resumedFrom: resumedFrom, config: config))
         let perEpoch = iterationsPerEpoch
         var summary = PretrainSummary(device: device.name, epochs: 0, iterations: 0, secondsPerIteration: 0)
         var lastCheckpoint: String?
         var trainedSeconds = 0.0, trainedIterations = 0
         let total = max(0, config.numEpoch - startEpoch + 1) * perEpoch
 
-        for epoch in startEpoch...max(startEpoch, config.numEpoch) where epoch <= config.numEpoch {
+        training: for epoch in startEpoch...max(startEpoch, config.numEpoch) where epoch <= config.numEpoch {
             let lr = config.schedule.learningRate(epoch: epoch)
             var sums = (0.0, 0.0, 0.0)
             let epochStart = Date()
-            var done = 0
+            var done = 0, trained = 0
             for batch in loader.batches(epoch: epoch) {
                 if done == perEpoch { break }
+                if skip > 0 { skip -= 1; done += 1; continue }
                 let t0 = Date()
                 let views = PretrainViews(extreme: batch.extreme, query: batch.query, key: batch.key)
                 let losses = try model.step(views, epoch: epoch)
                 let dt = Date().timeIntervalSince(t0)
                 done += 1
+                trained += 1
                 trainedIterations += 1
                 trainedSeconds += dt
                 sums.0 += Double(losses.contrastive); sums.1 += Double(losses.d3mExtreme); sums.2 += Double(losses.d3mDropped)
@@ -137,8 +152,17 @@ public final class Pretrainer {
                                        epoch, config.numEpoch, done, perEpoch, losses.total,
                                        epoch <= config.miningEpoch ? "info" : "nnm", losses.contrastive,
                                        losses.d3mExtreme, losses.d3mDropped, lr, rate, ProgressReporter.duration(remaining)))
+                if done < perEpoch && shouldStop() {
+                    let url = workDirectory.appendingPathComponent(PretrainCheckpoint.partialFileName(epoch: epoch, iterations: done))
+                    try log.flush()
+                    try PretrainCheckpoint.save(model, epoch: epoch - 1, partialIterations: done, to: url)
+                    progress.finish("stopped in epoch \(epoch) after \(done) of \(perEpoch) iterations")
+                    lastCheckpoint = url.path
+                    summary.stopped = true
+                    break training
+                }
             }
-            let n = Double(max(done, 1))
+            let n = Double(max(trained, 1))
             let mean = LossTerms(contrastive: Float(sums.0 / n), d3mExtreme: Float(sums.1 / n), d3mDropped: Float(sums.2 / n))
             let seconds = Date().timeIntervalSince(epochStart)
             try log.append(EpochRecord(epoch: epoch, iterations: done, lr: lr, loss: mean.total, contrastive: mean.contrastive,
@@ -150,11 +174,18 @@ public final class Pretrainer {
                                    epoch, config.numEpoch, mean.total, epoch <= config.miningEpoch ? "info" : "nnm",
                                    mean.contrastive, mean.d3mExtreme, mean.d3mDropped, done,
                                    ProgressReporter.duration(seconds)))
-            if epoch % config.saveInterval == 0 || epoch == config.numEpoch {
+            let stopping = epoch < config.numEpoch && shouldStop()
+            if epoch % config.saveInterval == 0 || epoch == config.numEpoch || stopping {
                 let url = workDirectory.appendingPathComponent(PretrainCheckpoint.fileName(epoch: epoch))
                 try log.flush()
                 try PretrainCheckpoint.save(model, epoch: epoch, to: url)
+                PretrainCheckpoint.removePartials(upTo: epoch, in: workDirectory)
                 lastCheckpoint = url.path
+            }
+            if stopping {
+                progress.finish("stopped after epoch \(epoch)")
+                summary.stopped = true
+                break training
             }
         }
         summary.iterations = trainedIterations

@@ -30,6 +30,14 @@ public enum DeviceSelector {
                 throw DeviceError.unavailable("OpenCL device \(index) does not exist; \(all.count) found (see `aimclr devices`)")
             }
             return try OpenCLDevice(index: index)
+        case .gpu:
+            let all = OpenCLRuntime.devices()
+            guard let gpu = all.first(where: { $0.kind == .openCLGPU }) else {
+                let others = all.map { "opencl:\($0.index) \($0.name) (\($0.kind.rawValue))" }.joined(separator: ", ")
+                throw DeviceError.unavailable("no OpenCL GPU found" + (others.isEmpty ? "" : "; only \(others), which runs on the CPU")
+                                              + "; use --device cpu" + (others.isEmpty ? "" : " or name the device with --device opencl:N"))
+            }
+            return try OpenCLDevice(index: gpu.index)
         case .auto:
             let all = OpenCLRuntime.devices()
             if all.isEmpty {

@@ -1,10 +1,12 @@
 import Foundation
 
-/// A device request as written on the command line: `auto | cpu | opencl | opencl:N`.
+/// A device request as written on the command line: `auto | cpu | gpu | opencl | opencl:N`.
 public enum DeviceSpec: Equatable, Sendable, CustomStringConvertible {
     /// The first OpenCL GPU, otherwise the CPU backend.
     case auto
     case cpu
+    /// The first OpenCL GPU; never a CPU OpenCL driver (pocl), which `opencl:N` still selects.
+    case gpu
     /// The N-th OpenCL device over all platforms (0-based); plain `opencl` is `opencl:0`.
     case openCL(index: Int)
 
@@ -13,12 +15,13 @@ public enum DeviceSpec: Equatable, Sendable, CustomStringConvertible {
         switch t {
         case "auto": self = .auto
         case "cpu": self = .cpu
-        case "opencl", "cl", "gpu": self = .openCL(index: 0)
+        case "gpu": self = .gpu
+        case "opencl", "cl": self = .openCL(index: 0)
         default:
             if t.hasPrefix("opencl:"), let n = Int(t.dropFirst("opencl:".count)), n >= 0 {
                 self = .openCL(index: n)
             } else {
-                throw DeviceError.unavailable("unknown device '\(text)'; expected auto, cpu, opencl or opencl:N")
+                throw DeviceError.unavailable("unknown device '\(text)'; expected auto, cpu, gpu, opencl or opencl:N")
             }
         }
     }
@@ -27,6 +30,7 @@ public enum DeviceSpec: Equatable, Sendable, CustomStringConvertible {
         switch self {
         case .auto: return "auto"
         case .cpu: return "cpu"
+        case .gpu: return "gpu"
         case .openCL(let i): return "opencl:\(i)"
         }
     }

@@ -1,3 +1,4 @@
+import Compute
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -107,6 +108,7 @@ public struct SafeTensors: Equatable, Sendable {
 
     public static func read(contentsOf url: URL) throws -> SafeTensors {
         let data: Data
+        if let problem = InputFile.problem(url.path) { throw SafeTensorsError.io(file: url.path, detail: problem) }
         do {
             data = try Data(contentsOf: url, options: .mappedIfSafe)
         } catch {

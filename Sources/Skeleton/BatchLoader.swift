@@ -52,8 +52,13 @@ public final class BatchLoader: @unchecked Sendable {
     public enum LoaderError: Error, CustomStringConvertible {
         case badShape(source: String, shape: [Int])
         case labelCount(source: String, samples: Int, labels: Int)
+        case batchSize(Int)
+        case layout(source: String, layout: String, layoutJoints: Int, dataJoints: Int)
         public var description: String {
             switch self {
+            case let .batchSize(b): return "batch size must be positive (got \(b))"
+            case let .layout(s, l, lj, dj):
+                return "\(s): the data has \(dj) joints per body but the layout \(l) has \(lj); pass --layout matching the data"
             case let .badShape(s, sh): return "\(s): expected an (N, 3, T, V, M) array, got shape \(sh)"
             case let .labelCount(s, n, l): return "\(s): \(n) samples but \(l) labels"
             }
@@ -65,8 +70,10 @@ public final class BatchLoader: @unchecked Sendable {
                 prefetch: Int = 2, workers: Int = ProcessInfo.processInfo.activeProcessorCount) throws {
         guard data.shape.count == 5, data.shape[1] == 3 else { throw LoaderError.badShape(source: data.source, shape: data.shape) }
         guard labels.count == data.shape[0] else { throw LoaderError.labelCount(source: data.source, samples: data.shape[0], labels: labels.count) }
-        precondition(batchSize > 0, "batch size must be positive")
-        precondition(layout.jointCount == data.shape[3], "layout \(layout.name) has \(layout.jointCount) joints, data has \(data.shape[3])")
+        guard batchSize > 0 else { throw LoaderError.batchSize(batchSize) }
+        guard layout.jointCount == data.shape[3] else {
+            throw LoaderError.layout(source: data.source, layout: layout.name, layoutJoints: layout.jointCount, dataJoints: data.shape[3])
+        }
         self.data = data; self.labels = labels; self.batchSize = batchSize; self.shuffle = shuffle; self.dropLast = dropLast
         self.seed = seed; self.mode = mode; self.stream = stream; self.layout = layout
         self.prefetch = max(1, prefetch); self.workers = max(1, workers)

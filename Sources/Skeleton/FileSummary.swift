@@ -58,7 +58,7 @@ public enum FileSummary {
         case "safetensors": return try safetensors(path)
         case "skeleton": return try skeleton(path)
         default:
-            let head = FileHandle(forReadingAtPath: path).map { h -> [UInt8] in defer { try? h.close() }; return [UInt8](h.readData(ofLength: 8)) } ?? []
+            let head = FileHandle(forReadingAtPath: path).map { h -> [UInt8] in defer { try? h.close() }; return [UInt8]((try? h.read(upToCount: 8)) ?? Data()) } ?? []
             if head.starts(with: [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]) { return try npy(path) }
             if head.first == 0x80 { return try pickle(path) }
             throw FileSummaryError(path: path, reason: "unknown file type (expected .npy, .pkl, .safetensors or .skeleton)")
@@ -127,11 +127,11 @@ public enum FileSummary {
         guard let h = FileHandle(forReadingAtPath: path) else { throw FileSummaryError(path: path, reason: "cannot open") }
         defer { try? h.close() }
         let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
-        let prefix = [UInt8](h.readData(ofLength: 8))
+        let prefix = [UInt8]((try h.read(upToCount: 8)) ?? Data())
         guard prefix.count == 8 else { throw FileSummaryError(path: path, reason: "too short for a safetensors header (\(prefix.count) bytes)") }
         let n = prefix.reversed().reduce(0) { $0 << 8 | Int($1) }
         guard n > 0, n <= size - 8 else { throw FileSummaryError(path: path, reason: "header length \(n) does not fit in a \(size)-byte file") }
-        let json = h.readData(ofLength: n)
+        let json = (try h.read(upToCount: n)) ?? Data()
         guard let header = try? JSONSerialization.jsonObject(with: json) as? [String: Any] else {
             throw FileSummaryError(path: path, reason: "header is not a JSON object")
         }

@@ -1,3 +1,4 @@
+import Compute
 import Foundation
 
 /// The standard NTU RGB+D evaluation protocols; a sample not in the training part is validation.
@@ -49,7 +50,7 @@ public enum NTUSampleList {
     /// stripping any `.skeleton` suffix.
     public static func readNames(_ path: String) throws -> [String] {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw SkeletonFileError(file: path, line: 0, reason: "cannot read sample list")
+            throw SkeletonFileError(file: path, line: 0, reason: "cannot read sample list: \(InputFile.problem(path) ?? "unreadable")")
         }
         return String(decoding: data, as: UTF8.self).split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\r" || $0 == "\t" })
             .map { String($0).replacingOccurrences(of: ".skeleton", with: "") }

@@ -1,3 +1,4 @@
+import Compute
 import Foundation
 
 /// Read-only bytes of a file: memory-mapped when possible, so opening a multi-gigabyte
@@ -10,6 +11,7 @@ final class FileBytes: @unchecked Sendable {
 
     /// Maps `path` read-only (private mapping). Empty files get a nil base.
     init(mapping path: String) throws {
+        if let problem = InputFile.problem(path) { throw NpyError.cannotOpen(path: path, reason: problem) }
         let fd = open(path, O_RDONLY)
         guard fd >= 0 else { throw NpyError.cannotOpen(path: path, reason: String(cString: strerror(errno))) }
         defer { close(fd) }

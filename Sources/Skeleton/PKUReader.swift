@@ -1,3 +1,4 @@
+import Compute
 import Foundation
 
 /// One labelled interval of a PKU-MMD recording.
@@ -77,7 +78,7 @@ public enum PKUReader {
     /// training ids on line 2, test ids on line 4, separated by commas and/or spaces.
     public static func readSplit(path: String) throws -> (train: [String], val: [String]) {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw SkeletonFileError(file: path, line: 0, reason: "cannot read split file")
+            throw SkeletonFileError(file: path, line: 0, reason: "cannot read split file: \(InputFile.problem(path) ?? "unreadable")")
         }
         let lines = String(decoding: data, as: UTF8.self).components(separatedBy: "\n")
         guard lines.count >= 4 else { throw SkeletonFileError(file: path, line: lines.count, reason: "expected training ids on line 2 and test ids on line 4") }

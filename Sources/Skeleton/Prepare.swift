@@ -34,7 +34,7 @@ public struct PrepareProgress: Sendable, Equatable {
     public var total: Int
     /// Samples written to this part so far.
     public var written: Int
-    /// Bad samples skipped so far (all parts).
+    /// Bad samples skipped so far in this part.
     public var skipped: Int
     /// What an input is: "files" or "recordings".
     public var unit: String
@@ -132,7 +132,6 @@ public enum DatasetPreparation {
     public static func prepareNTU(rawDirectory: String, outputDirectory: String, benchmark: NTUBenchmark,
                                   missingSkeletons: String? = nil, options: PrepareOptions = PrepareOptions(),
                                   progress: ((PrepareProgress) -> Void)? = nil) throws -> PrepareReport {
-        try makeOutputDirectory(outputDirectory)
         let listing: [String]
         do { listing = try FileManager.default.contentsOfDirectory(atPath: rawDirectory) } catch {
             throw SkeletonFileError(file: rawDirectory, line: 0, reason: "cannot list the skeleton directory (\(error.localizedDescription))")
@@ -142,8 +141,11 @@ public enum DatasetPreparation {
                                     reason: "no .skeleton files (expected the unpacked nturgb+d_skeletons folder of the NTU RGB+D download)")
         }
         let ignored = Set(try missingSkeletons.map(NTUSampleList.readNames) ?? [])
+        // Created only now: a missing or empty input must not leave an empty output folder behind.
+        try makeOutputDirectory(outputDirectory)
         var report = PrepareReport()
         for part in options.parts {
+            let skippedBefore = report.skipped.count
             let selection = try NTUSampleList.select(directory: rawDirectory, benchmark: benchmark, part: part, ignored: ignored)
             if part == options.parts.first {
                 report.skipped += selection.unparsable.map {
@@ -165,12 +167,12 @@ public enum DatasetPreparation {
                     report.skipped.append(SkippedSample(file: path, reason: "\(path): \(e)"))
                 }
                 progress?(PrepareProgress(part: part, done: i + 1, total: selection.files.count, written: writer.names.count,
-                                          skipped: report.skipped.count, unit: "files"))
+                                          skipped: report.skipped.count - skippedBefore, unit: "files"))
             }
             report.outputs += try writer.finish()
             report.written[part] = writer.names.count
             progress?(PrepareProgress(part: part, done: selection.files.count, total: selection.files.count, written: writer.names.count,
-                                      skipped: report.skipped.count, unit: "files", finished: true))
+                                      skipped: report.skipped.count - skippedBefore, unit: "files", finished: true))
         }
         return report
     }
@@ -181,7 +183,6 @@ public enum DatasetPreparation {
     public static func preparePKU(skeletonDirectory: String, labelDirectory: String, splitFile: String,
                                   outputDirectory: String, options: PrepareOptions = PrepareOptions(),
                                   progress: ((PrepareProgress) -> Void)? = nil) throws -> PrepareReport {
-        try makeOutputDirectory(outputDirectory)
         for (dir, what) in [(skeletonDirectory, "skeleton"), (labelDirectory, "label")] {
             var isDir: ObjCBool = false
             guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else {
@@ -189,8 +190,10 @@ public enum DatasetPreparation {
             }
         }
         let split = try PKUReader.readSplit(path: splitFile)
+        try makeOutputDirectory(outputDirectory) // only once the inputs are known to exist
         var report = PrepareReport()
         for part in options.parts {
+            let skippedBefore = report.skipped.count
             let ids = part == .train ? split.train : split.val
             let writer = try PartWriter(part: part, directory: outputDirectory, frames: options.frame50.targetFrames,
                                         rawFrames: options.maxFrames, writeRaw: options.writeRawArrays)
@@ -212,12 +215,12 @@ public enum DatasetPreparation {
                     report.skipped.append(SkippedSample(file: e.file, reason: e.description))
                 }
                 progress?(PrepareProgress(part: part, done: i + 1, total: ids.count, written: writer.names.count,
-                                          skipped: report.skipped.count, unit: "recordings"))
+                                          skipped: report.skipped.count - skippedBefore, unit: "recordings"))
             }
             report.outputs += try writer.finish()
             report.written[part] = writer.names.count
             progress?(PrepareProgress(part: part, done: ids.count, total: ids.count, written: writer.names.count,
-                                      skipped: report.skipped.count, unit: "recordings", finished: true))
+                                      skipped: report.skipped.count - skippedBefore, unit: "recordings", finished: true))
         }
         return report
     }

@@ -1,3 +1,4 @@
+import Compute
 import Foundation
 
 /// A joint layout: joint count, graph edges, centre joint, left/right flip permutation and
@@ -141,7 +142,7 @@ public enum LayoutError: Error, CustomStringConvertible, Equatable {
         switch self {
         case let .unknown(n): return "unknown skeleton layout '\(n)' (built in: \(SkeletonLayout.builtInNames.joined(separator: ", ")), or a JSON file)"
         case let .invalid(l, r): return "layout \(l): \(r)"
-        case let .cannotRead(p): return "\(p): cannot read layout file"
+        case let .cannotRead(p): return "\(p): cannot read layout file: \(InputFile.problem(p) ?? "unreadable")"
         }
     }
 }

@@ -1,3 +1,4 @@
+import Compute
 import Foundation
 
 /// Why a pickle stream could not be decoded; every case names the source and the byte offset.
@@ -69,6 +70,7 @@ public struct Unpickler {
 
     /// Decodes the pickle in `path`.
     public static func load(path: String) throws -> PickleValue {
+        if let problem = InputFile.problem(path) { throw PickleError.cannotOpen(source: path, reason: problem) }
         guard let data = FileManager.default.contents(atPath: path) else {
             throw PickleError.cannotOpen(source: path, reason: "no such file or unreadable")
         }

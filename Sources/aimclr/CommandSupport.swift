@@ -3,8 +3,11 @@ import Foundation
 import Skeleton
 
 /// A failure reported as one line (`Error: <message>`) and exit status 1, without a trace.
+/// Used for bad flags too: ArgumentParser's `ValidationError` adds usage lines and exit status 64.
 struct CommandFailure: Error, CustomStringConvertible {
     var description: String
+    init(description: String) { self.description = description }
+    init(_ description: String) { self.description = description }
 }
 
 /// Runs `body`, turning errors that lack a readable description (Foundation's, POSIX's)

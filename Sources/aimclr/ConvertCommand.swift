@@ -14,6 +14,10 @@ struct ConvertCommand: ParsableCommand {
     @Argument(help: "Input checkpoint (.pt, .pth or .safetensors).") var input: String
     @Argument(help: "Output .safetensors file (written atomically).") var output: String
 
+    func validate() throws {
+        try OutputLocation.requireFile(output, flag: "output")
+    }
+
     func run() throws {
         let tensors = try WeightsFile.read(path: input)
         let entries = tensors.keys.sorted().map { (name: $0, tensor: tensors[$0]!) }

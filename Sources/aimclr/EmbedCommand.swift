@@ -19,21 +19,30 @@ struct EmbedCommand: ParsableCommand {
     @Option(help: "representation | projection | logits.") var output: String = "representation"
     @Option(help: "joint | motion | bone (computed on the fly).") var stream: String = "joint"
     @Option(help: "Skeleton layout: ntu-rgb+d | kinect-v1 | openpose | a layout JSON file.") var layout: String = "ntu-rgb+d"
-    @Option(name: .customLong("batch-size"), help: "Samples per forward pass.") var batchSize: Int = 128
+    @Option(name: .customLong("batch-size"), parsing: .unconditional, help: "Samples per forward pass.") var batchSize: Int = 128
+
+    func validate() throws {
+        guard batchSize > 0, batchSize <= 1 << 16 else { throw CommandFailure("--batch-size must be in 1...\(1 << 16) (got \(batchSize))") }
+        try OutputLocation.requireFile(out, flag: "--out")
+    }
 
     func run() throws {
         guard let kind = EmbeddingOutput(rawValue: output) else {
-            throw ValidationError("--output must be representation, projection or logits")
+            throw CommandFailure("--output must be representation, projection or logits")
         }
-        guard let s = SkeletonStream(rawValue: stream) else { throw ValidationError("--stream must be joint, motion or bone") }
+        guard let s = SkeletonStream(rawValue: stream) else { throw CommandFailure("--stream must be joint, motion or bone") }
         let device = try deviceOptions.makeDevice()
         let array = try NpyArray.read(data)
+        try DataScan.requireFinite(array)
+        if let warning = RecordedStream.mismatch(checkpoint: weights, evaluatedOn: s) {
+            FileHandle.standardError.write(Data((warning + "\n").utf8))
+        }
         let progress = ProgressReporter()
         let (values, dim) = try Embedder.embed(weights: weights, data: array, output: kind, stream: s,
                                                layout: try SkeletonLayout.resolve(layout), device: device,
                                                batchSize: batchSize, progress: progress)
         let n = array.shape.first ?? 0
-        try NpyArray(shape: [n, dim], floats: values).write(to: out)
+        try reportingErrors("--out \(out)") { try NpyArray(shape: [n, dim], floats: values).write(to: out) }
         progress.finish("wrote \(out): (\(n), \(dim)) \(kind.rawValue) on \(device.name)")
     }
 }

@@ -23,13 +23,14 @@ struct EnsembleCommand: ParsableCommand {
     @Option(help: "Output folder for ensemble_result.json (none: do not write).") var out: String?
 
     func validate() throws {
-        guard !logits.isEmpty else { throw ValidationError("give at least one --logits file") }
+        guard !logits.isEmpty else { throw CommandFailure("give at least one --logits file") }
         guard weights.count == logits.count else {
-            throw ValidationError("\(logits.count) --logits files but \(weights.count) --weights")
+            throw CommandFailure("\(logits.count) --logits files but \(weights.count) --weights")
         }
         guard names.isEmpty || names.count == logits.count else {
-            throw ValidationError("give one --names per --logits file, or none")
+            throw CommandFailure("give one --names per --logits file, or none")
         }
+        if let out { try OutputLocation.requireFolder(out, flag: "--out") }
     }
 
     func run() throws {
@@ -52,7 +53,7 @@ struct EnsembleCommand: ParsableCommand {
             let summary = EvaluationSummary(protocolName: "ensemble", dataset: labels, trainSplit: nil, testSplit: labels,
                                             stream: nil, checkpoint: nil, encoder: nil, hyperParameters: hp, report: report,
                                             seconds: Date().timeIntervalSince(started), device: "host")
-            print("result: \(try summary.write(to: out))")
+            print("result: \(try reportingErrors("--out \(out)") { try summary.write(to: out) })")
         }
     }
 }

@@ -20,19 +20,23 @@ struct EvaluationOptions: ParsableArguments {
     @Option(name: .customLong("test-part"), help: "Test part.") var testPart: String = "val"
     @Option(help: "Input stream: joint | motion | bone.") var stream: String = "joint"
     @Option(help: "Skeleton layout: ntu-rgb+d | kinect-v1 | openpose | a layout JSON file.") var layout: String = "ntu-rgb+d"
-    @Option(name: .customLong("batch-size"), help: "Batch size for training and feature extraction.") var batchSize: Int = 128
-    @Option(name: .customLong("num-class"), help: "Classes of the classifier (default: the largest label + 1).") var numClass: Int?
-    @Option(name: .customLong("hidden-channels"), help: "Width of blocks 1-4 for --random-init (16 in the reference; checkpoints carry their own).")
+    @Option(name: .customLong("batch-size"), parsing: .unconditional, help: "Batch size for training and feature extraction.") var batchSize: Int = 128
+    @Option(name: .customLong("num-class"), parsing: .unconditional, help: "Classes of the classifier (default: the largest label + 1).") var numClass: Int?
+    @Option(name: .customLong("hidden-channels"), parsing: .unconditional, help: "Width of blocks 1-4 for --random-init (16 in the reference; checkpoints carry their own).")
     var hiddenChannels: Int = 16
     @Option(help: "Random seed (shuffle, augmentation, classifier and --random-init weights).") var seed: UInt64 = 0
     @Option(help: "Output folder for the result JSON and the saved logits.") var out: String = "runs/eval"
 
     func validate() throws {
         if randomInit == (checkpoint != nil) {
-            throw ValidationError("give exactly one of --checkpoint PATH and --random-init")
+            throw CommandFailure("give exactly one of --checkpoint PATH and --random-init")
         }
-        guard SkeletonStream(rawValue: stream) != nil else { throw ValidationError("--stream must be joint, motion or bone") }
-        guard batchSize > 0 else { throw ValidationError("--batch-size must be positive") }
+        guard SkeletonStream(rawValue: stream) != nil else { throw CommandFailure("--stream must be joint, motion or bone") }
+        // Bounded, so an absurd value fails here rather than as a trapped allocation later.
+        guard batchSize > 0, batchSize <= 1 << 16 else { throw CommandFailure("--batch-size must be in 1...\(1 << 16) (got \(batchSize))") }
+        if let n = numClass, n < 1 { throw CommandFailure("--num-class must be at least 1 (got \(n))") }
+        guard hiddenChannels > 0 else { throw CommandFailure("--hidden-channels must be positive (got \(hiddenChannels))") }
+        try OutputLocation.requireFolder(out, flag: "--out")
     }
 
     var source: EncoderSource { checkpoint.map { .checkpoint(path: $0) } ?? .randomInit(seed: seed) }
@@ -43,13 +47,20 @@ struct EvaluationOptions: ParsableArguments {
     }
 
     func part(_ name: String) throws -> DataPart {
-        guard let p = DataPart(rawValue: name) else { throw ValidationError("unknown part '\(name)' (train or val)") }
+        guard let p = DataPart(rawValue: name) else { throw CommandFailure("unknown part '\(name)' (train or val)") }
         return p
     }
 
     /// The training and test parts.
     func openSets() throws -> (train: EvaluationSet, test: EvaluationSet) {
-        (try EvaluationSet.open(directory: data, part: part(trainPart)), try EvaluationSet.open(directory: data, part: part(testPart)))
+        let train = try EvaluationSet.open(directory: data, part: part(trainPart))
+        let test = try EvaluationSet.open(directory: data, part: part(testPart))
+        let layout = try skeletonLayout()
+        for set in [train, test] {
+            try set.requireJoints(of: layout)
+            try DataScan.requireFinite(set.positions, names: set.names)
+        }
+        return (train, test)
     }
 
     /// The encoder with a classifier head of `classes` outputs on `device`.
@@ -58,12 +69,22 @@ struct EvaluationOptions: ParsableArguments {
         shape.hiddenChannels = hiddenChannels
         let loaded = try EncoderLoader.load(source, layout: try skeletonLayout(), numClass: classes, device: device,
                                             randomShape: shape, headSeed: seed)
+        if let path = checkpoint, let warning = RecordedStream.mismatch(checkpoint: path, evaluatedOn: skeletonStream) {
+            FileHandle.standardError.write(Data((warning + "\n").utf8))
+        }
         print("encoder: \(source.summary) (\(loaded.kind); hidden \(loaded.shape.hiddenChannels), dim \(loaded.shape.hiddenDim)) on \(device.name)")
         return loaded
     }
 
-    func classCount(_ sets: EvaluationSet...) -> Int {
-        numClass ?? sets.map(\.classCount).max() ?? 0
+    /// --num-class, or the largest label + 1; a --num-class that some label does not fit is refused
+    /// here, before features are computed, instead of after.
+    func classCount(_ sets: EvaluationSet...) throws -> Int {
+        let needed = sets.map(\.classCount).max() ?? 0
+        if let n = numClass, n < needed {
+            let set = sets.first { $0.classCount == needed }!
+            throw CommandFailure("--num-class \(n): \(set.source) has labels up to \(needed - 1) (\(needed) classes)")
+        }
+        return numClass ?? needed
     }
 }
 
@@ -82,7 +103,7 @@ enum EvaluationOutput {
         s.logits = logitsPath
         // The trained classifier (last epoch) as a classifier checkpoint every verb can load again.
         let modelPath = out + "/\(s.protocolName)_last_model.safetensors"
-        try SafeTensors(entries: encoder.exportState(), metadata: ["format": "aimclr-classifier-1", "protocol": s.protocolName,
+        try SafeTensors(entries: encoder.exportState(), metadata: ["format": "aimclr-classifier-1", "protocol": s.protocolName, "stream": s.stream ?? "",
                                                                    "epoch": "\(outcome.lastEpoch)"])
             .write(to: URL(fileURLWithPath: modelPath))
         print("last (epoch \(outcome.lastEpoch)): top-1 \(percent(outcome.last.top1))  top-5 \(percent(outcome.last.top5))")

@@ -26,21 +26,27 @@ struct FinetuneCommand: ParsableCommand {
 
     @Option(name: .customLong("label-fraction"), help: "Fraction of the training labels per class: 0.01, 0.1 or 1.0.")
     var labelFraction: Double = 1.0
-    @Option(help: "Epochs (not released by the reference; chosen default).") var epochs: Int = 100
+    @Option(parsing: .unconditional, help: "Epochs (not released by the reference; chosen default).") var epochs: Int = 100
     @Option(name: .customLong("lr"), help: "Base learning rate (not released; 0.1 per the author's reply).") var learningRate: Float = 0.1
     @Option(name: .customLong("lr-steps"), parsing: .upToNextOption, help: "Epochs after which lr drops x0.1 (not released).")
     var lrSteps: [Int] = [80]
     @Option(name: .customLong("weight-decay"), help: "Weight decay (not released; 1e-4 chosen).") var weightDecay: Float = 1e-4
     @Option(name: .customLong("gradient-clip"), help: "Gradient-norm clip (default: 2.0 below fraction 1, none at 1; 0 disables).")
     var gradientClip: Float?
-    @Option(name: .customLong("eval-interval"), help: "Evaluate every N epochs (and at the last).") var evalInterval: Int = 5
+    @Option(name: .customLong("eval-interval"), parsing: .unconditional, help: "Evaluate every N epochs (and at the last).") var evalInterval: Int = 5
     @Flag(name: .customLong("no-augment"), help: "Train without crop + shear.") var noAugment = false
 
+    func validate() throws {
+        guard labelFraction > 0, labelFraction <= 1 else { throw CommandFailure("--label-fraction must be in (0, 1] (got \(labelFraction))") }
+        guard epochs >= 1 else { throw CommandFailure("--epochs must be at least 1 (got \(epochs))") }
+        guard evalInterval >= 1 else { throw CommandFailure("--eval-interval must be at least 1 (got \(evalInterval))") }
+        guard learningRate.isFinite, learningRate > 0 else { throw CommandFailure("--lr must be positive (got \(learningRate))") }
+    }
+
     func run() throws {
-        guard labelFraction > 0, labelFraction <= 1 else { throw ValidationError("--label-fraction must be in (0, 1]") }
         let device = try deviceOptions.makeDevice()
         let (fullTrain, test) = try evaluation.openSets()
-        let classes = evaluation.classCount(fullTrain, test)
+        let classes = try evaluation.classCount(fullTrain, test)
         let train: EvaluationSet
         if labelFraction < 1 {
             let picked = try LabelSampler.sample(labels: fullTrain.labels, fraction: labelFraction, seed: evaluation.seed)
@@ -73,7 +79,9 @@ struct FinetuneCommand: ParsableCommand {
                                         testSplit: evaluation.testPart, stream: evaluation.stream,
                                         checkpoint: evaluation.source.summary, encoder: loaded.kind, hyperParameters: hp,
                                         outcome: outcome, device: device.name)
-        try EvaluationOutput.finish(summary, outcome: outcome, test: test, out: evaluation.out,
-                                    encoder: loaded.encoder)
+        // Checked writable at the start; this names --out should the folder have changed since.
+        try reportingErrors("--out \(evaluation.out)") {
+            try EvaluationOutput.finish(summary, outcome: outcome, test: test, out: evaluation.out, encoder: loaded.encoder)
+        }
     }
 }

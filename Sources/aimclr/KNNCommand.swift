@@ -16,13 +16,21 @@ struct KNNCommand: ParsableCommand {
     @OptionGroup var deviceOptions: DeviceOptions
     @OptionGroup var evaluation: EvaluationOptions
 
-    @Option(help: "Neighbours.") var k: Int = 200
+    @Option(parsing: .unconditional, help: "Neighbours.") var k: Int = 200
     @Option(help: "Vote temperature T (weight exp(s / T)).") var temperature: Float = 0.1
+
+    func validate() throws {
+        guard k >= 1 else { throw CommandFailure("--k must be at least 1 (got \(k))") }
+        guard temperature.isFinite, temperature > 0 else { throw CommandFailure("--temperature must be positive (got \(temperature))") }
+    }
 
     func run() throws {
         let device = try deviceOptions.makeDevice()
         let (train, test) = try evaluation.openSets()
-        let loaded = try evaluation.loadEncoder(classes: max(1, evaluation.classCount(train, test)), device: device)
+        let loaded = try evaluation.loadEncoder(classes: max(1, try evaluation.classCount(train, test)), device: device)
+        if k > train.count {
+            FileHandle.standardError.write(Data("warning: --k \(k) exceeds the \(train.count) samples of the memory bank; all \(train.count) vote\n".utf8))
+        }
         let started = Date()
         let extractor = FeatureExtractor(encoder: loaded.encoder, batchSize: evaluation.batchSize, stream: evaluation.skeletonStream,
                                          layout: try evaluation.skeletonLayout(), progress: ProgressReporter())
@@ -39,6 +47,6 @@ struct KNNCommand: ParsableCommand {
                                         report: report, seconds: Date().timeIntervalSince(started), device: device.name)
         print("\nkNN (k \(k), T \(temperature)): top-1 \(EvaluationOutput.percent(report.top1))  top-5 \(EvaluationOutput.percent(report.top5))")
         print(ClassificationMetrics.compactText(report))
-        print("result: \(try summary.write(to: evaluation.out))")
+        print("result: \(try reportingErrors("--out \(evaluation.out)") { try summary.write(to: evaluation.out) })")
     }
 }

@@ -22,18 +22,24 @@ struct LinearCommand: ParsableCommand {
     @OptionGroup var deviceOptions: DeviceOptions
     @OptionGroup var evaluation: EvaluationOptions
 
-    @Option(help: "Epochs.") var epochs: Int = 100
+    @Option(parsing: .unconditional, help: "Epochs.") var epochs: Int = 100
     @Option(name: .customLong("lr"), help: "Base learning rate.") var learningRate: Float = 3.0
     @Option(name: .customLong("lr-steps"), parsing: .upToNextOption, help: "Epochs after which lr drops x0.1.") var lrSteps: [Int] = [80]
     @Option(name: .customLong("weight-decay"), help: "Weight decay.") var weightDecay: Float = 0
-    @Option(name: .customLong("eval-interval"), help: "Evaluate every N epochs (and at the last).") var evalInterval: Int = 5
+    @Option(name: .customLong("eval-interval"), parsing: .unconditional, help: "Evaluate every N epochs (and at the last).") var evalInterval: Int = 5
     @Flag(name: .customLong("recompute-features"), help: "Run the frozen encoder on every batch of every epoch (slow path).")
     var recomputeFeatures = false
+
+    func validate() throws {
+        guard epochs >= 1 else { throw CommandFailure("--epochs must be at least 1 (got \(epochs))") }
+        guard evalInterval >= 1 else { throw CommandFailure("--eval-interval must be at least 1 (got \(evalInterval))") }
+        guard learningRate.isFinite, learningRate > 0 else { throw CommandFailure("--lr must be positive (got \(learningRate))") }
+    }
 
     func run() throws {
         let device = try deviceOptions.makeDevice()
         let (train, test) = try evaluation.openSets()
-        let classes = evaluation.classCount(train, test)
+        let classes = try evaluation.classCount(train, test)
         let loaded = try evaluation.loadEncoder(classes: classes, device: device)
         var c = ClassifierTrainingConfig.linearEvaluation
         c.epochs = epochs; c.baseLR = learningRate; c.steps = lrSteps; c.weightDecay = weightDecay
@@ -54,7 +60,9 @@ struct LinearCommand: ParsableCommand {
                                         checkpoint: evaluation.source.summary, encoder: loaded.kind,
                                         hyperParameters: EvaluationSummary.describe(c, mode: mode), outcome: outcome,
                                         device: device.name)
-        try EvaluationOutput.finish(summary, outcome: outcome, test: test, out: evaluation.out,
-                                    encoder: loaded.encoder)
+        // Checked writable at the start; this names --out should the folder have changed since.
+        try reportingErrors("--out \(evaluation.out)") {
+            try EvaluationOutput.finish(summary, outcome: outcome, test: test, out: evaluation.out, encoder: loaded.encoder)
+        }
     }
 }

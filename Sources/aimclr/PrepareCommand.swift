@@ -42,11 +42,12 @@ struct PrepareNTUCommand: ParsableCommand {
     @Option(help: "Evaluation protocol: xsub | xview | xsub120 | xset120.") var benchmark: NTUBenchmark
     @Option(help: ArgumentHelp("Output folder (created if missing).", valueName: "dir")) var out: String
     @Option(help: ArgumentHelp("List of samples with missing skeletons to leave out.", valueName: "file")) var missing: String?
-    @Option(help: "Frames of the normalised sequences.") var frames: Int = 50
+    @Option(parsing: .unconditional, help: "Frames of the normalised sequences.") var frames: Int = 50
     @Flag(help: "Also write the raw 300-frame ST-GCN arrays {part}_data.npy.") var keepStgcnArrays = false
 
     func validate() throws {
-        guard frames >= 1 else { throw ValidationError("--frames must be at least 1, got \(frames)") }
+        guard frames >= 1, frames <= 10_000 else { throw CommandFailure("--frames must be in 1...10000, got \(frames)") }
+        try OutputLocation.requireFolder(out, flag: "--out")
     }
 
     func run() throws {
@@ -80,12 +81,13 @@ struct PreparePKUCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Folder with the label .txt files.", valueName: "dir")) var labels: String
     @Option(help: ArgumentHelp("Split file (training ids on line 2, test ids on line 4).", valueName: "file")) var split: String
     @Option(help: ArgumentHelp("Output folder (created if missing).", valueName: "dir")) var out: String
-    @Option(help: "Frames of the normalised sequences.") var frames: Int = 50
+    @Option(parsing: .unconditional, help: "Frames of the normalised sequences.") var frames: Int = 50
     @Flag(help: "Treat label end frames as inclusive.") var endInclusive = false
     @Flag(help: "Also write the raw 300-frame ST-GCN arrays {part}_data.npy.") var keepStgcnArrays = false
 
     func validate() throws {
-        guard frames >= 1 else { throw ValidationError("--frames must be at least 1, got \(frames)") }
+        guard frames >= 1, frames <= 10_000 else { throw CommandFailure("--frames must be in 1...10000, got \(frames)") }
+        try OutputLocation.requireFolder(out, flag: "--out")
     }
 
     func run() throws {

@@ -16,44 +16,53 @@ struct PretrainCommand: ParsableCommand {
         Writes WORK_DIR/log.jsonl (one JSON object per iteration and per epoch) and \
         WORK_DIR/epochN_model.safetensors every --save-interval epochs and at the end. Tensor names \
         are the reference state-dict names (encoder_q.*, encoder_k.*, queue, queue_ptr). \
-        --resume continues from the newest readable checkpoint in WORK_DIR. The data is scanned for \
-        NaN/Inf before training; bad samples are named and stop the run unless --skip-bad-samples.
+        --resume continues from the newest readable checkpoint in WORK_DIR; a work folder holding \
+        another run is refused unless --resume or --overwrite. Ctrl-C (or SIGTERM) finishes the current \
+        iteration, writes a checkpoint and exits 130 (143); a second one stops at once. The data is \
+        scanned for NaN/Inf before training; bad samples are named and stop the run unless --skip-bad-samples.
         """)
+
+    /// The reference defaults, shown in --help for the options that override them.
+    static let defaults = PretrainConfig()
 
     @OptionGroup var deviceOptions: DeviceOptions
 
     @Option(help: "Reference-style YAML configuration file.") var config: String?
     @Option(help: "Folder of {train}_position.npy and train_label.pkl (sets data_path and label_path).")
     var data: String?
-    @Option(name: .customLong("work-dir"), help: "Where logs and checkpoints go.") var workDir: String?
-    @Option(help: "Method: aimclr | skeletonclr.") var method: String?
-    @Option(help: "Input stream: joint | motion | bone.") var stream: String?
-    @Option(help: "Epochs (num_epoch).") var epochs: Int?
-    @Option(name: .customLong("batch-size"), help: "Batch size.") var batchSize: Int?
-    @Option(name: .customLong("queue-size"), help: "MoCo queue length K (a multiple of the batch size).") var queueSize: Int?
-    @Option(name: .customLong("base-lr"), help: "Base learning rate.") var baseLR: Float?
-    @Option(name: .customLong("lr-steps"), parsing: .upToNextOption, help: "Epochs after which lr drops x0.1.") var lrSteps: [Int] = []
-    @Option(help: "Key-encoder momentum (0.999 in the reference).") var momentum: Float?
-    @Option(help: "Dropout in blocks 2-10 (0.5 in the reference).") var dropout: Float?
-    @Option(name: .customLong("mining-epoch"), help: "Last epoch of InfoNCE; NNM afterwards.") var miningEpoch: Int?
-    @Option(help: "NNM neighbours per view.") var topk: Int?
-    @Option(name: .customLong("hidden-channels"), help: "Width of blocks 1-4 (16 in the reference).") var hiddenChannels: Int?
-    @Option(name: .customLong("hidden-dim"), help: "Width of block 10 and of the representation (256 in the reference).") var hiddenDim: Int?
-    @Option(name: .customLong("feature-dim"), help: "Projection output / queue dimension (128 in the reference).") var featureDim: Int?
-    @Option(name: .customLong("save-interval"), help: "Checkpoint every N epochs.") var saveInterval: Int?
-    @Option(name: .customLong("max-iterations"), help: "Cap iterations per epoch (smoke runs).") var maxIterations: Int?
-    @Option(help: "Random seed.") var seed: UInt64?
+    @Option(name: .customLong("work-dir"), help: "Where logs and checkpoints go (default: \(Self.defaults.workDir)).") var workDir: String?
+    @Option(help: "Method: aimclr | skeletonclr (default: \(Self.defaults.method.rawValue)).") var method: String?
+    @Option(help: "Input stream: joint | motion | bone (default: \(Self.defaults.stream.rawValue)).") var stream: String?
+    @Option(parsing: .unconditional, help: "Epochs, num_epoch (default: \(Self.defaults.numEpoch)).") var epochs: Int?
+    @Option(name: .customLong("batch-size"), parsing: .unconditional, help: "Batch size (default: \(Self.defaults.batchSize)).") var batchSize: Int?
+    @Option(name: .customLong("queue-size"), parsing: .unconditional, help: "MoCo queue length K, a multiple of the batch size (default: \(Self.defaults.queueSize)).") var queueSize: Int?
+    @Option(name: .customLong("base-lr"), parsing: .unconditional, help: "Base learning rate (default: \(Self.defaults.baseLR)).") var baseLR: Float?
+    @Option(name: .customLong("lr-steps"), parsing: .upToNextOption, help: "Epochs after which lr drops x0.1 (default: \(Self.defaults.steps.map(String.init).joined(separator: " "))).") var lrSteps: [Int] = []
+    @Option(parsing: .unconditional, help: "Key-encoder momentum (default: \(Self.defaults.momentum)).") var momentum: Float?
+    @Option(parsing: .unconditional, help: "Dropout in blocks 2-10 (default: \(Self.defaults.dropout)).") var dropout: Float?
+    @Option(name: .customLong("mining-epoch"), parsing: .unconditional, help: "Last epoch of InfoNCE; NNM afterwards (default: \(Self.defaults.miningEpoch)).") var miningEpoch: Int?
+    @Option(parsing: .unconditional, help: "NNM neighbours per view (default: \(Self.defaults.topK)).") var topk: Int?
+    @Option(name: .customLong("hidden-channels"), parsing: .unconditional, help: "Width of blocks 1-4 (default: \(Self.defaults.hiddenChannels)).") var hiddenChannels: Int?
+    @Option(name: .customLong("hidden-dim"), parsing: .unconditional, help: "Width of block 10 and of the representation (default: \(Self.defaults.hiddenDim)).") var hiddenDim: Int?
+    @Option(name: .customLong("feature-dim"), parsing: .unconditional, help: "Projection output / queue dimension (default: \(Self.defaults.featureDim)).") var featureDim: Int?
+    @Option(name: .customLong("save-interval"), parsing: .unconditional, help: "Checkpoint every N epochs (default: \(Self.defaults.saveInterval)).") var saveInterval: Int?
+    @Option(name: .customLong("max-iterations"), parsing: .unconditional, help: "Cap iterations per epoch for smoke runs (default: 0, no cap).") var maxIterations: Int?
+    @Option(help: "Random seed (default: \(Self.defaults.seed)).") var seed: UInt64?
     @Flag(name: .customLong("eadm-no-op"), help: "December 2021 behaviour: EADM passes features through.") var eadmNoOp = false
     @Flag(name: .customLong("extreme-time-flip"), help: "December 2021 behaviour: temporal flip in the extreme chain.") var timeFlip = false
     @Flag(name: .customLong("queue-warmup"), help: "Fill the queue with the untrained key encoder's keys before the first update (not in the reference; helps short schedules).")
     var queueWarmup = false
-    @Flag(help: "Continue from the newest checkpoint in the work folder.") var resume = false
+    @Flag(help: "Continue the run in the work folder from its newest good checkpoint, with the configuration stored there (only --epochs, --save-interval, --device and --threads may change).")
+    var resume = false
+    @Flag(help: "Start over in a work folder that holds another run: its checkpoints and log.jsonl are deleted first.")
+    var overwrite = false
     @Flag(name: .customLong("skip-bad-samples"), help: "Train without samples that hold NaN or infinite values (each is named) instead of stopping.")
     var skipBadSamples = false
     @Flag(help: "Print the per-op time breakdown at the end.") var profile = false
 
-    func makeConfig() throws -> PretrainConfig {
-        var c = PretrainConfig()
+    /// The configuration: `base` (defaults, or a checkpoint's on resume), then --config, then the flags.
+    func makeConfig(base: PretrainConfig = PretrainConfig()) throws -> PretrainConfig {
+        var c = base
         if let path = config {
             let (loaded, unknown) = try PretrainConfig.load(yaml: path)
             c = loaded
@@ -65,11 +74,11 @@ struct PretrainCommand: ParsableCommand {
         }
         if let v = workDir { c.workDir = v }
         if let v = method {
-            guard let m = PretrainMethod(rawValue: v) else { throw ValidationError("--method must be aimclr or skeletonclr") }
+            guard let m = PretrainMethod(rawValue: v) else { throw CommandFailure("--method must be aimclr or skeletonclr") }
             c.method = m
         }
         if let v = stream {
-            guard let s = SkeletonStream(rawValue: v) else { throw ValidationError("--stream must be joint, motion or bone") }
+            guard let s = SkeletonStream(rawValue: v) else { throw CommandFailure("--stream must be joint, motion or bone") }
             c.stream = s
         }
         if let v = epochs { c.numEpoch = v }
@@ -94,16 +103,79 @@ struct PretrainCommand: ParsableCommand {
         return c
     }
 
+    /// Configuration keys set by a flag on this command line, with the flag as typed.
+    var flagsGiven: [String: String] {
+        var m: [String: String] = [:]
+        if data != nil { m["data_path"] = "--data"; m["label_path"] = "--data" }
+        if workDir != nil { m["work_dir"] = "--work-dir" }
+        if epochs != nil { m["num_epoch"] = "--epochs" }
+        if batchSize != nil { m["batch_size"] = "--batch-size" }
+        if queueSize != nil { m["queue_size"] = "--queue-size" }
+        if baseLR != nil { m["base_lr"] = "--base-lr" }
+        if momentum != nil { m["momentum"] = "--momentum" }
+        if dropout != nil { m["dropout"] = "--dropout" }
+        if miningEpoch != nil { m["mining_epoch"] = "--mining-epoch" }
+        if topk != nil { m["topk"] = "--topk" }
+        if hiddenChannels != nil { m["hidden_channels"] = "--hidden-channels" }
+        if hiddenDim != nil { m["hidden_dim"] = "--hidden-dim" }
+        if featureDim != nil { m["feature_dim"] = "--feature-dim" }
+        if saveInterval != nil { m["save_interval"] = "--save-interval" }
+        if maxIterations != nil { m["max_iterations"] = "--max-iterations" }
+        return m
+    }
+
+    /// A configuration error about a value that came from a flag names the flag, not the YAML key.
+    func namingFlags(_ error: Error) -> Error {
+        guard case let PretrainConfig.ConfigError.invalid(key, detail) = error, let flag = flagsGiven[key] else { return error }
+        var text = detail
+        for (k, f) in flagsGiven where k != key { text = text.replacingOccurrences(of: k, with: f) }
+        return CommandFailure("\(flag): \(text)")
+    }
+
     func run() throws {
-        let c = try makeConfig()
+        do { try train() } catch { throw namingFlags(error) }
+    }
+
+    func train() throws {
+        guard !(resume && overwrite) else { throw CommandFailure("give --resume or --overwrite, not both") }
+        var c = try makeConfig()
+        let workFlag = workDir != nil ? "--work-dir" : "work_dir"
+        try OutputLocation.requireFolder(c.workDir, flag: workFlag)
         let device = try deviceOptions.makeDevice()
         device.profilingEnabled = profile
+        let folder = WorkFolder(c.workDir)
+        let previous = folder.previousRun
+        if !previous.isEmpty && !resume && !overwrite {
+            throw CommandFailure("\(workFlag) \(c.workDir) holds another run (\(WorkFolder.list(previous))); "
+                + "pass --resume to continue it or --overwrite to start over")
+        }
+        // Broken checkpoints are skipped quietly here: the resume itself warns about each one.
+        if resume, let (url, stored) = PretrainCheckpoint.newestConfig(in: folder.url, warn: { _ in }) {
+            var asked = try makeConfig(base: stored)
+            asked.workDir = c.workDir // the folder resumed in, wherever the first run was started from
+            try ResumeCheck.require(asked, matches: stored, checkpoint: url)
+            c = asked
+        }
         print("pretraining \(c.method.rawValue) (\(c.stream.rawValue) stream) on \(device.name)")
         let trainer = try Pretrainer(config: c, device: device, skipBadSamples: skipBadSamples)
+        if overwrite && !previous.isEmpty {
+            try folder.clear()
+            warn("note: --overwrite: deleted \(WorkFolder.list(previous)) from \(c.workDir)")
+        }
         print("data \(c.dataPath): \(trainer.iterationsPerEpoch) iterations/epoch x \(c.numEpoch) epochs, batch \(c.batchSize), queue \(c.queueSize)")
+        let signals = StopSignals()
+        trainer.shouldStop = { signals.requested }
         let summary = try trainer.run(resume: resume)
+        signals.uninstall()
+        if summary.stopped {
+            let sig = signals.signal
+            warn("stopped by \(sig == SIGINT ? "interrupt" : "SIGTERM"): checkpoint \(summary.checkpoint ?? "none"); continue with --resume")
+            throw ExitCode(128 + sig)
+        }
         print(String(format: "done: %d iterations, %.3f s/iteration", summary.iterations, summary.secondsPerIteration))
         if let ckpt = summary.checkpoint { print("checkpoint: \(ckpt)") }
         if profile { printProfile(device.profile()) }
     }
+
+    func warn(_ text: String) { FileHandle.standardError.write(Data((text + "\n").utf8)) }
 }

@@ -16,12 +16,13 @@ struct SynthCommand: ParsableCommand {
         """)
 
     @Option(help: ArgumentHelp("Output folder (created if missing).", valueName: "dir")) var out: String
-    @Option(help: "Training samples.") var train: Int = 2048
-    @Option(help: "Validation samples.") var val: Int = 512
+    @Option(parsing: .unconditional, help: "Training samples.") var train: Int = 2048
+    @Option(parsing: .unconditional, help: "Validation samples.") var val: Int = 512
     @Option(help: "Random seed.") var seed: UInt64 = 0
 
     func validate() throws {
-        guard train >= 1, val >= 1 else { throw ValidationError("--train and --val must be at least 1") }
+        guard train >= 1, val >= 1 else { throw CommandFailure("--train and --val must be at least 1") }
+        try OutputLocation.requireFolder(out, flag: "--out")
     }
 
     func run() throws {

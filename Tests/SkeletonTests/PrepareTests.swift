@@ -3,6 +3,18 @@ import XCTest
 @testable import Skeleton
 
 final class PrepareTests: XCTestCase {
+    func testMissingInputLeavesNoOutputFolder() throws {
+        let dir = try makeTempDir(self)
+        XCTAssertThrowsError(try DatasetPreparation.prepareNTU(rawDirectory: dir + "/absent", outputDirectory: dir + "/out",
+                                                               benchmark: .xsub)) { error in
+            XCTAssertTrue("\(error)".contains(dir + "/absent"), "\(error)")
+        }
+        XCTAssertThrowsError(try DatasetPreparation.preparePKU(skeletonDirectory: dir + "/absent", labelDirectory: dir,
+                                                               splitFile: dir + "/split.txt", outputDirectory: dir + "/out2"))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/out"))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/out2"))
+    }
+
     func testPrepareNTUReproducesReferencePartsAndReportsBadFiles() throws {
         let raw = try Fixtures.path("ntu/raw")
         let gendata = try NpyArray.read(try Fixtures.path("ntu/expected/gendata_data.npy"))
@@ -18,9 +30,13 @@ final class PrepareTests: XCTestCase {
         try text.write(toFile: input + "/S001C002P001R001A002.skeleton", atomically: true, encoding: .utf8)
         try "S001C002P001R001A002\n".write(toFile: dir + "/missing.txt", atomically: true, encoding: .utf8)
 
+        var finished: [DataPart: Int] = [:]
         let report = try DatasetPreparation.prepareNTU(rawDirectory: input, outputDirectory: out, benchmark: .xsub,
-                                                       missingSkeletons: dir + "/missing.txt")
+                                                       missingSkeletons: dir + "/missing.txt",
+                                                       progress: { if $0.finished { finished[$0.part] = $0.skipped } })
         XCTAssertEqual(report.written[.train], 4); XCTAssertEqual(report.written[.val], 2); XCTAssertEqual(report.ignored, 1)
+        // The bad training file counts for train only; val's line does not carry it over.
+        XCTAssertEqual(finished, [.train: 1, .val: 0])
         XCTAssertEqual(report.skipped.count, 1)
         XCTAssertTrue(report.skipped[0].description.hasPrefix(input + "/S001C002P001R001A001.skeleton:"), report.skipped[0].description)
         XCTAssertTrue(report.summary.contains("skipped 1"))

@@ -18,6 +18,10 @@ public enum Embedder {
     public static func embed(weights path: String, data: NpyArray, output: EmbeddingOutput, stream: SkeletonStream,
                              layout: SkeletonLayout, device: Device, batchSize: Int = 128,
                              progress: ProgressReporter? = nil) throws -> (values: [Float], dimension: Int) {
+        let count = data.shape.first ?? 0
+        let set = try EvaluationSet(positions: data, labels: [Int](repeating: 0, count: count),
+                                    names: (0..<count).map(String.init), source: data.source)
+        try set.requireJoints(of: layout)
         let tensors = try EncoderLoader.readTensors(path: path)
         let prefix = try EncoderLoader.encoderPrefix(tensors, file: path)
         let shape = try EncoderLoader.inferShape(tensors, prefix: prefix, joints: layout.jointCount, file: path)
@@ -42,9 +46,6 @@ public enum Embedder {
         } catch {
             throw EvaluationError.checkpoint(file: path, detail: "encoder does not load: \(error)")
         }
-        let count = data.shape.first ?? 0
-        let set = try EvaluationSet(positions: data, labels: [Int](repeating: 0, count: count),
-                                    names: (0..<count).map(String.init), source: data.source)
         let extractor = FeatureExtractor(encoder: encoder, batchSize: batchSize, stream: stream, layout: layout,
                                          progress: progress)
         let features = output == .representation ? try extractor.representations(of: set, label: "embedding")

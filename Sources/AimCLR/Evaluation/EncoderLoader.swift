@@ -50,6 +50,10 @@ public enum EncoderLoader {
     /// Reads a checkpoint's tensors: safetensors, or a PyTorch `.pt`/`.pth` state dict (such as
     /// the reference's `epoch300_model.pt`), told apart by content (`WeightsFile`).
     public static func readTensors(path: String) throws -> [String: HostTensor] {
+        // A path that is no file at all is said in the words of the file check, once.
+        if let problem = InputFile.problem(path) {
+            throw EvaluationError.checkpoint(file: path, detail: "cannot read the checkpoint: \(problem)")
+        }
         do {
             return try WeightsFile.read(path: path)
         } catch {

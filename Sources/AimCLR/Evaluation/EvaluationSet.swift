@@ -27,6 +27,15 @@ public struct EvaluationSet: Sendable {
                                  source: "\(directory) \(part.rawValue)")
     }
 
+    /// Refuses data whose joint count differs from `layout`'s, before any encoder is built
+    /// (the encoder's graph and the loader's streams both assume the layout's joints).
+    public func requireJoints(of layout: SkeletonLayout) throws {
+        guard joints == layout.jointCount else {
+            throw EvaluationError.shape(what: positions.source, detail: "the data has \(joints) joints per body but the layout "
+                + "\(layout.name) has \(layout.jointCount); pass --layout matching the data (e.g. kinect-v1 for 20 joints)")
+        }
+    }
+
     public var count: Int { labels.count }
     public var classCount: Int { (labels.max() ?? -1) + 1 }
     /// T, V, M.

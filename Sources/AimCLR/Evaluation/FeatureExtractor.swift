@@ -30,7 +30,6 @@ public final class FeatureExtractor {
 
     public init(encoder: STGCN, batchSize: Int = 128, stream: SkeletonStream = .joint, layout: SkeletonLayout = .ntuRGBD,
                 progress: ProgressReporter? = nil) {
-        precondition(batchSize > 0, "batch size must be positive")
         self.encoder = encoder; self.batchSize = batchSize; self.stream = stream; self.layout = layout
         self.progress = progress
     }

@@ -1,3 +1,4 @@
+import Compute
 import Foundation
 import NN
 import Skeleton
@@ -28,6 +29,7 @@ public enum TorchCheckpoint {
     /// under `state_dict` or `model` (as many training scripts save it) is unwrapped.
     public static func read(path: String) throws -> [String: HostTensor] {
         let data: Data
+        if let problem = InputFile.problem(path) { throw Error.unreadable(path: path, detail: problem) }
         do { data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) } catch {
             throw Error.unreadable(path: path, detail: error.localizedDescription)
         }

@@ -1,3 +1,4 @@
+import Compute
 import Foundation
 import NN
 
@@ -5,9 +6,8 @@ import NN
 /// (read without Python). Dispatches on content, not on the file name.
 public enum WeightsFile {
     public static func read(path: String) throws -> [String: HostTensor] {
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw TorchCheckpoint.Error.unreadable(path: path, detail: "no such file")
-        }
+        // Checked first: reading the head of a directory traps inside Foundation.
+        if let problem = InputFile.problem(path) { throw TorchCheckpoint.Error.unreadable(path: path, detail: problem) }
         let head = (FileHandle(forReadingAtPath: path)?.readData(ofLength: 16)) ?? Data()
         let isTorch = ZipArchive.looksLikeZip(head)
             || (head.count >= 3 && head.prefix(3).elementsEqual(TorchCheckpoint.legacyMagic.prefix(3)))

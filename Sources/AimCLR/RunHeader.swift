@@ -1,0 +1,18 @@
+import Foundation
+
+/// The release of this engine, recorded in every run log and printed by `aimclr --version`.
+public enum AimCLRVersion {
+    public static let current = "0.1.0"
+}
+
+/// The first record a pretraining run writes to `log.jsonl` (again on every resume): what was
+/// run, with which configuration and on which device, so a log explains itself.
+struct RunHeader: Encodable {
+    var type = "header"
+    var version = AimCLRVersion.current
+    var started: String
+    var command: [String]
+    var device: String
+    var resumedFrom: String?
+    var config: PretrainConfig
+}
