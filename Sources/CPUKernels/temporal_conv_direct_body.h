@@ -128,12 +128,14 @@ typedef struct {
     const long *shifts;
     long interiorLo, interiorHi;   // vectors q in [interiorLo, interiorHi] need no masks
     const V_MASK *edgeMasks;       // per vector: output lanes, then each tap's input lanes
+    long tapCount;                 // taps of the convolution (the masks' stride is tapCount + 1)
 } FN(GradPlan);
 
-/// Partial sums for V_GRAD_O output rows and one input row over the samples [b0, b1), all taps.
-/// TAPS is a compile-time count so the V_GRAD_O·TAPS accumulators live in registers.
+/// Partial sums for V_GRAD_O output rows and one input row over the samples [b0, b1), for the
+/// taps [t0, t0 + TAPS). TAPS ≤ V_GRAD_TAPS is a compile-time count so the V_GRAD_O·TAPS
+/// accumulators live in registers.
 V_TARGET __attribute__((always_inline))
-static inline void FN(grad_rows)(const FN(GradPlan) *g, long o0, long rows, long i, long b0, long b1,
+static inline void FN(grad_rows)(const FN(GradPlan) *g, long o0, long rows, long i, long b0, long b1, int t0,
                                  float *acc_out, const int TAPS) {
     VEC acc[V_GRAD_O][AIMCLR_DIRECT_MAX_TAPS];
 #pragma clang loop unroll(full)
@@ -142,7 +144,7 @@ static inline void FN(grad_rows)(const FN(GradPlan) *g, long o0, long rows, long
         for (int t = 0; t < TAPS; t++) acc[r][t] = v_zero();
     long shift[AIMCLR_DIRECT_MAX_TAPS];
 #pragma clang loop unroll(full)
-    for (int t = 0; t < TAPS; t++) shift[t] = g->shifts[t];
+    for (int t = 0; t < TAPS; t++) shift[t] = g->shifts[t0 + t];
     // Rows past the last output row read row 0 again; their sums are not used.
     long rowOffset[V_GRAD_O];
 #pragma clang loop unroll(full)
@@ -162,12 +164,12 @@ static inline void FN(grad_rows)(const FN(GradPlan) *g, long o0, long rows, long
                     for (int r = 0; r < V_GRAD_O; r++) acc[r][t] = v_fmadd(d[r], xv, acc[r][t]);
                 }
             } else {
-                const V_MASK *m = g->edgeMasks + (q / V_LANES) * (TAPS + 1);
+                const V_MASK *m = g->edgeMasks + (q / V_LANES) * (g->tapCount + 1);
 #pragma clang loop unroll(full)
                 for (int r = 0; r < V_GRAD_O; r++) d[r] = v_load_masked(m[0], d0 + rowOffset[r] + q);
 #pragma clang loop unroll(full)
                 for (int t = 0; t < TAPS; t++) {
-                    const VEC xv = v_load_masked(m[t + 1], xr + q + shift[t]);
+                    const VEC xv = v_load_masked(m[t0 + t + 1], xr + q + shift[t]);
 #pragma clang loop unroll(full)
                     for (int r = 0; r < V_GRAD_O; r++) acc[r][t] = v_fmadd(d[r], xv, acc[r][t]);
                 }
@@ -177,16 +179,17 @@ static inline void FN(grad_rows)(const FN(GradPlan) *g, long o0, long rows, long
 #pragma clang loop unroll(full)
     for (int r = 0; r < V_GRAD_O; r++)
 #pragma clang loop unroll(full)
-        for (int t = 0; t < TAPS; t++) acc_out[r * AIMCLR_DIRECT_MAX_TAPS + t] = v_reduce_add(acc[r][t]);
+        for (int t = 0; t < TAPS; t++) acc_out[r * AIMCLR_DIRECT_MAX_TAPS + t0 + t] = v_reduce_add(acc[r][t]);
 }
 
-#define V_GRAD_CASE(TAPS) case TAPS: FN(grad_rows)(&plan, o0, rows, i, b0, b1, sums, TAPS); break;
+#define V_GRAD_CASE(TAPS) \
+    case TAPS: if (TAPS <= V_GRAD_TAPS) FN(grad_rows)(&plan, o0, rows, i, b0, b1, t0, sums, TAPS); break;
 
 V_TARGET
 static void FN(tconv_weight_grad)(const float *x, int inChannels, const float *dy, int outChannels, int batch,
                                   int plane, const long *shifts, int tapCount, float *dw, int sampleBegin,
                                   int sampleEnd, long blockBytes) {
-    FN(GradPlan) plan = {x, dy, (long)batch * plane, plane, shifts, 0, 0, 0};
+    FN(GradPlan) plan = {x, dy, (long)batch * plane, plane, shifts, 0, 0, 0, tapCount};
     long lo = 0, hi = plane;   // vectors [q, q + V_LANES) inside the plane with every tap inside it too
     for (int t = 0; t < tapCount; t++) {
         if (-shifts[t] > lo) lo = -shifts[t];
@@ -213,10 +216,13 @@ static void FN(tconv_weight_grad)(const float *x, int inChannels, const float *d
         for (long o0 = 0; o0 < outChannels; o0 += V_GRAD_O) {
             const long rows = outChannels - o0 < V_GRAD_O ? outChannels - o0 : V_GRAD_O;
             for (long i = 0; i < inChannels; i++) {
-                switch (tapCount) {
-                    V_GRAD_CASE(1) V_GRAD_CASE(2) V_GRAD_CASE(3) V_GRAD_CASE(4) V_GRAD_CASE(5)
-                    V_GRAD_CASE(6) V_GRAD_CASE(7) V_GRAD_CASE(8) V_GRAD_CASE(9)
-                    default: break;
+                // Taps in groups of at most V_GRAD_TAPS (one pass over the block's planes each).
+                for (int t0 = 0; t0 < tapCount; t0 += V_GRAD_TAPS) {
+                    switch (tapCount - t0 < V_GRAD_TAPS ? tapCount - t0 : V_GRAD_TAPS) {
+                        V_GRAD_CASE(1) V_GRAD_CASE(2) V_GRAD_CASE(3) V_GRAD_CASE(4) V_GRAD_CASE(5)
+                        V_GRAD_CASE(6) V_GRAD_CASE(7) V_GRAD_CASE(8) V_GRAD_CASE(9)
+                        default: break;
+                    }
                 }
                 for (long r = 0; r < rows; r++)
                     for (int t = 0; t < tapCount; t++)

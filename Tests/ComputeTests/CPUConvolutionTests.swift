@@ -115,7 +115,7 @@ final class CPUConvolutionTests: XCTestCase {
     }
 
     /// The direct kernels' edges on every path this CPU runs: output channels not a multiple of
-    /// the channel tile (8 on AVX-512, 4 on AVX2) or of the 3-row gradient tile, planes shorter
+    /// the channel tile (8 on AVX-512, 4 on AVX2) or of the gradient tile (3 rows; 2 rows × 5 taps), planes shorter
     /// than the padding and not a multiple of the position tile (48, 16), every supported kernel
     /// size, one thread and two, several cache blocks.
     func testDirectTemporalConvEdges() throws {
