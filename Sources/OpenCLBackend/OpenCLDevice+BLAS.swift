@@ -111,9 +111,8 @@ extension OpenCLDevice {
             clblastSgemm(transA, transB, m, n, remainder, 1, a, aOffset + chunks * strideA, lda,
                          b, bOffset + chunks * strideB, ldb, 0, mem(partial), chunks * m * n, n)
         }
-        launch("reduce.cl", "splitk_sum", count: m * n,
-               [.tensor(partial), .int(slots), .int(m), .int(n), .mem(c), .int(cOffset), .int(ldc),
-                .float(alpha), .float(beta)])
+        launch(CLKernel.splitk_sum(.tensor(partial), .int(slots), .int(m), .int(n), .mem(c), .int(cOffset), .int(ldc),
+                                   .float(alpha), .float(beta)), count: m * n)
     }
 
     private func clblastSgemm(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
@@ -132,8 +131,7 @@ extension OpenCLDevice {
     }
 
     private func scaleMatrix(_ c: cl_mem, _ offset: Int, _ m: Int, _ n: Int, _ ldc: Int, _ beta: Float) {
-        launch("elementwise.cl", "scale_matrix", count: m * n,
-               [.mem(c), .int(offset), .int(m), .int(n), .int(ldc), .float(beta)])
+        launch(CLKernel.scale_matrix(.mem(c), .int(offset), .int(m), .int(n), .int(ldc), .float(beta)), count: m * n)
     }
 
     private func checkBLAS(_ status: CLBlastStatusCode, _ call: String) {

@@ -19,20 +19,18 @@ extension OpenCLDevice {
             if training {
                 let chunk = bnChunk, groups = (p + chunk - 1) / chunk
                 let partial = scratch(c * groups * 2, "batchNormForward")
-                launchGrid("bn_partial_stats", groups: groups, channels: c,
-                           [.tensor(x), .int(p), .int(chunk), .int(groups), .tensor(partial), .localPerItem(4)])
-                launch("batchnorm.cl", "bn_finalize_stats", count: c,
-                       [.tensor(partial), .int(c), .int(groups), .int(p), .int(chunk), .float(momentum),
-                        .float(epsilon), .tensor(runningMean), .tensor(runningVar),
-                        .tensor(savedMean), .tensor(savedInvStd)])
+                launchGrid(CLKernel.bn_partial_stats(.tensor(x), .int(p), .int(chunk), .int(groups), .tensor(partial),
+                                                     .localPerItem(4)), groups: groups, channels: c)
+                launch(CLKernel.bn_finalize_stats(.tensor(partial), .int(c), .int(groups), .int(p), .int(chunk),
+                                                  .float(momentum), .float(epsilon), .tensor(runningMean),
+                                                  .tensor(runningVar), .tensor(savedMean),
+                                                  .tensor(savedInvStd)), count: c)
             } else {
-                launch("batchnorm.cl", "bn_eval_stats", count: c,
-                       [.tensor(runningMean), .tensor(runningVar), .int(c), .float(epsilon),
-                        .tensor(savedMean), .tensor(savedInvStd)])
+                launch(CLKernel.bn_eval_stats(.tensor(runningMean), .tensor(runningVar), .int(c), .float(epsilon),
+                                              .tensor(savedMean), .tensor(savedInvStd)), count: c)
             }
-            launch("batchnorm.cl", "bn_apply", count: c * p,
-                   [.tensor(x), .tensor(y), .tensor(savedMean), .tensor(savedInvStd),
-                    .tensor(gamma), .tensor(beta), .int(c), .int(p), .int(relu ? 1 : 0)])
+            launch(CLKernel.bn_apply(.tensor(x), .tensor(y), .tensor(savedMean), .tensor(savedInvStd), .tensor(gamma),
+                                     .tensor(beta), .int(c), .int(p), .int(relu ? 1 : 0)), count: c * p)
         }
     }
 
@@ -45,25 +43,26 @@ extension OpenCLDevice {
         op("batchNormBackward", flops: flops, bytes: bytes) {
             let chunk = bnChunk, groups = (p + chunk - 1) / chunk
             let partial = scratch(c * groups * 2, "batchNormBackward")
-            launchGrid("bn_partial_grad", groups: groups, channels: c,
-                       [.tensor(x), .tensor(dy), .tensor(savedMean), .tensor(savedInvStd), .int(p),
-                        .int(chunk), .int(groups), .tensor(partial), .localPerItem(4)])
-            launch("batchnorm.cl", "bn_finalize_grad", count: c,
-                   [.tensor(partial), .int(c), .int(groups), .tensor(dGamma), .tensor(dBeta)])
+            launchGrid(CLKernel.bn_partial_grad(.tensor(x), .tensor(dy), .tensor(savedMean), .tensor(savedInvStd),
+                                                .int(p),
+                                                .int(chunk), .int(groups), .tensor(partial), .localPerItem(4)),
+                       groups: groups, channels: c)
+            launch(CLKernel.bn_finalize_grad(.tensor(partial), .int(c), .int(groups), .tensor(dGamma),
+                                             .tensor(dBeta)), count: c)
             if training {
-                launch("batchnorm.cl", "bn_backward_train", count: c * p,
-                       [.tensor(x), .tensor(dy), .tensor(dx), .tensor(savedMean), .tensor(savedInvStd),
-                        .tensor(gamma), .tensor(dGamma), .tensor(dBeta), .int(c), .int(p)])
+                launch(CLKernel.bn_backward_train(.tensor(x), .tensor(dy), .tensor(dx), .tensor(savedMean),
+                                                  .tensor(savedInvStd), .tensor(gamma), .tensor(dGamma),
+                                                  .tensor(dBeta), .int(c), .int(p)), count: c * p)
             } else {
-                launch("batchnorm.cl", "bn_backward_eval", count: c * p,
-                       [.tensor(dy), .tensor(dx), .tensor(savedInvStd), .tensor(gamma), .int(c), .int(p)])
+                launch(CLKernel.bn_backward_eval(.tensor(dy), .tensor(dx), .tensor(savedInvStd), .tensor(gamma),
+                                                 .int(c), .int(p)), count: c * p)
             }
         }
     }
 
     /// A (groups × channels) grid with one work-group per (chunk, channel).
-    private func launchGrid(_ name: String, groups: Int, channels: Int, _ args: [KernelArg]) {
-        let g = groupSize(for: kernel("batchnorm.cl", name))
-        launch("batchnorm.cl", name, global: [groups * g, channels], local: [g, 1], args)
+    private func launchGrid(_ call: KernelCall, groups: Int, channels: Int) {
+        let g = groupSize(for: kernel(call.file, call.name))
+        launch(call, global: [groups * g, channels], local: [g, 1])
     }
 }

@@ -40,9 +40,9 @@ extension OpenCLDevice {
                 let dxs = scratch(cin * q, "conv1x1Backward")
                 sgemm(true, false, cin, q, cout, 1, mem(weight), 0, cin, mem(dy), 0, q, 0, mem(dxs), 0, q)
                 let rows = cin * input.batch
-                let args: [KernelArg] = [.tensor(dxs), .tensor(dx), .int(rows), .int(input.frames),
-                                         .int(input.joints), .int(stride), .int(tout), .int(accumulate ? 1 : 0)]
-                launch("conv.cl", "scatter_frames", count: rows * input.frames * input.joints, args)
+                launch(CLKernel.scatter_frames(.tensor(dxs), .tensor(dx), .int(rows), .int(input.frames),
+                                               .int(input.joints), .int(stride), .int(tout),
+                                               .int(accumulate ? 1 : 0)), count: rows * input.frames * input.joints)
             }
         }
     }
@@ -52,9 +52,8 @@ extension OpenCLDevice {
         if stride == 1 { return x }
         let rows = input.channels * input.batch
         let xs = scratch(rows * tout * input.joints, "conv1x1 gather")
-        launch("conv.cl", "gather_frames", count: rows * tout * input.joints,
-               [.tensor(x), .tensor(xs), .int(rows), .int(input.frames), .int(input.joints),
-                .int(stride), .int(tout)])
+        launch(CLKernel.gather_frames(.tensor(x), .tensor(xs), .int(rows), .int(input.frames), .int(input.joints),
+                                      .int(stride), .int(tout)), count: rows * tout * input.joints)
         return xs
     }
 
@@ -72,7 +71,7 @@ extension OpenCLDevice {
             let direct = 4 * Double(input.count + g.cout * g.q + g.cout * g.rows + (columns == nil ? 0 : g.rows * g.q))
             op("temporalConvForward", flops: flops, bytes: direct) {
                 if let columns {
-                    launch("conv.cl", "im2col_temporal", count: g.rows * g.q, [.tensor(x), .tensor(columns)] + g.args)
+                    im2col(x, g, into: columns)
                 }
                 temporalConvDirect(x: x, g: g, weight: weight, bias: bias, y: y)
             }
@@ -83,8 +82,7 @@ extension OpenCLDevice {
         let elements: Int = input.count + 2 * g.rows * g.q + g.cout * g.rows + g.cout * g.q
         let bytes = 4 * Double(elements)
         op("temporalConvForward", flops: flops, bytes: bytes) {
-            let args: [KernelArg] = [.tensor(x), .tensor(columns)] + g.args
-            launch("conv.cl", "im2col_temporal", count: g.rows * g.q, args)
+            im2col(x, g, into: columns)
             sgemm(false, false, g.cout, g.q, g.rows, 1, mem(weight), 0, g.rows, mem(columns), 0, g.q, 0, mem(y), 0, g.q)
             addBiasRows(y, bias, rows: g.cout, cols: g.q)
         }
@@ -99,7 +97,7 @@ extension OpenCLDevice {
             columns = given
         } else {
             columns = scratch(g.rows * g.q, "temporalConvBackward columns")
-            launch("conv.cl", "im2col_temporal", count: g.rows * g.q, [.tensor(x), .tensor(columns)] + g.args)
+            im2col(x, g, into: columns)
         }
         let flops: Double = 4 * Double(g.cout * g.rows) * Double(g.q)
         let elements: Int = 3 * g.rows * g.q + 2 * g.cout * g.q + 2 * g.cout * g.rows + input.count
@@ -114,17 +112,16 @@ extension OpenCLDevice {
                                                            joints: g.input.joints), g.kt, 1, cout: g.input.channels)
             if g.stride == 1 && g.kt % 2 == 1 && usesDirectTemporalConv(adjoint) {
                 let flipped = scratch(g.cout * g.rows, "temporalConvBackward weights")
-                launch("conv.cl", "temporal_weight_flip", count: g.cout * g.rows,
-                       [.tensor(weight), .tensor(flipped), .int(g.cout), .int(g.input.channels), .int(g.kt)])
+                launch(CLKernel.temporal_weight_flip(.tensor(weight), .tensor(flipped), .int(g.cout),
+                                                     .int(g.input.channels), .int(g.kt)), count: g.cout * g.rows)
                 temporalConvDirect(x: dy, g: adjoint, weight: flipped, bias: nil, y: dx, accumulate: accumulate)
                 return
             }
             let dcols = scratch(g.rows * g.q, "temporalConvBackward")
             sgemm(true, false, g.rows, g.q, g.cout, 1, mem(weight), 0, g.rows, mem(dy), 0, g.q, 0, mem(dcols), 0, g.q)
-            var args: [KernelArg] = [.tensor(dcols), .tensor(dx)]
-            args += g.args
-            args.append(.int(accumulate ? 1 : 0))
-            launch("conv.cl", "col2im_temporal", count: input.count, args)
+            let a = g.kernelArgs
+            launch(CLKernel.col2im_temporal(.tensor(dcols), .tensor(dx), a.c, a.n, a.t, a.v, a.kt, a.stride, a.pad,
+                                            a.tout, .int(accumulate ? 1 : 0)), count: input.count)
         }
     }
 
@@ -160,20 +157,29 @@ extension OpenCLDevice {
         let tiles = (g.tout + frames - 1) / frames
         let ci = Self.directStagedInputs, co = Self.directOutputChannels
         let coGroups = (g.cout + co - 1) / co
-        let args: [KernelArg] = [.tensor(x), .tensor(weight), .tensor(bias ?? weight), .tensor(y)] + g.args
-            + [.int(g.cout), .int(frames), .int(bias == nil ? 0 : 1), .int(accumulate ? 1 : 0),
-               .int(epilogue == nil ? 0 : 1)]
-            + epilogueArgs(epilogue, placeholder: weight)
-            + [.localBytes(4 * ci * inFrames * v), .localBytes(4 * ci * g.kt * co)]
-        launch("conv.cl", "temporal_conv_direct", global: [g.input.batch * tiles * items, coGroups],
-               local: [items, 1], args)
+        let a = g.kernelArgs, e = epilogueArgs(epilogue, placeholder: weight)
+        let call = CLKernel.temporal_conv_direct(
+            .tensor(x), .tensor(weight), .tensor(bias ?? weight), .tensor(y),
+            a.c, a.n, a.t, a.v, a.kt, a.stride, a.pad, a.tout,
+            .int(g.cout), .int(frames), .int(bias == nil ? 0 : 1), .int(accumulate ? 1 : 0),
+            .int(epilogue == nil ? 0 : 1),
+            e.scale, e.shift, e.residual, e.residualScale, e.hasResidual, e.hasResidualScale, e.relu,
+            .localBytes(4 * ci * inFrames * v), .localBytes(4 * ci * g.kt * co))
+        launch(call, global: [g.input.batch * tiles * items, coGroups], local: [items, 1])
     }
 
     // MARK: Shared pieces
 
+    /// The im2col columns of a temporal convolution's input.
+    func im2col(_ x: Tensor, _ g: TemporalGeometry, into columns: Tensor) {
+        let a = g.kernelArgs
+        launch(CLKernel.im2col_temporal(.tensor(x), .tensor(columns), a.c, a.n, a.t, a.v, a.kt, a.stride, a.pad,
+                                        a.tout), count: g.rows * g.q)
+    }
+
     /// y[r, c] += b[r].
     func addBiasRows(_ y: Tensor, _ b: Tensor, rows: Int, cols: Int) {
-        launch("reduce.cl", "add_bias_rows", count: rows * cols, [.tensor(y), .tensor(b), .int(rows), .int(cols)])
+        launch(CLKernel.add_bias_rows(.tensor(y), .tensor(b), .int(rows), .int(cols)), count: rows * cols)
     }
 
     /// out[r] = Σ_c x[r, c]. Long rows are first cut into chunks reduced by separate
@@ -181,14 +187,14 @@ extension OpenCLDevice {
     func rowSums(_ x: Tensor, into out: Tensor, rows: Int, cols: Int) {
         let chunk = 8192, groups = (cols + chunk - 1) / chunk
         if groups <= 1 {
-            launch("reduce.cl", "row_sums", groups: rows, [.tensor(x), .tensor(out), .int(cols), .localPerItem(4)])
+            launch(CLKernel.row_sums(.tensor(x), .tensor(out), .int(cols), .localPerItem(4)), groups: rows)
             return
         }
         let partial = scratch(rows * groups, "row sums")
         let g = groupSize(for: kernel("reduce.cl", "row_sums_partial"))
-        launch("reduce.cl", "row_sums_partial", global: [groups * g, rows], local: [g, 1],
-               [.tensor(x), .int(cols), .int(chunk), .int(groups), .tensor(partial), .localPerItem(4)])
-        launch("reduce.cl", "row_sums", groups: rows, [.tensor(partial), .tensor(out), .int(groups), .localPerItem(4)])
+        launch(CLKernel.row_sums_partial(.tensor(x), .int(cols), .int(chunk), .int(groups), .tensor(partial),
+                                         .localPerItem(4)), global: [groups * g, rows], local: [g, 1])
+        launch(CLKernel.row_sums(.tensor(partial), .tensor(out), .int(groups), .localPerItem(4)), groups: rows)
     }
 }
 
@@ -209,9 +215,13 @@ struct TemporalGeometry {
         tout = (input.frames + 2 * pad - kt) / stride + 1
     }
 
-    /// C, N, T, V, kt, stride, pad, Tout as kernel arguments (the order of conv.cl).
-    var args: [KernelArg] {
-        [.int(input.channels), .int(input.batch), .int(input.frames), .int(input.joints),
-         .int(kt), .int(stride), .int(pad), .int(tout)]
+    /// C, N, T, V, kt, stride, pad, Tout: the geometry parameters of conv.cl's kernels, in their order.
+    struct KernelArgs {
+        let c, n, t, v, kt, stride, pad, tout: KernelIntArg
+    }
+
+    var kernelArgs: KernelArgs {
+        KernelArgs(c: .int(input.channels), n: .int(input.batch), t: .int(input.frames), v: .int(input.joints),
+                   kt: .int(kt), stride: .int(stride), pad: .int(pad), tout: .int(tout))
     }
 }

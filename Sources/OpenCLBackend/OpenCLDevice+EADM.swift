@@ -21,18 +21,15 @@ extension OpenCLDevice {
             let kept = scratch(planes, "eadmForward")  // holds ints (same size as floats)
             let spatial = scratch(n * v, "eadmForward")
             let factors = scratch(2, "eadmForward")
-            launch("eadm.cl", "eadm_plane_stats", groups: planes,
-                   [.tensor(x), .int(plane), .float(lambda), .float(threshold), .tensor(scale), .tensor(kept),
-                    .localPerItem(4), .localPerItem(4)])
-            launch("eadm.cl", "eadm_spatial", groups: n * v,
-                   [.tensor(scale), .int(c), .int(n), .int(t), .int(v), .float(threshold), .tensor(spatial),
-                    .localPerItem(4)])
-            launch("eadm.cl", "eadm_factors", groups: 1,
-                   [.tensor(kept), .int(planes), .tensor(spatial), .int(n * v), .int(count), .tensor(factors),
-                    .localPerItem(4)])
-            launch("eadm.cl", "eadm_apply", count: count,
-                   [.tensor(x), .tensor(spatial), .tensor(factors), .int(n), .int(t), .int(v),
-                    .int(count), .float(threshold), .tensor(scale), .tensor(y)])
+            launch(CLKernel.eadm_plane_stats(.tensor(x), .int(plane), .float(lambda), .float(threshold),
+                                             .tensor(scale), .tensor(kept), .localPerItem(4),
+                                             .localPerItem(4)), groups: planes)
+            launch(CLKernel.eadm_spatial(.tensor(scale), .int(c), .int(n), .int(t), .int(v), .float(threshold),
+                                         .tensor(spatial), .localPerItem(4)), groups: n * v)
+            launch(CLKernel.eadm_factors(.tensor(kept), .int(planes), .tensor(spatial), .int(n * v), .int(count),
+                                         .tensor(factors), .localPerItem(4)), groups: 1)
+            launch(CLKernel.eadm_apply(.tensor(x), .tensor(spatial), .tensor(factors), .int(n), .int(t), .int(v),
+                                       .int(count), .float(threshold), .tensor(scale), .tensor(y)), count: count)
         }
     }
 }

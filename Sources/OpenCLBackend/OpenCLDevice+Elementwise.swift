@@ -8,7 +8,7 @@ extension OpenCLDevice {
         let flops: Double = Double(n)
         let bytes: Double = 8 * Double(n)
         op("reluForward", flops: flops, bytes: bytes) {
-            launch("elementwise.cl", "relu_forward", count: n, [.tensor(x), .tensor(y), .int(n)])
+            launch(CLKernel.relu_forward(.tensor(x), .tensor(y), .int(n)), count: n)
         }
     }
 
@@ -17,7 +17,7 @@ extension OpenCLDevice {
         let flops: Double = Double(n)
         let bytes: Double = 12 * Double(n)
         op("reluBackward", flops: flops, bytes: bytes) {
-            launch("elementwise.cl", "relu_backward", count: n, [.tensor(y), .tensor(dy), .tensor(dx), .int(n)])
+            launch(CLKernel.relu_backward(.tensor(y), .tensor(dy), .tensor(dx), .int(n)), count: n)
         }
     }
 
@@ -38,10 +38,10 @@ extension OpenCLDevice {
         }
         let scale: Float = p < 1 ? 1 / (1 - p) : 0
         op(name, flops: Double(n), bytes: 8 * Double(n)) {
-            launch("random.cl", "dropout_apply", count: (n + 3) / 4,
-                   [.tensor(x), .tensor(y), .int(n), .float(p), .float(scale),
-                    .uint(UInt32(truncatingIfNeeded: key.seed)), .uint(UInt32(truncatingIfNeeded: key.seed >> 32)),
-                    .uint(key.stream), .uint(key.step)])
+            launch(CLKernel.dropout_apply(.tensor(x), .tensor(y), .int(n), .float(p), .float(scale),
+                                          .uint(UInt32(truncatingIfNeeded: key.seed)),
+                                          .uint(UInt32(truncatingIfNeeded: key.seed >> 32)), .uint(key.stream),
+                                          .uint(key.step)), count: (n + 3) / 4)
         }
     }
 
@@ -49,9 +49,9 @@ extension OpenCLDevice {
     public func uniform(key: RandomKey, into u: Tensor) {
         let n = u.count
         op("uniform", bytes: 4 * Double(n)) {
-            launch("random.cl", "philox_uniform", count: (n + 3) / 4,
-                   [.tensor(u), .int(n), .uint(UInt32(truncatingIfNeeded: key.seed)),
-                    .uint(UInt32(truncatingIfNeeded: key.seed >> 32)), .uint(key.stream), .uint(key.step)])
+            launch(CLKernel.philox_uniform(.tensor(u), .int(n), .uint(UInt32(truncatingIfNeeded: key.seed)),
+                                           .uint(UInt32(truncatingIfNeeded: key.seed >> 32)), .uint(key.stream),
+                                           .uint(key.step)), count: (n + 3) / 4)
         }
     }
 
@@ -60,14 +60,14 @@ extension OpenCLDevice {
         let flops: Double = Double(n)
         let bytes: Double = 12 * Double(n)
         op("add", flops: flops, bytes: bytes) {
-            launch("elementwise.cl", "add_f32", count: n, [.tensor(a), .tensor(b), .tensor(y), .int(n)])
+            launch(CLKernel.add_f32(.tensor(a), .tensor(b), .tensor(y), .int(n)), count: n)
         }
     }
 
     public func addReLU(_ a: Tensor, _ b: Tensor, y: Tensor) {
         let n = y.count
         op("addReLU", flops: 2 * Double(n), bytes: 12 * Double(n)) {
-            launch("elementwise.cl", "add_relu_f32", count: n, [.tensor(a), .tensor(b), .tensor(y), .int(n)])
+            launch(CLKernel.add_relu_f32(.tensor(a), .tensor(b), .tensor(y), .int(n)), count: n)
         }
     }
 
@@ -76,7 +76,7 @@ extension OpenCLDevice {
         let flops: Double = Double(n)
         let bytes: Double = 12 * Double(n)
         op("multiply", flops: flops, bytes: bytes) {
-            launch("elementwise.cl", "mul_f32", count: n, [.tensor(a), .tensor(b), .tensor(y), .int(n)])
+            launch(CLKernel.mul_f32(.tensor(a), .tensor(b), .tensor(y), .int(n)), count: n)
         }
     }
 
@@ -85,8 +85,7 @@ extension OpenCLDevice {
         let flops: Double = 3 * Double(n)
         let bytes: Double = 12 * Double(n)
         op("axpby", flops: flops, bytes: bytes) {
-            launch("elementwise.cl", "axpby_f32", count: n,
-                   [.float(alpha), .tensor(x), .float(beta), .tensor(y), .int(n)])
+            launch(CLKernel.axpby_f32(.float(alpha), .tensor(x), .float(beta), .tensor(y), .int(n)), count: n)
         }
     }
 
@@ -100,8 +99,9 @@ extension OpenCLDevice {
         let outDims = [Int](repeating: 1, count: pad) + perm.map { shape[$0] }
         let strides = [Int](repeating: 0, count: pad) + perm.map { inStrides[$0] }
         op("permute", bytes: 8 * Double(n)) {
-            launch("permute.cl", "permute6", count: n,
-                   [.tensor(x), .tensor(y), .int(n)] + outDims[1...].map { .int($0) } + strides.map { .int($0) })
+            let d = outDims.map { KernelIntArg.int($0) }, s = strides.map { KernelIntArg.int($0) }
+            launch(CLKernel.permute6(.tensor(x), .tensor(y), .int(n), d[1], d[2], d[3], d[4], d[5], s[0], s[1], s[2],
+                                     s[3], s[4], s[5]), count: n)
         }
     }
 }

@@ -30,18 +30,18 @@ extension OpenCLDevice {
         if importanceReductionKernels && kvv <= 16 * g && tileBytes <= info.localMemoryBytes {
             let chunk = 256, groups = (r + chunk - 1) / chunk
             let partial = scratch(groups * kvv, "graphConvBackward")
-            launch("graph.cl", "graph_dahat_partial", global: [groups * g], local: [g],
-                   [.tensor(z), .tensor(dy), .int(k), .int(r), .int(v), .int(chunk), .tensor(partial),
-                    .localBytes(tileBytes)])
-            launch("graph.cl", "graph_dahat_finalize", count: kvv,
-                   [.tensor(partial), .int(groups), .int(kvv), .tensor(adjacency), .tensor(dImportance)])
+            launch(CLKernel.graph_dahat_partial(.tensor(z), .tensor(dy), .int(k), .int(r), .int(v), .int(chunk),
+                                                .tensor(partial),
+                                                .localBytes(tileBytes)), global: [groups * g], local: [g])
+            launch(CLKernel.graph_dahat_finalize(.tensor(partial), .int(groups), .int(kvv), .tensor(adjacency),
+                                                 .tensor(dImportance)), count: kvv)
             return
         }
         let dAhat = scratch(kvv, "graphConvBackward")
         for i in 0..<k {
             sgemm(true, false, v, v, r, 1, mem(z), i * r * v, v, mem(dy), 0, v, 0, mem(dAhat), i * v * v, v)
         }
-        launch("elementwise.cl", "mul_f32", count: kvv, [.tensor(dAhat), .tensor(adjacency), .tensor(dImportance), .int(kvv)])
+        launch(CLKernel.mul_f32(.tensor(dAhat), .tensor(adjacency), .tensor(dImportance), .int(kvv)), count: kvv)
     }
 
     /// `graph_aggregate`: y = the aggregation of z over the partitions (with `bias` added inside
@@ -49,10 +49,12 @@ extension OpenCLDevice {
     func aggregate(z: Tensor, adjacency: Tensor, importance: Tensor, bias: Tensor?, epilogue: ChannelEpilogue?,
                    y: Tensor, k: Int, r: Int, v: Int, nt: Int) {
         checkLocalMemory(k * v * v * 4, "graph aggregation")
-        launch("graph.cl", "graph_aggregate", count: r * v,
-               [.tensor(z), .tensor(adjacency), .tensor(importance), .tensor(bias ?? z), .tensor(y),
-                .int(k), .int(r), .int(v), .int(nt), .int(bias == nil ? 0 : 1), .int(epilogue == nil ? 0 : 1)]
-               + epilogueArgs(epilogue, placeholder: z) + [.localBytes(k * v * v * 4)])
+        let e = epilogueArgs(epilogue, placeholder: z)
+        launch(CLKernel.graph_aggregate(.tensor(z), .tensor(adjacency), .tensor(importance), .tensor(bias ?? z),
+                                        .tensor(y), .int(k), .int(r), .int(v), .int(nt), .int(bias == nil ? 0 : 1),
+                                        .int(epilogue == nil ? 0 : 1), e.scale, e.shift, e.residual, e.residualScale,
+                                        e.hasResidual, e.hasResidualScale, e.relu,
+                                        .localBytes(k * v * v * 4)), count: r * v)
     }
 
     /// Â of all partitions must fit the work-group's local memory (7.5 KiB for K = 3, V = 25).
@@ -75,9 +77,9 @@ extension OpenCLDevice {
         let elements: Int = 2 * input.count + 3 * kc * p + r * v
         let bytes = 4 * Double(elements)
         op("graphConvBackward", flops: flops, bytes: bytes) {
-            launch("graph.cl", "graph_aggregate_backward", count: k * r * v,
-                   [.tensor(dy), .tensor(adjacency), .tensor(importance), .tensor(dz),
-                    .int(k), .int(r), .int(v), .localBytes(k * v * v * 4)])
+            launch(CLKernel.graph_aggregate_backward(.tensor(dy), .tensor(adjacency), .tensor(importance), .tensor(dz),
+                                                     .int(k), .int(r), .int(v),
+                                                     .localBytes(k * v * v * 4)), count: k * r * v)
             importanceGradient(z: z, dy: dy, adjacency: adjacency, dImportance: dImportance, k: k, r: r, v: v)
             sgemm(false, true, kc, cin, p, 1, mem(dz), 0, p, mem(x), 0, p, 0, mem(dWeight), 0, cin)
             rowSums(dz, into: dBias, rows: kc, cols: p)

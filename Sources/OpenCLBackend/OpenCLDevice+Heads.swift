@@ -9,8 +9,8 @@ extension OpenCLDevice {
         let elements: Int = n
         let bytes = 4 * Double(elements)
         op("poolForward", flops: flops, bytes: bytes) {
-            launch("pool_linear.cl", "pool_forward", groups: samples * channels,
-                   [.tensor(x), .tensor(y), .int(channels), .int(samples), .int(persons), .int(plane), .localPerItem(4)])
+            launch(CLKernel.pool_forward(.tensor(x), .tensor(y), .int(channels), .int(samples), .int(persons),
+                                         .int(plane), .localPerItem(4)), groups: samples * channels)
         }
     }
 
@@ -20,8 +20,8 @@ extension OpenCLDevice {
         let elements: Int = n
         let bytes = 4 * Double(elements)
         op("poolBackward", flops: flops, bytes: bytes) {
-            launch("pool_linear.cl", "pool_backward", count: n,
-                   [.tensor(dy), .tensor(dx), .int(channels), .int(samples), .int(persons), .int(plane)])
+            launch(CLKernel.pool_backward(.tensor(dy), .tensor(dx), .int(channels), .int(samples), .int(persons),
+                                          .int(plane)), count: n)
         }
     }
 
@@ -32,7 +32,7 @@ extension OpenCLDevice {
         let bytes = 4 * Double(elements)
         op("linearForward", flops: flops, bytes: bytes) {
             sgemm(false, true, b, out, inp, 1, mem(x), 0, inp, mem(weight), 0, inp, 0, mem(y), 0, out)
-            launch("reduce.cl", "add_bias_cols", count: b * out, [.tensor(y), .tensor(bias), .int(b), .int(out)])
+            launch(CLKernel.add_bias_cols(.tensor(y), .tensor(bias), .int(b), .int(out)), count: b * out)
         }
     }
 
@@ -43,8 +43,7 @@ extension OpenCLDevice {
         let bytes = 4 * Double(elements)
         op("linearBackward", flops: flops, bytes: bytes) {
             sgemm(true, false, out, inp, b, 1, mem(dy), 0, out, mem(x), 0, inp, 0, mem(dWeight), 0, inp)
-            let args: [KernelArg] = [.tensor(dy), .tensor(dBias), .int(b), .int(out)]
-            launch("reduce.cl", "col_sums", count: out, args)
+            launch(CLKernel.col_sums(.tensor(dy), .tensor(dBias), .int(b), .int(out)), count: out)
             if let dx {
                 sgemm(false, false, b, inp, out, 1, mem(dy), 0, out, mem(weight), 0, inp, 0, mem(dx), 0, inp)
             }
@@ -56,8 +55,8 @@ extension OpenCLDevice {
         let flops: Double = 3 * Double(b * d)
         let bytes: Double = 8 * Double(b * d)
         op("l2NormalizeForward", flops: flops, bytes: bytes) {
-            launch("pool_linear.cl", "l2norm_forward", groups: b,
-                   [.tensor(x), .tensor(y), .int(d), .float(epsilon), .localPerItem(4)])
+            launch(CLKernel.l2norm_forward(.tensor(x), .tensor(y), .int(d), .float(epsilon),
+                                           .localPerItem(4)), groups: b)
         }
     }
 
@@ -66,8 +65,8 @@ extension OpenCLDevice {
         let flops: Double = 8 * Double(b * d)
         let bytes: Double = 12 * Double(b * d)
         op("l2NormalizeBackward", flops: flops, bytes: bytes) {
-            launch("pool_linear.cl", "l2norm_backward", groups: b,
-                   [.tensor(x), .tensor(dy), .tensor(dx), .int(d), .float(epsilon), .localPerItem(4)])
+            launch(CLKernel.l2norm_backward(.tensor(x), .tensor(dy), .tensor(dx), .int(d), .float(epsilon),
+                                            .localPerItem(4)), groups: b)
         }
     }
 }

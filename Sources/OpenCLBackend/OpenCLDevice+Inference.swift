@@ -25,12 +25,23 @@ extension OpenCLDevice {
     /// scale, shift, residual, residual scale, hasResidual, hasResidualScale, relu (the kernels'
     /// epilogue arguments). Absent tensors are passed as `placeholder` and flagged off; without an
     /// epilogue all four are (the kernel's own flag then skips it).
-    func epilogueArgs(_ e: ChannelEpilogue?, placeholder: Tensor) -> [KernelArg] {
-        guard let e else { return [.tensor(placeholder), .tensor(placeholder), .tensor(placeholder),
-                                   .tensor(placeholder), .int(0), .int(0), .int(0)] }
-        return [.tensor(e.scale), .tensor(e.shift), .tensor(e.residual ?? placeholder),
-                .tensor(e.residualScale ?? placeholder), .int(e.residual == nil ? 0 : 1),
-                .int(e.residualScale == nil ? 0 : 1), .int(e.relu ? 1 : 0)]
+    /// The seven epilogue parameters the fused kernels take, in their order.
+    struct EpilogueKernelArgs {
+        let scale, shift, residual, residualScale: KernelBufferArg
+        let hasResidual, hasResidualScale, relu: KernelIntArg
+    }
+
+    func epilogueArgs(_ e: ChannelEpilogue?, placeholder: Tensor) -> EpilogueKernelArgs {
+        guard let e else {
+            return EpilogueKernelArgs(scale: .tensor(placeholder), shift: .tensor(placeholder),
+                                      residual: .tensor(placeholder), residualScale: .tensor(placeholder),
+                                      hasResidual: .int(0), hasResidualScale: .int(0), relu: .int(0))
+        }
+        return EpilogueKernelArgs(scale: .tensor(e.scale), shift: .tensor(e.shift),
+                                  residual: .tensor(e.residual ?? placeholder),
+                                  residualScale: .tensor(e.residualScale ?? placeholder),
+                                  hasResidual: .int(e.residual == nil ? 0 : 1),
+                                  hasResidualScale: .int(e.residualScale == nil ? 0 : 1), relu: .int(e.relu ? 1 : 0))
     }
 
     public func temporalConvInference(x: Tensor, input: ActivationShape, kernel: Int, stride: Int,
@@ -55,8 +66,10 @@ extension OpenCLDevice {
     public func applyEpilogue(_ epilogue: ChannelEpilogue, x: Tensor, channels: Int, y: Tensor) {
         let p = epilogue.validateApply(x: x, channels: channels, y: y), n = x.count
         op("applyEpilogue", flops: 4 * Double(n), bytes: 4 * Double(n * (epilogue.residual == nil ? 2 : 3))) {
-            launch("batchnorm.cl", "channel_epilogue", count: n,
-                   [.tensor(x), .tensor(y)] + epilogueArgs(epilogue, placeholder: x) + [.int(channels), .int(p)])
+            let e = epilogueArgs(epilogue, placeholder: x)
+            launch(CLKernel.channel_epilogue(.tensor(x), .tensor(y), e.scale, e.shift, e.residual, e.residualScale,
+                                             e.hasResidual, e.hasResidualScale, e.relu, .int(channels),
+                                             .int(p)), count: n)
         }
     }
 
@@ -65,9 +78,9 @@ extension OpenCLDevice {
         let c = batchNormAffineChannels(gamma: gamma, beta: beta, runningMean: runningMean, runningVar: runningVar,
                                         scale: scale, shift: shift)
         op("batchNormInferenceAffine", flops: 4 * Double(c), bytes: 24 * Double(c)) {
-            launch("batchnorm.cl", "bn_inference_affine", count: c,
-                   [.tensor(gamma), .tensor(beta), .tensor(runningMean), .tensor(runningVar), .int(c),
-                    .float(epsilon), .tensor(scale), .tensor(shift)])
+            launch(CLKernel.bn_inference_affine(.tensor(gamma), .tensor(beta), .tensor(runningMean),
+                                                .tensor(runningVar), .int(c), .float(epsilon), .tensor(scale),
+                                                .tensor(shift)), count: c)
         }
     }
 }

@@ -9,9 +9,9 @@ extension OpenCLDevice {
         let flops: Double = 6 * Double(n)
         let bytes: Double = 20 * Double(n)
         op("sgdStep", flops: flops, bytes: bytes) {
-            launch("optimizer.cl", "sgd_step", count: n,
-                   [.tensor(weight), .tensor(grad), .tensor(momentumBuffer), .int(n), .float(learningRate),
-                    .float(momentum), .float(weightDecay), .int(firstStep ? 1 : 0)])
+            launch(CLKernel.sgd_step(.tensor(weight), .tensor(grad), .tensor(momentumBuffer), .int(n),
+                                     .float(learningRate), .float(momentum), .float(weightDecay),
+                                     .int(firstStep ? 1 : 0)), count: n)
         }
     }
 
@@ -20,8 +20,7 @@ extension OpenCLDevice {
         let flops: Double = 3 * Double(n)
         let bytes: Double = 12 * Double(n)
         op("momentumUpdate", flops: flops, bytes: bytes) {
-            launch("optimizer.cl", "momentum_update", count: n,
-                   [.tensor(key), .tensor(query), .int(n), .float(momentum)])
+            launch(CLKernel.momentum_update(.tensor(key), .tensor(query), .int(n), .float(momentum)), count: n)
         }
     }
 
@@ -33,10 +32,9 @@ extension OpenCLDevice {
         op("sumOfSquares", flops: flops, bytes: bytes) {
             let chunk = 8192, groups = max(1, (n + chunk - 1) / chunk)
             let partial = scratch(groups, "sumOfSquares")
-            launch("reduce.cl", "sum_squares_partial", groups: groups,
-                   [.tensor(x), .int(n), .int(chunk), .tensor(partial), .localPerItem(4)])
-            launch("reduce.cl", "sum_partials", groups: 1,
-                   [.tensor(partial), .int(groups), .tensor(out), .localPerItem(4)])
+            launch(CLKernel.sum_squares_partial(.tensor(x), .int(n), .int(chunk), .tensor(partial),
+                                                .localPerItem(4)), groups: groups)
+            launch(CLKernel.sum_partials(.tensor(partial), .int(groups), .tensor(out), .localPerItem(4)), groups: 1)
         }
     }
 }

@@ -198,11 +198,14 @@ public final class OpenCLDevice: Device {
         return g
     }
 
-    /// Enqueues `name` from `file` over an NDRange. `local[0]` sizes `.localPerItem` arguments.
-    func launch(_ file: String, _ name: String, global: [Int], local: [Int], _ args: [KernelArg]) {
-        let k = kernel(file, name).kernel
+    /// Enqueues a kernel over an NDRange. `local[0]` sizes `.localPerItem` arguments. Calls come
+    /// from `CLKernel`, generated from the kernels' signatures, so the arguments match in number
+    /// and kind.
+    func launch(_ call: KernelCall, global: [Int], local: [Int]) {
+        let name = call.name
+        let k = kernel(call.file, name).kernel
         let items = local.reduce(1, *)
-        for (i, arg) in args.enumerated() {
+        for (i, arg) in call.args.enumerated() {
             var rc: cl_int
             switch arg {
             case .tensor(let t):
@@ -235,17 +238,17 @@ public final class OpenCLDevice: Device {
     }
 
     /// One work-item per element: global = count rounded up to the work-group size.
-    func launch(_ file: String, _ name: String, count: Int, _ args: [KernelArg]) {
+    func launch(_ call: KernelCall, count: Int) {
         guard count > 0 else { return }
-        let g = groupSize(for: kernel(file, name))
-        launch(file, name, global: [(count + g - 1) / g * g], local: [g], args)
+        let g = groupSize(for: kernel(call.file, call.name))
+        launch(call, global: [(count + g - 1) / g * g], local: [g])
     }
 
     /// One work-group per item of `groups` (reductions); `.localPerItem` sizes follow the group.
-    func launch(_ file: String, _ name: String, groups: Int, _ args: [KernelArg]) {
+    func launch(_ call: KernelCall, groups: Int) {
         guard groups > 0 else { return }
-        let g = groupSize(for: kernel(file, name))
-        launch(file, name, global: [groups * g], local: [g], args)
+        let g = groupSize(for: kernel(call.file, call.name))
+        launch(call, global: [groups * g], local: [g])
     }
 
     // MARK: Memory
@@ -283,7 +286,7 @@ public final class OpenCLDevice: Device {
 
     public func fill(_ tensor: Tensor, value: Float) {
         op("fill", bytes: Double(tensor.count * 4)) {
-            launch("elementwise.cl", "fill_f32", count: tensor.count, [.tensor(tensor), .float(value), .int(tensor.count)])
+            launch(CLKernel.fill_f32(.tensor(tensor), .float(value), .int(tensor.count)), count: tensor.count)
         }
     }
 
@@ -296,13 +299,13 @@ public final class OpenCLDevice: Device {
             if overlapping {
                 if srcOffset == dstOffset { return }
                 let tmp = scratch(count, "copy")
-                launch("elementwise.cl", "copy_f32", count: count,
-                       [.tensor(src), .int(srcOffset), .tensor(tmp), .int(0), .int(count)])
-                launch("elementwise.cl", "copy_f32", count: count,
-                       [.tensor(tmp), .int(0), .tensor(dst), .int(dstOffset), .int(count)])
+                launch(CLKernel.copy_f32(.tensor(src), .int(srcOffset), .tensor(tmp), .int(0),
+                                         .int(count)), count: count)
+                launch(CLKernel.copy_f32(.tensor(tmp), .int(0), .tensor(dst), .int(dstOffset),
+                                         .int(count)), count: count)
             } else {
-                launch("elementwise.cl", "copy_f32", count: count,
-                       [.tensor(src), .int(srcOffset), .tensor(dst), .int(dstOffset), .int(count)])
+                launch(CLKernel.copy_f32(.tensor(src), .int(srcOffset), .tensor(dst), .int(dstOffset),
+                                         .int(count)), count: count)
             }
         }
     }
