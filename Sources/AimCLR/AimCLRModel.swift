@@ -102,6 +102,8 @@ public final class AimCLRModel {
         let losses = try forwardBackward(views, epoch: epoch, momentumUpdate: true)
         try optimizer.step(learningRate: config.schedule.learningRate(epoch: epoch))
         queue.enqueue(k)
+        // An op that broke its contract was skipped; the step is then invalid (see OpContract).
+        try device.checkErrors()
         iteration += 1
         return losses
     }

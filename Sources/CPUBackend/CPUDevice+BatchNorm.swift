@@ -11,16 +11,17 @@ extension CPUDevice {
     public func batchNormForward(x: Tensor, channels: Int, training: Bool, momentum: Float, epsilon: Float,
                                  gamma: Tensor, beta: Tensor, runningMean: Tensor, runningVar: Tensor,
                                  savedMean: Tensor, savedInvStd: Tensor, relu: Bool, y: Tensor) {
+        guard let cost = errors.check({
+            try OpContract.batchNormForward(x: x, channels: channels, training: training, gamma: gamma, beta: beta,
+                                            runningMean: runningMean, runningVar: runningVar, savedMean: savedMean,
+                                            savedInvStd: savedInvStd, y: y)
+        }) else { return }
         let c = channels
-        precondition(c > 0 && x.count % c == 0 && y.count >= x.count && gamma.count >= c && beta.count >= c
-                     && runningMean.count >= c && runningVar.count >= c && savedMean.count >= c
-                     && savedInvStd.count >= c,
-                     "batchNormForward: x \(x.shape) with \(c) channels, gamma \(gamma.shape), running \(runningMean.shape)")
         let p = x.count / c
         let px = x.cpuPointer, py = y.cpuPointer, pg = gamma.cpuPointer, pb = beta.cpuPointer
         let prm = runningMean.cpuPointer, prv = runningVar.cpuPointer
         let psm = savedMean.cpuPointer, psi = savedInvStd.cpuPointer
-        measure("batchNormForward", bytes: Double(8 * x.count)) {
+        measure("batchNormForward", cost) {
             parallelFor(c, threads: threads, minimumPerChunk: max(1, 4096 / max(p, 1))) { range in
                 for ch in range {
                     let xs = px + ch * p, ys = py + ch * p
@@ -58,15 +59,16 @@ extension CPUDevice {
     public func batchNormBackward(x: Tensor, channels: Int, training: Bool, gamma: Tensor,
                                   savedMean: Tensor, savedInvStd: Tensor, dy: Tensor,
                                   dx: Tensor, dGamma: Tensor, dBeta: Tensor) {
+        guard let cost = errors.check({
+            try OpContract.batchNormBackward(x: x, channels: channels, gamma: gamma, savedMean: savedMean,
+                                             savedInvStd: savedInvStd, dy: dy, dx: dx, dGamma: dGamma, dBeta: dBeta)
+        }) else { return }
         let c = channels
-        precondition(c > 0 && x.count % c == 0 && dy.count >= x.count && dx.count >= x.count
-                     && gamma.count >= c && dGamma.count >= c && dBeta.count >= c,
-                     "batchNormBackward: x \(x.shape) with \(c) channels, dy \(dy.shape), dx \(dx.shape)")
         let p = x.count / c
         let px = x.cpuPointer, pdy = dy.cpuPointer, pdx = dx.cpuPointer, pg = gamma.cpuPointer
         let psm = savedMean.cpuPointer, psi = savedInvStd.cpuPointer
         let pdg = dGamma.cpuPointer, pdb = dBeta.cpuPointer
-        measure("batchNormBackward", bytes: Double(12 * x.count)) {
+        measure("batchNormBackward", cost) {
             parallelFor(c, threads: threads, minimumPerChunk: max(1, 4096 / max(p, 1))) { range in
                 for ch in range {
                     let xs = px + ch * p, gs = pdy + ch * p, ds = pdx + ch * p

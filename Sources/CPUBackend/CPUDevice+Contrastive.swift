@@ -3,19 +3,14 @@ import Compute
 /// MoCo pieces: the logits against the key and the queue, their gradient with respect to
 /// the query, the nearest-neighbour positive mask, and the queue update.
 extension CPUDevice {
-    private func contrastiveGeometry(_ op: String, q: Tensor, queue: Tensor) -> (b: Int, d: Int, k: Int) {
-        precondition(q.shape.count == 2 && queue.shape.count == 2 && queue.dim(0) == q.dim(1),
-                     "\(op): q \(q.shape) must be (B, D) and queue \(queue.shape) (D, K)")
-        return (q.dim(0), q.dim(1), queue.dim(1))
-    }
-
     public func contrastiveLogits(q: Tensor, k: Tensor, queue: Tensor, temperature: Float, logits: Tensor) {
-        let (b, d, kq) = contrastiveGeometry("contrastiveLogits", q: q, queue: queue)
-        precondition(k.count >= b * d && logits.count >= b * (1 + kq),
-                     "contrastiveLogits: k \(k.shape), logits \(logits.shape) for B \(b), D \(d), K \(kq)")
+        guard let cost = errors.check({
+            try OpContract.contrastiveLogits("contrastiveLogits", q: q, k: k, queue: queue, logits: logits)
+        }) else { return }
+        let b = q.dim(0), d = q.dim(1), kq = queue.dim(1)
         let pq = q.cpuPointer, pk = k.cpuPointer, pqueue = queue.cpuPointer, pl = logits.cpuPointer
         let inv = 1 / temperature
-        measure("contrastiveLogits", flops: 2 * Double(b) * Double(d) * Double(kq + 1)) {
+        measure("contrastiveLogits", cost) {
             // l[:, 1...] = q · queue / τ, written straight into the strided logits.
             sgemm(transA: false, transB: false, m: b, n: kq, k: d, alpha: inv,
                   a: pq, lda: d, b: pqueue, ldb: kq, beta: 0, c: pl + 1, ldc: 1 + kq)
@@ -28,12 +23,13 @@ extension CPUDevice {
     }
 
     public func contrastiveLogitsBackward(k: Tensor, queue: Tensor, temperature: Float, dLogits: Tensor, dq: Tensor) {
-        let (b, d, kq) = contrastiveGeometry("contrastiveLogitsBackward", q: dq, queue: queue)
-        precondition(k.count >= b * d && dLogits.count >= b * (1 + kq),
-                     "contrastiveLogitsBackward: k \(k.shape), dLogits \(dLogits.shape) for B \(b), D \(d), K \(kq)")
+        guard let cost = errors.check({
+            try OpContract.contrastiveLogits("contrastiveLogitsBackward", q: dq, k: k, queue: queue, logits: dLogits)
+        }) else { return }
+        let b = dq.dim(0), d = dq.dim(1), kq = queue.dim(1)
         let pk = k.cpuPointer, pqueue = queue.cpuPointer, pdl = dLogits.cpuPointer, pdq = dq.cpuPointer
         let inv = 1 / temperature
-        measure("contrastiveLogitsBackward", flops: 2 * Double(b) * Double(d) * Double(kq + 1)) {
+        measure("contrastiveLogitsBackward", cost) {
             // dq(B, D) = dl[:, 1...](B, K) · queueᵀ(K, D) / τ
             sgemm(transA: false, transB: true, m: b, n: d, k: kq, alpha: inv,
                   a: pdl + 1, lda: 1 + kq, b: pqueue, ldb: kq, beta: 0, c: pdq, ldc: d)
@@ -90,12 +86,11 @@ extension CPUDevice {
     }
 
     public func enqueue(keys: Tensor, queue: Tensor, pointer: Int) {
-        precondition(keys.shape.count == 2 && queue.shape.count == 2 && keys.dim(1) == queue.dim(0),
-                     "enqueue: keys \(keys.shape) must be (B, D), queue \(queue.shape) (D, K)")
+        guard let cost = errors.check({ try OpContract.enqueue(keys: keys, queue: queue, pointer: pointer) })
+        else { return }
         let b = keys.dim(0), d = keys.dim(1), k = queue.dim(1)
-        precondition(pointer >= 0 && pointer + b <= k, "enqueue: columns \(pointer) ..< \(pointer + b) outside queue of \(k)")
         let pk = keys.cpuPointer, pq = queue.cpuPointer
-        measure("enqueue", bytes: Double(8 * b * d)) {
+        measure("enqueue", cost) {
             for j in 0 ..< d {
                 let row = pq + j * k + pointer
                 for r in 0 ..< b { row[r] = pk[r * d + j] }

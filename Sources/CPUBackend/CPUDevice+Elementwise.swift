@@ -7,10 +7,10 @@ let elementwiseChunk = 1 << 15
 
 extension CPUDevice {
     public func reluForward(x: Tensor, y: Tensor) {
+        guard let cost = errors.check({ try OpContract.reluForward(x: x, y: y) }) else { return }
         let n = x.count
-        precondition(y.count >= n, "reluForward: x \(x.shape), y \(y.shape)")
         let px = x.cpuPointer, py = y.cpuPointer
-        measure("reluForward", bytes: Double(8 * n)) {
+        measure("reluForward", cost) {
             parallelFor(n, threads: threads, minimumPerChunk: elementwiseChunk) { r in
                 for i in r { py[i] = max(px[i], 0) }
             }
@@ -18,10 +18,10 @@ extension CPUDevice {
     }
 
     public func reluBackward(y: Tensor, dy: Tensor, dx: Tensor) {
+        guard let cost = errors.check({ try OpContract.reluBackward(y: y, dy: dy, dx: dx) }) else { return }
         let n = y.count
-        precondition(dy.count >= n && dx.count >= n, "reluBackward: y \(y.shape), dy \(dy.shape), dx \(dx.shape)")
         let py = y.cpuPointer, pdy = dy.cpuPointer, pdx = dx.cpuPointer
-        measure("reluBackward", bytes: Double(12 * n)) {
+        measure("reluBackward", cost) {
             parallelFor(n, threads: threads, minimumPerChunk: elementwiseChunk) { r in
                 // Both operands loaded unconditionally: a select, which vectorises, instead of a
                 // branch on the sign, which mispredicts on about half of the elements.
@@ -39,12 +39,11 @@ extension CPUDevice {
     /// element 4·b + j is kept.
     private func applyDropoutMask(_ op: String, x: Tensor, p: Float, key: RandomKey, y: Tensor,
                                   record: Bool) {
+        guard let cost = errors.check({ try OpContract.dropout(op, x: x, p: p, y: y) }) else { return }
         let n = x.count
-        precondition(y.count >= n, "\(op): input \(x.shape), output \(y.shape)")
-        precondition(p >= 0 && p <= 1, "\(op): p \(p) outside [0, 1]")
         let px = x.cpuPointer, py = y.cpuPointer
         if p == 0 {
-            if px != py { measure(op, bytes: Double(8 * n)) { py.update(from: px, count: n) } }
+            if px != py { measure(op, cost) { py.update(from: px, count: n) } }
             return
         }
         let scale: Float = p < 1 ? 1 / (1 - p) : 0
@@ -55,7 +54,7 @@ extension CPUDevice {
         let cacheKey = DropoutMaskCache.Key(key: key, count: n, cut: cut)
         if !record {
             let reused = dropoutMasks.consume(cacheKey) { mask in
-                measure(op, bytes: Double(8 * n + blocks)) {
+                measure(op, cost) {
                     applyRecordedMask(mask, x: px, scale: scale, y: py, count: n)
                 }
             }
@@ -64,7 +63,7 @@ extension CPUDevice {
         let maskOut = record ? dropoutMasks.record(cacheKey, size: blocks) : nil
         let k0 = UInt32(truncatingIfNeeded: key.seed), k1 = UInt32(truncatingIfNeeded: key.seed >> 32)
         let stream = key.stream, step = key.step
-        measure(op, bytes: Double(8 * n)) {
+        measure(op, cost) {
             // Groups of eight blocks (32 elements) go through the vectorised rounds.
             let groups = (blocks + 7) / 8
             let vector = aimclr_isa() != AIMCLR_ISA_PORTABLE
@@ -158,10 +157,10 @@ extension CPUDevice {
     /// y[i] = Op(a[i], b[i]) over a's elements, parallel over chunks (y may alias a or b). The op
     /// is a type, not a closure, so each use is specialised into its own vectorised loop.
     private func binary<Op: BinaryElementwise>(_: Op.Type, _ name: String, _ a: Tensor, _ b: Tensor, _ y: Tensor) {
+        guard let cost = errors.check({ try OpContract.binary(name, a: a, b: b, y: y) }) else { return }
         let n = a.count
-        precondition(b.count >= n && y.count >= n, "\(name): a \(a.shape), b \(b.shape), y \(y.shape)")
         let pa = a.cpuPointer, pb = b.cpuPointer, py = y.cpuPointer
-        measure(name, bytes: Double(12 * n)) {
+        measure(name, cost) {
             parallelFor(n, threads: threads, minimumPerChunk: elementwiseChunk) { r in
                 for i in r { py[i] = Op.apply(pa[i], pb[i]) }
             }
@@ -169,10 +168,10 @@ extension CPUDevice {
     }
 
     public func axpby(alpha: Float, x: Tensor, beta: Float, y: Tensor) {
+        guard let cost = errors.check({ try OpContract.axpby(x: x, y: y) }) else { return }
         let n = x.count
-        precondition(y.count >= n, "axpby: x \(x.shape), y \(y.shape)")
         let px = x.cpuPointer, py = y.cpuPointer
-        measure("axpby", bytes: Double(12 * n)) {
+        measure("axpby", cost) {
             parallelFor(n, threads: threads, minimumPerChunk: elementwiseChunk) { r in
                 if beta == 0 {
                     for i in r { py[i] = alpha * px[i] }
@@ -184,11 +183,8 @@ extension CPUDevice {
     }
 
     public func permute(x: Tensor, shape: [Int], perm: [Int], y: Tensor) {
-        let rank = shape.count
-        precondition(rank >= 1 && rank <= 6 && perm.count == rank && Set(perm) == Set(0 ..< rank),
-                     "permute: shape \(shape), perm \(perm) (at most 6 dims, perm a permutation)")
-        let n = shape.reduce(1, *)
-        precondition(x.count >= n && y.count >= n, "permute: x \(x.shape), y \(y.shape) for shape \(shape)")
+        guard let cost = errors.check({ try OpContract.permute(x: x, shape: shape, perm: perm, y: y) }) else { return }
+        let rank = shape.count, n = shape.reduce(1, *)
         if rank == 4 && perm == [0, 2, 1, 3] {
             swapMiddleDimensions(x: x.cpuPointer, shape: shape, y: y.cpuPointer)
             return
@@ -213,7 +209,7 @@ extension CPUDevice {
         let s = (outSrcStride[0], outSrcStride[1], outSrcStride[2], outSrcStride[3], outSrcStride[4], outSrcStride[5])
         let rows = n / max(d.5, 1)
         let px = x.cpuPointer, py = y.cpuPointer
-        measure("permute", bytes: Double(8 * n)) {
+        measure("permute", cost) {
             guard n > 0 else { return }
             parallelFor(rows, threads: threads, minimumPerChunk: max(1, elementwiseChunk / max(d.5, 1))) { r in
                 for row in r {

@@ -6,14 +6,6 @@ import CPUKernels
 /// in Double), so logits of a few hundred (1/τ = 5 times a cosine, or worse) cannot overflow.
 /// dLogits may be the logits tensor itself: every element is read before it is overwritten.
 extension CPUDevice {
-    private func lossGeometry(_ op: String, _ logits: Tensor, _ loss: Tensor, _ d: Tensor?) -> (Int, Int) {
-        precondition(logits.shape.count >= 1 && loss.count >= 1, "\(op): logits \(logits.shape), loss \(loss.shape)")
-        let b = logits.dim(0)
-        let k = b == 0 ? 0 : logits.count / b
-        precondition(d == nil || d!.count >= b * k, "\(op): dLogits \(d!.shape) for logits \(logits.shape)")
-        return (b, k)
-    }
-
     /// Runs `row(r) -> loss_r` over all rows in parallel and writes mean_r loss_r to `loss`.
     private func meanOverRows(_ rows: Int, width: Int, into loss: Tensor, _ row: (Int) -> Double) {
         withUnsafeTemporaryAllocation(of: Double.self, capacity: max(rows, 1)) { perRow in
@@ -28,11 +20,14 @@ extension CPUDevice {
     }
 
     public func softmaxCrossEntropy(logits: Tensor, labels: Tensor, scale: Float, loss: Tensor, dLogits: Tensor?) {
-        let (b, k) = lossGeometry("softmaxCrossEntropy", logits, loss, dLogits)
-        precondition(labels.count >= b, "softmaxCrossEntropy: labels \(labels.shape) for \(b) rows")
+        guard let cost = errors.check({
+            try OpContract.crossEntropy("softmaxCrossEntropy", logits: logits, second: labels, perRow: true, loss: loss,
+                                        dLogits: dLogits)
+        }) else { return }
+        let (b, k) = OpContract.rowsAndWidth(logits)
         let pl = logits.cpuPointer, plab = labels.cpuPointer, pd = dLogits?.cpuPointer
         let g = Double(scale) / Double(max(b, 1))
-        measure("softmaxCrossEntropy", bytes: Double(8 * b * k)) {
+        measure("softmaxCrossEntropy", cost) {
             meanOverRows(b, width: k, into: loss) { r in
                 let x = pl + r * k
                 let label = Int(plab[r])
@@ -54,12 +49,14 @@ extension CPUDevice {
 
     public func softTargetCrossEntropy(logits: Tensor, targetLogits: Tensor, scale: Float, loss: Tensor,
                                       dLogits: Tensor?) {
-        let (b, k) = lossGeometry("softTargetCrossEntropy", logits, loss, dLogits)
-        precondition(targetLogits.count >= b * k,
-                     "softTargetCrossEntropy: targetLogits \(targetLogits.shape) vs logits \(logits.shape)")
+        guard let cost = errors.check({
+            try OpContract.crossEntropy("softTargetCrossEntropy", logits: logits, second: targetLogits, perRow: false,
+                                        loss: loss, dLogits: dLogits)
+        }) else { return }
+        let (b, k) = OpContract.rowsAndWidth(logits)
         let pl = logits.cpuPointer, pt = targetLogits.cpuPointer, pd = dLogits?.cpuPointer
         let g = Double(scale) / Double(max(b, 1))
-        measure("softTargetCrossEntropy", bytes: Double(12 * b * k)) {
+        measure("softTargetCrossEntropy", cost) {
             meanOverRows(b, width: k, into: loss) { r in
                 let x = pl + r * k, t = pt + r * k
                 let d = pd.map { $0 + r * k }
@@ -83,11 +80,14 @@ extension CPUDevice {
 
     /// A row without positives contributes zero loss and zero gradient.
     public func maskedCrossEntropy(logits: Tensor, positives: Tensor, scale: Float, loss: Tensor, dLogits: Tensor?) {
-        let (b, k) = lossGeometry("maskedCrossEntropy", logits, loss, dLogits)
-        precondition(positives.count >= b * k, "maskedCrossEntropy: positives \(positives.shape) vs logits \(logits.shape)")
+        guard let cost = errors.check({
+            try OpContract.crossEntropy("maskedCrossEntropy", logits: logits, second: positives, perRow: false,
+                                        loss: loss, dLogits: dLogits)
+        }) else { return }
+        let (b, k) = OpContract.rowsAndWidth(logits)
         let pl = logits.cpuPointer, pm = positives.cpuPointer, pd = dLogits?.cpuPointer
         let g = Double(scale) / Double(max(b, 1))
-        measure("maskedCrossEntropy", bytes: Double(12 * b * k)) {
+        measure("maskedCrossEntropy", cost) {
             meanOverRows(b, width: k, into: loss) { r in
                 let x = pl + r * k, m = pm + r * k
                 let count = sumDouble(m, k)

@@ -4,11 +4,12 @@ import Compute
 extension CPUDevice {
     public func sgdStep(weight: Tensor, grad: Tensor, momentumBuffer: Tensor, learningRate: Float,
                         momentum: Float, weightDecay: Float, firstStep: Bool) {
+        guard let cost = errors.check({
+            try OpContract.sgdStep(weight: weight, grad: grad, momentumBuffer: momentumBuffer)
+        }) else { return }
         let n = weight.count
-        precondition(grad.count >= n && momentumBuffer.count >= n,
-                     "sgdStep: weight \(weight.shape), grad \(grad.shape), buffer \(momentumBuffer.shape)")
         let pw = weight.cpuPointer, pg = grad.cpuPointer, pb = momentumBuffer.cpuPointer
-        measure("sgdStep", bytes: Double(16 * n)) {
+        measure("sgdStep", cost) {
             parallelFor(n, threads: threads, minimumPerChunk: 1 << 15) { r in
                 for i in r {
                     let d = pg[i] + weightDecay * pw[i]
@@ -21,11 +22,11 @@ extension CPUDevice {
     }
 
     public func momentumUpdate(key: Tensor, query: Tensor, momentum: Float) {
+        guard let cost = errors.check({ try OpContract.momentumUpdate(key: key, query: query) }) else { return }
         let n = key.count
-        precondition(query.count >= n, "momentumUpdate: key \(key.shape), query \(query.shape)")
         let pk = key.cpuPointer, pq = query.cpuPointer
         let m = momentum, q = 1 - momentum
-        measure("momentumUpdate", bytes: Double(12 * n)) {
+        measure("momentumUpdate", cost) {
             parallelFor(n, threads: threads, minimumPerChunk: 1 << 15) { r in
                 for i in r { pk[i] = m * pk[i] + q * pq[i] }
             }
@@ -33,10 +34,10 @@ extension CPUDevice {
     }
 
     public func sumOfSquares(_ x: Tensor, out: Tensor) {
+        guard let cost = errors.check({ try OpContract.sumOfSquares(x: x, out: out) }) else { return }
         let n = x.count
-        precondition(out.count >= 1, "sumOfSquares: out \(out.shape)")
         let px = x.cpuPointer
-        measure("sumOfSquares", bytes: Double(4 * n)) {
+        measure("sumOfSquares", cost) {
             let chunks = max(1, min(threads, n / (1 << 15)))
             withUnsafeTemporaryAllocation(of: Double.self, capacity: chunks) { partial in
                 let part = partial.baseAddress!

@@ -17,6 +17,9 @@ public final class CPUDevice: Device {
     public var name: String { "cpu (\(threads) threads, \(CPUDevice.blasShortDescription))" }
 
     var profiler = Profiler()
+    /// The first op-contract violation not yet taken (see `OpContract`).
+    let errors = ErrorLatch()
+    public func takeError() -> DeviceError? { errors.take() }
     /// Scratch for gradients of im2col columns and for Â = A ⊙ E; grown as needed.
     let columnScratch = Scratch()
     let adjacencyScratch = Scratch()

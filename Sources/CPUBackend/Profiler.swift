@@ -37,4 +37,10 @@ extension CPUDevice {
         let end = DispatchTime.now().uptimeNanoseconds
         profiler.record(op, seconds: Double(end &- start) * 1e-9, flops: flops(), bytes: bytes())
     }
+
+    /// `measure` with the contract's cost model.
+    @inline(__always)
+    func measure(_ op: String, _ cost: OpCost, _ body: () -> Void) {
+        measure(op, flops: cost.flops, bytes: cost.bytes, body)
+    }
 }

@@ -250,6 +250,12 @@ public protocol Device: AnyObject {
     /// out[0] = Σ x_i² (for gradient clipping and diagnostics).
     func sumOfSquares(_ x: Tensor, out: Tensor)
 
+    // MARK: Errors
+
+    /// The first op-contract violation since the last call, cleared (nil when there was none).
+    /// The violating op was skipped and wrote nothing; see `OpContract`.
+    func takeError() -> DeviceError?
+
     // MARK: Profiling
 
     /// Per-op accumulated timings since the last reset (empty when profiling is off).
@@ -283,4 +289,9 @@ extension Device {
 
     /// Reads a one-element tensor.
     public func scalar(_ tensor: Tensor) -> Float { read(tensor)[0] }
+
+    /// Throws the first op-contract violation since the last check (see `OpContract`).
+    public func checkErrors() throws {
+        if let e = takeError() { throw e }
+    }
 }

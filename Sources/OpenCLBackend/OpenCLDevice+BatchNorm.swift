@@ -11,11 +11,13 @@ extension OpenCLDevice {
     public func batchNormForward(x: Tensor, channels: Int, training: Bool, momentum: Float, epsilon: Float,
                                  gamma: Tensor, beta: Tensor, runningMean: Tensor, runningVar: Tensor,
                                  savedMean: Tensor, savedInvStd: Tensor, relu: Bool, y: Tensor) {
+        guard let cost = errors.check({
+            try OpContract.batchNormForward(x: x, channels: channels, training: training, gamma: gamma, beta: beta,
+                                            runningMean: runningMean, runningVar: runningVar, savedMean: savedMean,
+                                            savedInvStd: savedInvStd, y: y)
+        }) else { return }
         let c = channels, p = x.count / channels
-        let flops: Double = Double(c * p) * (training ? 7 : 4)
-        let elements: Int = c * p * (training ? 4 : 2)
-        let bytes = 4 * Double(elements)
-        op("batchNormForward", flops: flops, bytes: bytes) {
+        op("batchNormForward", cost) {
             if training {
                 let chunk = bnChunk, groups = (p + chunk - 1) / chunk
                 let partial = scratch(c * groups * 2, "batchNormForward")
@@ -37,10 +39,12 @@ extension OpenCLDevice {
     public func batchNormBackward(x: Tensor, channels: Int, training: Bool, gamma: Tensor,
                                   savedMean: Tensor, savedInvStd: Tensor, dy: Tensor,
                                   dx: Tensor, dGamma: Tensor, dBeta: Tensor) {
+        guard let cost = errors.check({
+            try OpContract.batchNormBackward(x: x, channels: channels, gamma: gamma, savedMean: savedMean,
+                                             savedInvStd: savedInvStd, dy: dy, dx: dx, dGamma: dGamma, dBeta: dBeta)
+        }) else { return }
         let c = channels, p = x.count / channels
-        let flops: Double = Double(c * p) * 10
-        let bytes: Double = 4 * Double(c * p) * 5
-        op("batchNormBackward", flops: flops, bytes: bytes) {
+        op("batchNormBackward", cost) {
             let chunk = bnChunk, groups = (p + chunk - 1) / chunk
             let partial = scratch(c * groups * 2, "batchNormBackward")
             launchGrid(CLKernel.bn_partial_grad(.tensor(x), .tensor(dy), .tensor(savedMean), .tensor(savedInvStd),

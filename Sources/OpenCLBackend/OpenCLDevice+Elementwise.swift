@@ -4,19 +4,17 @@ import Compute
 /// Elementwise ops, dropout (Philox in-kernel, `Kernels/random.cl`) and permutation.
 extension OpenCLDevice {
     public func reluForward(x: Tensor, y: Tensor) {
+        guard let cost = errors.check({ try OpContract.reluForward(x: x, y: y) }) else { return }
         let n = x.count
-        let flops: Double = Double(n)
-        let bytes: Double = 8 * Double(n)
-        op("reluForward", flops: flops, bytes: bytes) {
+        op("reluForward", cost) {
             launch(CLKernel.relu_forward(.tensor(x), .tensor(y), .int(n)), count: n)
         }
     }
 
     public func reluBackward(y: Tensor, dy: Tensor, dx: Tensor) {
+        guard let cost = errors.check({ try OpContract.reluBackward(y: y, dy: dy, dx: dx) }) else { return }
         let n = y.count
-        let flops: Double = Double(n)
-        let bytes: Double = 12 * Double(n)
-        op("reluBackward", flops: flops, bytes: bytes) {
+        op("reluBackward", cost) {
             launch(CLKernel.relu_backward(.tensor(y), .tensor(dy), .tensor(dx), .int(n)), count: n)
         }
     }
@@ -31,13 +29,14 @@ extension OpenCLDevice {
 
     /// y = x·1/(1−p) where key.uniform(i) >= p, else 0; p == 0 copies.
     private func dropout(_ name: String, _ x: Tensor, _ p: Float, _ key: RandomKey, _ y: Tensor) {
+        guard let cost = errors.check({ try OpContract.dropout(name, x: x, p: p, y: y) }) else { return }
         let n = x.count
         if p == 0 {
-            copy(x, srcOffset: 0, to: y, dstOffset: 0, count: n)
+            if x.buffer !== y.buffer { copy(x, srcOffset: 0, to: y, dstOffset: 0, count: n) }
             return
         }
         let scale: Float = p < 1 ? 1 / (1 - p) : 0
-        op(name, flops: Double(n), bytes: 8 * Double(n)) {
+        op(name, cost) {
             launch(CLKernel.dropout_apply(.tensor(x), .tensor(y), .int(n), .float(p), .float(scale),
                                           .uint(UInt32(truncatingIfNeeded: key.seed)),
                                           .uint(UInt32(truncatingIfNeeded: key.seed >> 32)), .uint(key.stream),
@@ -56,49 +55,46 @@ extension OpenCLDevice {
     }
 
     public func add(_ a: Tensor, _ b: Tensor, y: Tensor) {
-        let n = y.count
-        let flops: Double = Double(n)
-        let bytes: Double = 12 * Double(n)
-        op("add", flops: flops, bytes: bytes) {
+        guard let cost = errors.check({ try OpContract.binary("add", a: a, b: b, y: y) }) else { return }
+        let n = a.count
+        op("add", cost) {
             launch(CLKernel.add_f32(.tensor(a), .tensor(b), .tensor(y), .int(n)), count: n)
         }
     }
 
     public func addReLU(_ a: Tensor, _ b: Tensor, y: Tensor) {
-        let n = y.count
-        op("addReLU", flops: 2 * Double(n), bytes: 12 * Double(n)) {
+        guard let cost = errors.check({ try OpContract.binary("addReLU", a: a, b: b, y: y) }) else { return }
+        let n = a.count
+        op("addReLU", cost) {
             launch(CLKernel.add_relu_f32(.tensor(a), .tensor(b), .tensor(y), .int(n)), count: n)
         }
     }
 
     public func multiply(_ a: Tensor, _ b: Tensor, y: Tensor) {
-        let n = y.count
-        let flops: Double = Double(n)
-        let bytes: Double = 12 * Double(n)
-        op("multiply", flops: flops, bytes: bytes) {
+        guard let cost = errors.check({ try OpContract.binary("multiply", a: a, b: b, y: y) }) else { return }
+        let n = a.count
+        op("multiply", cost) {
             launch(CLKernel.mul_f32(.tensor(a), .tensor(b), .tensor(y), .int(n)), count: n)
         }
     }
 
     public func axpby(alpha: Float, x: Tensor, beta: Float, y: Tensor) {
-        let n = y.count
-        let flops: Double = 3 * Double(n)
-        let bytes: Double = 12 * Double(n)
-        op("axpby", flops: flops, bytes: bytes) {
+        guard let cost = errors.check({ try OpContract.axpby(x: x, y: y) }) else { return }
+        let n = x.count
+        op("axpby", cost) {
             launch(CLKernel.axpby_f32(.float(alpha), .tensor(x), .float(beta), .tensor(y), .int(n)), count: n)
         }
     }
 
     public func permute(x: Tensor, shape: [Int], perm: [Int], y: Tensor) {
-        precondition(shape.count == perm.count && shape.count <= 6 && Set(perm) == Set(0..<shape.count),
-                     "permute: perm \(perm) does not match shape \(shape) (at most 6 dims)")
+        guard let cost = errors.check({ try OpContract.permute(x: x, shape: shape, perm: perm, y: y) }) else { return }
         let n = shape.reduce(1, *)
         var inStrides = [Int](repeating: 1, count: shape.count)
         for d in stride(from: shape.count - 2, through: 0, by: -1) { inStrides[d] = inStrides[d + 1] * shape[d + 1] }
         let pad = 6 - shape.count
         let outDims = [Int](repeating: 1, count: pad) + perm.map { shape[$0] }
         let strides = [Int](repeating: 0, count: pad) + perm.map { inStrides[$0] }
-        op("permute", bytes: 8 * Double(n)) {
+        op("permute", cost) {
             let d = outDims.map { KernelIntArg.int($0) }, s = strides.map { KernelIntArg.int($0) }
             launch(CLKernel.permute6(.tensor(x), .tensor(y), .int(n), d[1], d[2], d[3], d[4], d[5], s[0], s[1], s[2],
                                      s[3], s[4], s[5]), count: n)

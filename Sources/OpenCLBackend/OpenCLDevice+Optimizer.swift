@@ -5,10 +5,11 @@ import Compute
 extension OpenCLDevice {
     public func sgdStep(weight: Tensor, grad: Tensor, momentumBuffer: Tensor, learningRate: Float,
                         momentum: Float, weightDecay: Float, firstStep: Bool) {
+        guard let cost = errors.check({
+            try OpContract.sgdStep(weight: weight, grad: grad, momentumBuffer: momentumBuffer)
+        }) else { return }
         let n = weight.count
-        let flops: Double = 6 * Double(n)
-        let bytes: Double = 20 * Double(n)
-        op("sgdStep", flops: flops, bytes: bytes) {
+        op("sgdStep", cost) {
             launch(CLKernel.sgd_step(.tensor(weight), .tensor(grad), .tensor(momentumBuffer), .int(n),
                                      .float(learningRate), .float(momentum), .float(weightDecay),
                                      .int(firstStep ? 1 : 0)), count: n)
@@ -16,20 +17,17 @@ extension OpenCLDevice {
     }
 
     public func momentumUpdate(key: Tensor, query: Tensor, momentum: Float) {
+        guard let cost = errors.check({ try OpContract.momentumUpdate(key: key, query: query) }) else { return }
         let n = key.count
-        let flops: Double = 3 * Double(n)
-        let bytes: Double = 12 * Double(n)
-        op("momentumUpdate", flops: flops, bytes: bytes) {
+        op("momentumUpdate", cost) {
             launch(CLKernel.momentum_update(.tensor(key), .tensor(query), .int(n), .float(momentum)), count: n)
         }
     }
 
     public func sumOfSquares(_ x: Tensor, out: Tensor) {
+        guard let cost = errors.check({ try OpContract.sumOfSquares(x: x, out: out) }) else { return }
         let n = x.count
-        let flops: Double = 2 * Double(n)
-        let elements: Int = n
-        let bytes = 4 * Double(elements)
-        op("sumOfSquares", flops: flops, bytes: bytes) {
+        op("sumOfSquares", cost) {
             let chunk = 8192, groups = max(1, (n + chunk - 1) / chunk)
             let partial = scratch(groups, "sumOfSquares")
             launch(CLKernel.sum_squares_partial(.tensor(x), .int(n), .int(chunk), .tensor(partial),

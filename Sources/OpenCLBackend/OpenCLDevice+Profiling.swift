@@ -20,6 +20,11 @@ struct PendingEvent {
 /// of a marker enqueued before it to the end of its returned event, so its helper kernels
 /// (padding, transposes) count too; the queue is in-order, so nothing else runs in between.
 extension OpenCLDevice {
+    /// `op` with the contract's cost model.
+    func op(_ name: String, _ cost: OpCost, _ body: () -> Void) {
+        op(name, flops: cost.flops, bytes: cost.bytes, body)
+    }
+
     func op(_ name: String, flops: Double = 0, bytes: Double = 0, _ body: () -> Void) {
         if currentOp != nil { body(); return }
         currentOp = name

@@ -66,6 +66,9 @@ public final class OpenCLDevice: Device {
     /// Also time each kernel of an op on its own row "op/kernel" (flops and bytes stay with the op).
     public var profileKernels = false
     var currentOp: String?
+    /// The first op-contract violation not yet taken (see `OpContract`).
+    let errors = ErrorLatch()
+    public func takeError() -> DeviceError? { errors.take() }
     var pendingEvents: [PendingEvent] = []
     var timings: [String: OpTiming] = [:]
 

@@ -305,6 +305,7 @@ public final class ClassifierTrainer {
     private func update(lr: Float, loss: Tensor) throws -> Double {
         if let clipper { try clipper.clip() }
         try optimizer.step(learningRate: lr)
+        try device.checkErrors()
         return Double(device.scalar(loss))
     }
 

@@ -65,6 +65,7 @@ public final class FeatureExtractor {
             values.withUnsafeMutableBufferPointer { v in
                 device.download(source, into: UnsafeMutableBufferPointer(rebasing: v[(start * dim)..<((start + n) * dim)]))
             }
+            try device.checkErrors()
             progress?.update("\(label) \(batch.index + 1)/\(total)")
         }
         return FeatureSet(values: values, dimension: dim, labels: set.labels, names: set.names)
