@@ -42,15 +42,14 @@ extension CPUDevice {
 
     /// Top-k of columns 1...K per row; ties go to the lower index. NaNs are never selected.
     public func nearestNeighbourMask(similarities: [Tensor], topK: Int, mask: Tensor) {
-        precondition(mask.shape.count == 2, "nearestNeighbourMask: mask \(mask.shape) must be (B, 1+K)")
+        guard let cost = errors.check({
+            try OpContract.nearestNeighbourMask(similarities: similarities, topK: topK, mask: mask)
+        }) else { return }
         let b = mask.dim(0), w = mask.dim(1)
         let kk = min(max(topK, 0), w - 1)
-        for s in similarities {
-            precondition(s.count == b * w, "nearestNeighbourMask: similarity \(s.shape) vs mask \(mask.shape)")
-        }
         let pm = mask.cpuPointer
         let sources = similarities.map { UnsafePointer($0.cpuPointer) }
-        measure("nearestNeighbourMask", bytes: Double(4 * b * w * (similarities.count + 1))) {
+        measure("nearestNeighbourMask", cost) {
             pm.update(repeating: 0, count: b * w)
             sources.withUnsafeBufferPointer { srcs in
                 parallelFor(b, threads: threads, minimumPerChunk: max(1, 16384 / max(w, 1))) { rows in

@@ -11,17 +11,17 @@ extension CPUDevice {
         let c = shape.channels, n = shape.batch, tv = shape.frames * shape.joints, v = shape.joints
         let t = shape.frames
         let numel = shape.count
-        precondition(x.count >= numel && scale.count >= numel && y.count >= numel,
-                     "eadmForward: x \(x.shape), scale \(scale.shape), y \(y.shape) for \(shape)")
+        guard let cost = errors.check({ try OpContract.eadmForward(x: x, shape: shape, noOp: noOp, scale: scale, y: y) })
+        else { return }
         let px = x.cpuPointer, ps = scale.cpuPointer, py = y.cpuPointer
         if noOp {
-            measure("eadmForward", bytes: Double(8 * numel)) {
+            measure("eadmForward", cost) {
                 ps.update(repeating: 1, count: numel)
                 if py != px { py.update(from: px, count: numel) }
             }
             return
         }
-        measure("eadmForward", bytes: Double(16 * numel)) {
+        measure("eadmForward", cost) {
             withUnsafeTemporaryAllocation(of: Int.self, capacity: max(c * n, 1)) { keptPerPlane in
             withUnsafeTemporaryAllocation(of: Double.self, capacity: max(n * v, 1)) { jointMean in
                 let kept = keptPerPlane.baseAddress!, js = jointMean.baseAddress!

@@ -9,15 +9,14 @@ extension OpenCLDevice {
                             noOp: Bool, scale: Tensor, y: Tensor) {
         let c = shape.channels, n = shape.batch, t = shape.frames, v = shape.joints
         let count = shape.count, planes = c * n, plane = t * v
-        let flops: Double = 40 * Double(count)
-        let bytes: Double = 4 * Double(count) * 5
-        op("eadmForward", flops: flops, bytes: bytes) {
+        guard let cost = errors.check({ try OpContract.eadmForward(x: x, shape: shape, noOp: noOp, scale: scale, y: y) })
+        else { return }
+        op("eadmForward", cost) {
             if noOp {
                 fill(scale, value: 1)
                 copy(x, srcOffset: 0, to: y, dstOffset: 0, count: count)
                 return
             }
-            precondition(scale.buffer !== x.buffer, "eadmForward: scale must not alias x")
             let kept = scratch(planes, "eadmForward")  // holds ints (same size as floats)
             let spatial = scratch(n * v, "eadmForward")
             let factors = scratch(2, "eadmForward")

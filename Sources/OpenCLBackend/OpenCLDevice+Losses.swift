@@ -73,11 +73,11 @@ extension OpenCLDevice {
     }
 
     public func nearestNeighbourMask(similarities: [Tensor], topK: Int, mask: Tensor) {
-        let b = mask.dim(0), cols = mask.count / b
-        let flops: Double = Double(similarities.count * topK * b * cols)
-        let elements: Int = (similarities.count * topK + 1) * b * cols
-        let bytes = 4 * Double(elements)
-        op("nearestNeighbourMask", flops: flops, bytes: bytes) {
+        guard let cost = errors.check({
+            try OpContract.nearestNeighbourMask(similarities: similarities, topK: topK, mask: mask)
+        }) else { return }
+        let b = mask.dim(0), cols = mask.dim(1)
+        op("nearestNeighbourMask", cost) {
             launch(CLKernel.nnm_init(.tensor(mask), .int(cols), .int(b * cols)), count: b * cols)
             guard topK > 0 else { return }
             for sim in similarities {

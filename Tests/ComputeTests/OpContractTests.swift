@@ -89,6 +89,15 @@ final class OpContractTests: XCTestCase {
             BadCall(op: "enqueue") { d, out in
                 d.enqueue(keys: try self.filled(d, [3, 4]), queue: try out([4, 8]), pointer: 6)
             },
+            BadCall(op: "nearestNeighbourMask") { d, out in
+                d.nearestNeighbourMask(similarities: [try self.filled(d, [3, 9]), try self.filled(d, [3, 8])], topK: 1,
+                                       mask: try out([3, 9]))
+            },
+            BadCall(op: "eadmForward") { d, out in
+                let s = ActivationShape(channels: 2, batch: 2, frames: 3, joints: 4)
+                d.eadmForward(x: try self.filled(d, [s.count]), shape: s, threshold: 0.7, lambda: 1e-4, noOp: false,
+                              scale: try out([s.count]), y: try out([s.count - 1]))
+            },
             BadCall(op: "sgdStep") { d, out in
                 d.sgdStep(weight: try out([6]), grad: try self.filled(d, [5]), momentumBuffer: try out([6]), learningRate: 0.1,
                           momentum: 0.9, weightDecay: 0, firstStep: true)

@@ -47,3 +47,17 @@ extension OpContract {
         return OpCost(bytes: floats(2 * b * d))
     }
 }
+
+extension OpContract {
+    /// NNM's mask (B, 1 + K) from similarity matrices of the same shape.
+    public static func nearestNeighbourMask(similarities: [Tensor], topK: Int, mask: Tensor) throws -> OpCost {
+        try require(mask.shape.count == 2, "nearestNeighbourMask", "mask \(mask.shape) must be (B, 1+K)")
+        let b = mask.dim(0), w = mask.dim(1)
+        try require(topK >= 0, "nearestNeighbourMask", "topK \(topK) is negative")
+        for s in similarities {
+            try require(s.count == b * w, "nearestNeighbourMask", "similarity \(s.shape) vs mask \(mask.shape)")
+        }
+        return OpCost(flops: Double(similarities.count * min(topK, max(w - 1, 0)) * b * w),
+                      bytes: floats(b * w * (similarities.count + 1)))
+    }
+}
