@@ -14,9 +14,17 @@ public enum AimCLRVersion {
 struct RunHeader: Encodable {
     var type = "header"
     var version = AimCLRVersion.current
+    var commit = AimCLRVersion.commit
+    var host: String
     var started: String
     var command: [String]
     var device: String
     var resumedFrom: String?
     var config: PretrainConfig
+
+    init(provenance p: Provenance, resumedFrom: String?, config: PretrainConfig) {
+        version = p.version; commit = p.commit; host = p.host; started = p.started
+        command = p.commandLine; device = p.device
+        self.resumedFrom = resumedFrom; self.config = config
+    }
 }
