@@ -127,10 +127,7 @@ public final class Pretrainer {
         try text.line("aimclr \(provenance.version) (commit \(provenance.commit)) on \(provenance.host), device \(device.name)"
             + (resumedFrom.map { ", resumed from \($0)" } ?? ""))
         try text.line("command: \(commandLine.joined(separator: " "))")
-        let configPath = workDirectory.appendingPathComponent("config.yaml")
-        do { try config.yaml().write(to: configPath, atomically: true, encoding: .utf8) } catch {
-            throw JSONLinesWriter.OpenError(description: "\(configPath.path): cannot write the configuration: \(error.localizedDescription)")
-        }
+        try AtomicTextFile.write(try config.yaml(), to: workDirectory.appendingPathComponent("config.yaml").path, what: "the configuration")
         let board = tensorBoard ? TensorBoardWriter(directory: workDirectory.appendingPathComponent("tensorboard").path) : nil
         try board?.flush()
         // Saves a checkpoint with the run's provenance and points latest.safetensors at it.

@@ -9,8 +9,12 @@ public enum LatestCheckpoint {
     /// Points `directory/latest.safetensors` at `checkpoint` (a file in the same folder).
     public static func update(in directory: URL, to checkpoint: URL) throws {
         let final = directory.appendingPathComponent(fileName).path
-        let temporary = directory.appendingPathComponent(".\(fileName).tmp-\(getpid())").path
-        unlink(temporary)
+        let prefix = ".\(fileName).tmp-"
+        let temporary = directory.appendingPathComponent(prefix + "\(getpid())").path
+        // Links a killed run left between creating and renaming them, and our own from a failed try.
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? [] where name.hasPrefix(prefix) {
+            unlink(directory.appendingPathComponent(name).path)
+        }
         if symlink(checkpoint.lastPathComponent, temporary) != 0 {
             do {
                 try FileManager.default.copyItem(atPath: checkpoint.path, toPath: temporary)
