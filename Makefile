@@ -3,7 +3,9 @@
 
 SWIFT        ?= swift
 APT_PACKAGES := pkg-config ocl-icd-opencl-dev opencl-headers libclblast-dev \
-                libopenblas-dev pocl-opencl-icd clinfo
+                libopenblas-dev pocl-opencl-icd clinfo python3 python3-venv
+# TensorBoard's own reader, for the tests that read the runs' event files back.
+TB_VENV      := .build/tbvenv
 RELEASE_BIN  := .build/release/aimclr
 DEMO_DIR     ?= data/synthetic
 export OPENBLAS_NUM_THREADS ?= $(shell nproc)
@@ -27,7 +29,7 @@ build: deps
 release: deps
 	$(SWIFT) build -c release --product aimclr
 
-test: deps
+test: deps $(TB_VENV)/bin/tensorboard
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
@@ -39,6 +41,10 @@ bench: release
 
 clean:
 	rm -rf .build
+
+# Created once (pip fetches tensorboard from PyPI); `make clean` removes it with the build.
+$(TB_VENV)/bin/tensorboard:
+	python3 -m venv $(TB_VENV) && $(TB_VENV)/bin/pip install -q tensorboard
 
 # A full pretraining iteration on the CPU backend and on PyTorch, in one invocation.
 TORCH_PYTHON ?= python3

@@ -31,6 +31,7 @@ let package = Package(
         .target(name: "CPUBackend", dependencies: ["Compute", "CBLAS", "CPUPeak", "CPUKernels"], swiftSettings: fastLoops),
         .executableTarget(name: "EmbedKernelsTool", path: "Sources/EmbedKernelsTool"),
         .plugin(name: "EmbedKernels", capability: .buildTool(), dependencies: ["EmbedKernelsTool"]),
+        .plugin(name: "EmbedCommit", capability: .buildTool()),
         .target(name: "OpenCLBackend", dependencies: ["Compute", "COpenCL"],
                 plugins: ["EmbedKernels"]),
         .target(name: "Backends", dependencies: ["Compute", "CPUBackend", "OpenCLBackend"]),
@@ -38,7 +39,7 @@ let package = Package(
         // Data, layers, method.
         .target(name: "Skeleton", dependencies: ["Compute"], swiftSettings: fastLoops),
         .target(name: "NN", dependencies: ["Compute"]),
-        .target(name: "AimCLR", dependencies: ["NN", "Skeleton", "Compute", "Yams"]),
+        .target(name: "AimCLR", dependencies: ["NN", "Skeleton", "Compute", "Yams"], plugins: ["EmbedCommit"]),
 
         // Benchmarks (op catalogue and training-step timing), used by `aimclr bench`.
         .target(name: "Benchmarking", dependencies: ["Compute", "CBLAS", "AimCLR", "Skeleton"], path: "Benchmarks/Benchmarking"),

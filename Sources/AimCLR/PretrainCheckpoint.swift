@@ -43,7 +43,9 @@ public enum PretrainCheckpoint {
 
     /// Writes the model, queue and optimiser state after `epoch` completed (and, when
     /// `partialIterations` > 0, that many iterations of the next epoch).
-    public static func save(_ model: AimCLRModel, epoch: Int, partialIterations: Int = 0, to url: URL) throws {
+    /// `provenance` (version, commit, command line, device, host, start) joins the metadata.
+    public static func save(_ model: AimCLRModel, epoch: Int, partialIterations: Int = 0, provenance: Provenance? = nil,
+                            to url: URL) throws {
         var entries = model.encoderQ.exportState(prefix: "encoder_q.")
         entries += model.encoderK.exportState(prefix: "encoder_k.")
         let d = model.device
@@ -64,6 +66,7 @@ public enum PretrainCheckpoint {
             "checksum_fnv1a64": checksum(entries),
         ]
         if partialIterations > 0 { metadata["partial_iterations"] = String(partialIterations) }
+        if let provenance { metadata.merge(provenance.metadata) { own, _ in own } }
         try SafeTensors(entries: entries, metadata: metadata).write(to: url, beforeRename: injectedDelay)
     }
 

@@ -247,9 +247,12 @@ struct YAMLReader {
                 c.method = v
             case "save_interval": c.saveInterval = try int(key, value)
             case "seed":
-                let s = try int(key, value)
-                guard s >= 0 else { throw wrong(key, "a non-negative integer", value) }
-                c.seed = UInt64(s)
+                // Seeds span UInt64; YAML reads those above Int64.max as strings.
+                guard let s = (value as? Int).flatMap({ $0 >= 0 ? UInt64($0) : nil }) ?? UInt64("\(value)") else {
+                    throw wrong(key, "a non-negative integer", value)
+                }
+                c.seed = s
+            case "max_iterations": c.maxIterationsPerEpoch = try int(key, value)
             case "eadm_no_op": c.eadmNoOp = try bool(key, value)
             case "extreme_time_flip": c.extremeTimeFlip = try bool(key, value)
             case "queue_warmup": c.queueWarmup = try bool(key, value)

@@ -28,8 +28,11 @@ public final class Pretrainer {
     public var warn: (String) -> Void = { FileHandle.standardError.write(($0 + "\n").data(using: .utf8)!) }
     /// Asked after every iteration; true ends the run there with a checkpoint (Ctrl-C, SIGTERM).
     public var shouldStop: () -> Bool = { false }
-    /// The command line recorded in the log's header record.
+    /// The command line recorded in the log's header record and in every checkpoint.
     public var commandLine: [String] = CommandLine.arguments
+    /// Write TensorBoard scalars to `WORK_DIR/tensorboard/` (loss terms and lr per iteration,
+    /// epoch means and iterations/s per epoch).
+    public var tensorBoard = true
 
     /// - Parameter skipBadSamples: train without samples holding NaN/Inf (each is named in a
     ///   warning) instead of refusing the data set. Those samples are then copied into memory.
@@ -117,9 +120,23 @@ public final class Pretrainer {
         if config.queueWarmup && startEpoch == 1 && model.iteration == 0 {
             try warmUpQueue()
         }
+        let provenance = Provenance(device: device.name, commandLine: commandLine)
         let log = try JSONLinesWriter(path: workDirectory.appendingPathComponent("log.jsonl").path)
-        try log.append(RunHeader(started: ISO8601DateFormatter().string(from: Date()), command: commandLine,
-                                 device: device.name, resumedFrom: resumedFrom, config: config))
+        try log.append(RunHeader(provenance: provenance, resumedFrom: resumedFrom, config: config))
+        let text = try TextLog(path: workDirectory.appendingPathComponent("log.txt").path)
+        try text.line("aimclr \(provenance.version) (commit \(provenance.commit)) on \(provenance.host), device \(device.name)"
+            + (resumedFrom.map { ", resumed from \($0)" } ?? ""))
+        try text.line("command: \(commandLine.joined(separator: " "))")
+        try AtomicTextFile.write(try config.yaml(), to: workDirectory.appendingPathComponent("config.yaml").path, what: "the configuration")
+        let board = tensorBoard ? TensorBoardWriter(directory: workDirectory.appendingPathComponent("tensorboard").path) : nil
+        try board?.flush()
+        // Saves a checkpoint with the run's provenance and points latest.safetensors at it.
+        func checkpoint(epoch: Int, partialIterations: Int = 0, to url: URL) throws {
+            try log.flush()
+            try board?.flush()
+            try PretrainCheckpoint.save(model, epoch: epoch, partialIterations: partialIterations, provenance: provenance, to: url)
+            try LatestCheckpoint.update(in: workDirectory, to: url)
+        }
         let perEpoch = iterationsPerEpoch
         var summary = PretrainSummary(device: device.name, epochs: 0, iterations: 0, secondsPerIteration: 0)
         var lastCheckpoint: String?
@@ -146,6 +163,9 @@ public final class Pretrainer {
                 try log.append(IterationRecord(epoch: epoch, iteration: model.iteration, lr: lr, loss: losses.total,
                                           contrastive: losses.contrastive, d3mExtreme: losses.d3mExtreme,
                                           d3mDropped: losses.d3mDropped, seconds: dt))
+                board?.add(step: model.iteration, [("train/loss", losses.total), ("train/contrastive", losses.contrastive),
+                                                   ("train/d3m_extreme", losses.d3mExtreme), ("train/d3m_dropped", losses.d3mDropped),
+                                                   ("train/lr", lr), ("train/seconds_per_iteration", Float(dt))])
                 let rate = Double(trainedIterations) / trainedSeconds
                 let remaining = Double(total - trainedIterations) / rate
                 progress.update(String(format: "epoch %d/%d  iter %d/%d  loss %.4f (%@ %.4f, d3m %.4f/%.4f)  lr %g  %.2f it/s  ETA %@",
@@ -154,9 +174,9 @@ public final class Pretrainer {
                                        losses.d3mExtreme, losses.d3mDropped, lr, rate, ProgressReporter.duration(remaining)))
                 if done < perEpoch && shouldStop() {
                     let url = workDirectory.appendingPathComponent(PretrainCheckpoint.partialFileName(epoch: epoch, iterations: done))
-                    try log.flush()
-                    try PretrainCheckpoint.save(model, epoch: epoch - 1, partialIterations: done, to: url)
+                    try checkpoint(epoch: epoch - 1, partialIterations: done, to: url)
                     progress.finish("stopped in epoch \(epoch) after \(done) of \(perEpoch) iterations")
+                    try text.line("stopped in epoch \(epoch) after \(done) of \(perEpoch) iterations; checkpoint \(url.lastPathComponent)")
                     lastCheckpoint = url.path
                     summary.stopped = true
                     break training
@@ -170,20 +190,27 @@ public final class Pretrainer {
             if summary.firstEpochLoss == nil { summary.firstEpochLoss = mean }
             summary.lastEpochLoss = mean
             summary.epochs += 1
-            progress.finish(String(format: "epoch %d/%d  loss %.4f (%@ %.4f, d3m %.4f/%.4f)  %d it in %@",
-                                   epoch, config.numEpoch, mean.total, epoch <= config.miningEpoch ? "info" : "nnm",
-                                   mean.contrastive, mean.d3mExtreme, mean.d3mDropped, done,
-                                   ProgressReporter.duration(seconds)))
+            let itPerSecond = seconds > 0 ? Double(trained) / seconds : 0
+            let line = String(format: "epoch %d/%d  loss %.4f (%@ %.4f, d3m %.4f/%.4f)  lr %g  %d it in %@ (%.2f it/s)",
+                              epoch, config.numEpoch, mean.total, epoch <= config.miningEpoch ? "info" : "nnm",
+                              mean.contrastive, mean.d3mExtreme, mean.d3mDropped, lr, done,
+                              ProgressReporter.duration(seconds), itPerSecond)
+            progress.finish(line)
+            try text.line(line)
+            board?.add(step: epoch, [("epoch/loss", mean.total), ("epoch/contrastive", mean.contrastive),
+                                     ("epoch/d3m_extreme", mean.d3mExtreme), ("epoch/d3m_dropped", mean.d3mDropped),
+                                     ("epoch/lr", lr), ("epoch/iterations_per_second", Float(itPerSecond))])
+            try board?.flush()
             let stopping = epoch < config.numEpoch && shouldStop()
             if epoch % config.saveInterval == 0 || epoch == config.numEpoch || stopping {
                 let url = workDirectory.appendingPathComponent(PretrainCheckpoint.fileName(epoch: epoch))
-                try log.flush()
-                try PretrainCheckpoint.save(model, epoch: epoch, to: url)
+                try checkpoint(epoch: epoch, to: url)
                 PretrainCheckpoint.removePartials(upTo: epoch, in: workDirectory)
                 lastCheckpoint = url.path
             }
             if stopping {
                 progress.finish("stopped after epoch \(epoch)")
+                try text.line("stopped after epoch \(epoch)")
                 summary.stopped = true
                 break training
             }

@@ -33,6 +33,14 @@ public final class ProgressReporter {
         fflush(nil)
     }
 
+    /// "35.2 samples/s  ETA 1m05s": the rate since `start` and the time the rest would take at it.
+    public static func rate(done: Int, of total: Int, since start: Date, unit: String) -> String {
+        let seconds = Date().timeIntervalSince(start)
+        guard done > 0, seconds > 0 else { return "ETA ?" }
+        let perSecond = Double(done) / seconds
+        return String(format: "%.1f %@/s  ETA %@", perSecond, unit, duration(Double(max(0, total - done)) / perSecond))
+    }
+
     /// "1h02m", "3m05s", "12s".
     public static func duration(_ seconds: Double) -> String {
         guard seconds.isFinite, seconds >= 0 else { return "?" }

@@ -10,7 +10,7 @@ struct AimCLRCommand: ParsableCommand {
         Every heavy op runs on the selected device: `--device auto` picks the first OpenCL GPU and \
         otherwise the CPU backend (OpenBLAS); `cpu`, `opencl` and `opencl:N` choose explicitly.
         """,
-        version: AimCLRVersion.current,
+        version: AimCLRVersion.description,
         subcommands: [DemoCommand.self, DevicesCommand.self, SynthCommand.self, PrepareCommand.self, InspectCommand.self,
                       PretrainCommand.self, LinearCommand.self, KNNCommand.self, FinetuneCommand.self,
                       EnsembleCommand.self, EmbedCommand.self, ConvertCommand.self, BenchCommand.self])

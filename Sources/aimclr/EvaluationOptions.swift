@@ -26,6 +26,7 @@ struct EvaluationOptions: ParsableArguments {
     var hiddenChannels: Int = 16
     @Option(help: "Random seed (shuffle, augmentation, classifier and --random-init weights).") var seed: UInt64 = 0
     @Option(help: "Output folder for the result JSON and the saved logits.") var out: String = "runs/eval"
+    @Flag(name: .customLong("no-tensorboard"), help: "Do not write TensorBoard event files to OUT/tensorboard.") var noTensorBoard = false
 
     func validate() throws {
         if randomInit == (checkpoint != nil) {
@@ -76,6 +77,11 @@ struct EvaluationOptions: ParsableArguments {
         return loaded
     }
 
+    /// The TensorBoard event file of this evaluation in OUT/tensorboard, unless --no-tensorboard.
+    func tensorBoard() -> TensorBoardWriter? {
+        noTensorBoard ? nil : TensorBoardWriter(directory: out + "/tensorboard")
+    }
+
     /// --num-class, or the largest label + 1; a --num-class that some label does not fit is refused
     /// here, before features are computed, instead of after.
     func classCount(_ sets: EvaluationSet...) throws -> Int {
@@ -92,26 +98,48 @@ struct EvaluationOptions: ParsableArguments {
 enum EvaluationOutput {
     static func percent(_ x: Double) -> String { String(format: "%.2f%%", x * 100) }
 
-    /// Prints last and best, saves the best logits and the result JSON.
+    /// Logs each evaluation: a permanent progress line and TensorBoard scalars at step = epoch
+    /// (flushed at once, so an interrupted run keeps the curves so far).
+    static func recorder(progress: ProgressReporter, board: TensorBoardWriter?) -> (EvaluationRecord) -> Void {
+        { r in
+            progress.finish(String(format: "epoch %d  loss %.4f  lr %g  top-1 %.2f%%  top-5 %.2f%%", r.epoch, r.trainLoss,
+                                   r.learningRate, r.top1 * 100, r.top5 * 100))
+            board?.add(step: r.epoch, [("eval/top1", Float(r.top1)), ("eval/top5", Float(r.top5)),
+                                       ("train/loss", Float(r.trainLoss)), ("train/lr", r.learningRate)])
+            do { try board?.flush() } catch {
+                FileHandle.standardError.write(Data("warning: \(error)\n".utf8))
+            }
+        }
+    }
+
+    /// Prints last and best, saves the best logits, the last and best models and the result JSON.
     static func finish(_ summary: EvaluationSummary, outcome: ClassifierTrainingOutcome, test: EvaluationSet,
-                       out: String, encoder: STGCN) throws {
+                       out: String, encoder: STGCN, provenance: Provenance) throws {
         var s = summary
+        s.provenance = provenance
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         let logitsPath = out + "/\(s.protocolName)_best_logits.npy"
         try ScoreFile(logits: outcome.bestLogits, classes: outcome.classes, names: test.names, source: logitsPath)
             .write(logitsPath: logitsPath, labels: test.labels)
         s.logits = logitsPath
-        // The trained classifier (last epoch) as a classifier checkpoint every verb can load again.
+        // The trained classifier (last epoch, and best evaluation) as classifier checkpoints every verb can load again.
+        func metadata(epoch: Int) -> [String: String] {
+            ["format": "aimclr-classifier-1", "protocol": s.protocolName, "stream": s.stream ?? "", "epoch": "\(epoch)"]
+                .merging(provenance.metadata) { own, _ in own }
+        }
         let modelPath = out + "/\(s.protocolName)_last_model.safetensors"
-        try SafeTensors(entries: encoder.exportState(), metadata: ["format": "aimclr-classifier-1", "protocol": s.protocolName, "stream": s.stream ?? "",
-                                                                   "epoch": "\(outcome.lastEpoch)"])
+        try SafeTensors(entries: encoder.exportState(), metadata: metadata(epoch: outcome.lastEpoch))
             .write(to: URL(fileURLWithPath: modelPath))
+        let bestPath = out + "/\(s.protocolName)_best_model.safetensors"
+        try SafeTensors(entries: outcome.bestState, metadata: metadata(epoch: outcome.bestEpoch))
+            .write(to: URL(fileURLWithPath: bestPath))
         print("last (epoch \(outcome.lastEpoch)): top-1 \(percent(outcome.last.top1))  top-5 \(percent(outcome.last.top5))")
         print("best (epoch \(outcome.bestEpoch); \(EvaluationSummary.bestSelection.dropFirst(6))): top-1 \(percent(outcome.best.top1))  top-5 \(percent(outcome.best.top5))")
         print(ClassificationMetrics.compactText(outcome.best))
         let path = try s.write(to: out)
         print("logits: \(logitsPath) (+ _names.json, _labels.pkl)")
         print("model (last epoch): \(modelPath)")
+        print("model (best, epoch \(outcome.bestEpoch)): \(bestPath)")
         print("result: \(path)")
     }
 }

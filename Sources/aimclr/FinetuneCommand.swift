@@ -17,8 +17,9 @@ struct FinetuneCommand: ParsableCommand {
         The reference does not release the lr, epochs, lr steps, weight decay or batch size of these \
         protocols. Defaults chosen here: lr 0.1 (the author's reply in issue #7), weight decay 1e-4, \
         100 epochs, lr x0.1 after epoch 80, batch 128. Reporting as linear evaluation (last and best, \
-        the best selected on the test set). Writes OUT/<protocol>_result.json and the best logits, with \
-        protocol = semi-supervised or finetune.
+        the best selected on the test set). Writes OUT/<protocol>_result.json, the best logits, the last \
+        and best models and OUT/tensorboard (--no-tensorboard skips it), with protocol = semi-supervised \
+        or finetune.
         """)
 
     @OptionGroup var deviceOptions: DeviceOptions
@@ -45,6 +46,7 @@ struct FinetuneCommand: ParsableCommand {
 
     func run() throws {
         let device = try deviceOptions.makeDevice()
+        let provenance = Provenance(device: device.name)
         let (fullTrain, test) = try evaluation.openSets()
         let classes = try evaluation.classCount(fullTrain, test)
         let train: EvaluationSet
@@ -64,10 +66,8 @@ struct FinetuneCommand: ParsableCommand {
                                             stream: evaluation.skeletonStream, layout: try evaluation.skeletonLayout())
         let progress = ProgressReporter()
         trainer.progress = progress
-        trainer.onEvaluation = { r in
-            progress.finish(String(format: "epoch %d  loss %.4f  lr %g  top-1 %.2f%%  top-5 %.2f%%", r.epoch, r.trainLoss,
-                                   r.learningRate, r.top1 * 100, r.top5 * 100))
-        }
+        let board = evaluation.tensorBoard()
+        trainer.onEvaluation = EvaluationOutput.recorder(progress: progress, board: board)
         let name = labelFraction < 1 ? "semi-supervised" : "finetune"
         print("\(name): \(train.count) labelled training samples of \(fullTrain.count), \(test.count) test, \(classes) classes, \(evaluation.stream) stream")
         let outcome = try trainer.run(train: train, test: test)
@@ -81,7 +81,8 @@ struct FinetuneCommand: ParsableCommand {
                                         outcome: outcome, device: device.name)
         // Checked writable at the start; this names --out should the folder have changed since.
         try reportingErrors("--out \(evaluation.out)") {
-            try EvaluationOutput.finish(summary, outcome: outcome, test: test, out: evaluation.out, encoder: loaded.encoder)
+            try EvaluationOutput.finish(summary, outcome: outcome, test: test, out: evaluation.out, encoder: loaded.encoder,
+                                        provenance: provenance)
         }
     }
 }

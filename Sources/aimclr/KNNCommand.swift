@@ -10,7 +10,7 @@ struct KNNCommand: ParsableCommand {
         discussion: """
         SimSiam knn_monitor semantics: representations (the 256-d pooled features, eval mode, no \
         augmentation) are L2-normalised; each test sample takes the k most similar training samples \
-        and each votes for its class with weight exp(s / T). Writes OUT/knn_result.json.
+        and each votes for its class with weight exp(s / T). Writes OUT/knn_result.json and OUT/tensorboard (--no-tensorboard skips it).
         """)
 
     @OptionGroup var deviceOptions: DeviceOptions
@@ -26,6 +26,8 @@ struct KNNCommand: ParsableCommand {
 
     func run() throws {
         let device = try deviceOptions.makeDevice()
+        let provenance = Provenance(device: device.name)
+        let board = evaluation.tensorBoard()
         let (train, test) = try evaluation.openSets()
         let loaded = try evaluation.loadEncoder(classes: max(1, try evaluation.classCount(train, test)), device: device)
         if k > train.count {
@@ -38,13 +40,16 @@ struct KNNCommand: ParsableCommand {
         let queries = try extractor.representations(of: test, label: "features test")
         let knn = KNNClassifier(k: k, temperature: temperature)
         let report = try knn.evaluate(bank: bank, test: queries, device: device)
-        let summary = EvaluationSummary(protocolName: "knn", dataset: evaluation.data, trainSplit: evaluation.trainPart,
+        var summary = EvaluationSummary(protocolName: "knn", dataset: evaluation.data, trainSplit: evaluation.trainPart,
                                         testSplit: evaluation.testPart, stream: evaluation.stream,
                                         checkpoint: evaluation.source.summary, encoder: loaded.kind,
                                         hyperParameters: ["k": "\(k)", "temperature": "\(temperature)",
                                                           "feature": "pooled \(bank.dimension)-d representation, L2-normalised",
                                                           "batch_size": "\(evaluation.batchSize)"],
                                         report: report, seconds: Date().timeIntervalSince(started), device: device.name)
+        summary.provenance = provenance
+        board?.add(step: 0, [("knn/top1", Float(report.top1)), ("knn/top5", Float(report.top5))])
+        try reportingErrors("--out \(evaluation.out)") { try board?.flush() }
         print("\nkNN (k \(k), T \(temperature)): top-1 \(EvaluationOutput.percent(report.top1))  top-5 \(EvaluationOutput.percent(report.top5))")
         print(ClassificationMetrics.compactText(report))
         print("result: \(try reportingErrors("--out \(evaluation.out)") { try summary.write(to: evaluation.out) })")

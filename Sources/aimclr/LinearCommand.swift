@@ -16,7 +16,9 @@ struct LinearCommand: ParsableCommand {
         since the encoder is frozen and in eval mode); --recompute-features runs the encoder on every batch.
 
         Writes OUT/linear_result.json and OUT/linear_best_logits.npy (N, classes) with \
-        linear_best_logits_names.json and linear_best_logits_labels.pkl, the input of `aimclr ensemble`.
+        linear_best_logits_names.json and linear_best_logits_labels.pkl, the input of `aimclr ensemble`, \
+        OUT/linear_last_model.safetensors and OUT/linear_best_model.safetensors, and TensorBoard scalars \
+        per evaluation in OUT/tensorboard (--no-tensorboard skips them).
         """)
 
     @OptionGroup var deviceOptions: DeviceOptions
@@ -38,6 +40,7 @@ struct LinearCommand: ParsableCommand {
 
     func run() throws {
         let device = try deviceOptions.makeDevice()
+        let provenance = Provenance(device: device.name)
         let (train, test) = try evaluation.openSets()
         let classes = try evaluation.classCount(train, test)
         let loaded = try evaluation.loadEncoder(classes: classes, device: device)
@@ -49,10 +52,8 @@ struct LinearCommand: ParsableCommand {
                                             stream: evaluation.skeletonStream, layout: try evaluation.skeletonLayout())
         let progress = ProgressReporter()
         trainer.progress = progress
-        trainer.onEvaluation = { r in
-            progress.finish(String(format: "epoch %d  loss %.4f  lr %g  top-1 %.2f%%  top-5 %.2f%%", r.epoch, r.trainLoss,
-                                   r.learningRate, r.top1 * 100, r.top5 * 100))
-        }
+        let board = evaluation.tensorBoard()
+        trainer.onEvaluation = EvaluationOutput.recorder(progress: progress, board: board)
         print("linear evaluation: \(train.count) train / \(test.count) test samples, \(classes) classes, \(evaluation.stream) stream, \(mode.rawValue)")
         let outcome = try trainer.run(train: train, test: test)
         let summary = EvaluationSummary(protocolName: "linear", dataset: evaluation.data, trainSplit: evaluation.trainPart,
@@ -62,7 +63,8 @@ struct LinearCommand: ParsableCommand {
                                         device: device.name)
         // Checked writable at the start; this names --out should the folder have changed since.
         try reportingErrors("--out \(evaluation.out)") {
-            try EvaluationOutput.finish(summary, outcome: outcome, test: test, out: evaluation.out, encoder: loaded.encoder)
+            try EvaluationOutput.finish(summary, outcome: outcome, test: test, out: evaluation.out, encoder: loaded.encoder,
+                                        provenance: provenance)
         }
     }
 }

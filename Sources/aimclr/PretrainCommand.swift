@@ -13,8 +13,11 @@ struct PretrainCommand: ParsableCommand {
         model_args, base_lr, step, num_epoch, mining_epoch, topk, ...) when --config is given; the \
         defaults are the reference hyper-parameters. Options given on the command line override the file.
 
-        Writes WORK_DIR/log.jsonl (one JSON object per iteration and per epoch) and \
-        WORK_DIR/epochN_model.safetensors every --save-interval epochs and at the end. Tensor names \
+        Writes WORK_DIR/log.jsonl (one JSON object per iteration and per epoch), WORK_DIR/log.txt \
+        (one line per epoch), WORK_DIR/config.yaml (the effective configuration, loadable with --config), \
+        WORK_DIR/tensorboard/ (scalars for `tensorboard --logdir`; --no-tensorboard skips them), \
+        WORK_DIR/epochN_model.safetensors every --save-interval epochs and at the end, and \
+        WORK_DIR/latest.safetensors, a link to the newest checkpoint. Tensor names \
         are the reference state-dict names (encoder_q.*, encoder_k.*, queue, queue_ptr). \
         --resume continues from the newest readable checkpoint in WORK_DIR; a work folder holding \
         another run is refused unless --resume or --overwrite. Ctrl-C (or SIGTERM) finishes the current \
@@ -59,6 +62,7 @@ struct PretrainCommand: ParsableCommand {
     @Flag(name: .customLong("skip-bad-samples"), help: "Train without samples that hold NaN or infinite values (each is named) instead of stopping.")
     var skipBadSamples = false
     @Flag(help: "Print the per-op time breakdown at the end.") var profile = false
+    @Flag(name: .customLong("no-tensorboard"), help: "Do not write TensorBoard event files to WORK_DIR/tensorboard.") var noTensorBoard = false
 
     /// The configuration: `base` (defaults, or a checkpoint's on resume), then --config, then the flags.
     func makeConfig(base: PretrainConfig = PretrainConfig()) throws -> PretrainConfig {
@@ -165,6 +169,7 @@ struct PretrainCommand: ParsableCommand {
         print("data \(c.dataPath): \(trainer.iterationsPerEpoch) iterations/epoch x \(c.numEpoch) epochs, batch \(c.batchSize), queue \(c.queueSize)")
         let signals = StopSignals()
         trainer.shouldStop = { signals.requested }
+        trainer.tensorBoard = !noTensorBoard
         let summary = try trainer.run(resume: resume)
         signals.uninstall()
         if summary.stopped {

@@ -17,12 +17,25 @@ struct WorkFolder {
 
     var logPath: String { url.appendingPathComponent("log.jsonl").path }
 
-    /// Deletes the earlier run's checkpoints and log (only those; other files stay).
+    /// What a run writes besides its checkpoints and log.jsonl; an overwrite deletes these too,
+    /// so the new run's text log and TensorBoard curves do not continue the old run's.
+    static let companions = ["log.txt", "config.yaml", LatestCheckpoint.fileName, "tensorboard"]
+
+    /// Deletes the earlier run's checkpoints, logs, configuration and TensorBoard events (only
+    /// those; other files stay).
     func clear() throws {
         for name in previousRun {
             let path = url.appendingPathComponent(name).path
             guard unlink(path) == 0 else {
                 throw CommandFailure("--overwrite: cannot delete \(path) (\(String(cString: strerror(errno))))")
+            }
+        }
+        for name in Self.companions {
+            let path = url.appendingPathComponent(name).path
+            // fileExists follows links: a dangling latest.safetensors link must go as well.
+            guard (try? FileManager.default.attributesOfItem(atPath: path)) != nil else { continue }
+            do { try FileManager.default.removeItem(atPath: path) } catch {
+                throw CommandFailure("--overwrite: cannot delete \(path) (\(error.localizedDescription))")
             }
         }
         PretrainCheckpoint.removeStaleTemporaries(in: url)

@@ -263,13 +263,16 @@ final class CLIBadInputTests: XCTestCase {
         XCTAssertEqual(headers.first?["version"] as? String, AimCLRVersion.current)
         XCTAssertTrue(FileManager.default.fileExists(atPath: copy + "/epoch2_model.safetensors"))
 
-        // --overwrite clears the old checkpoints and log before the new run writes its own.
+        // --overwrite clears the old checkpoints, logs and TensorBoard events before the new run writes its own.
         let o = try Self.aimclr(["pretrain", "--data", "D", "--work-dir", copy, "--overwrite", "--epochs", "1", "--batch-size", "4",
                                  "--queue-size", "8", "--hidden-channels", "4", "--max-iterations", "1", "--device", "cpu"], in: f.root)
         XCTAssertEqual(o.status, 0, o.stderr)
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: copy).sorted(), ["epoch1_model.safetensors", "log.jsonl"])
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: copy).sorted(),
+                       ["config.yaml", "epoch1_model.safetensors", "latest.safetensors", "log.jsonl", "log.txt", "tensorboard"])
         let lines = try String(contentsOfFile: copy + "/log.jsonl", encoding: .utf8).split(separator: "\n")
         XCTAssertEqual(lines.filter { $0.contains("\"type\":\"header\"") }.count, 1)
+        XCTAssertEqual(try String(contentsOfFile: copy + "/log.txt", encoding: .utf8).components(separatedBy: " command: ").count, 2)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: copy + "/tensorboard").count, 1)
     }
 
     // MARK: Signals

@@ -72,6 +72,8 @@ public struct ClassifierTrainingOutcome: Sendable {
     public var bestEpoch: Int
     /// Logits (N, classes) of the best evaluation, in test-set order.
     public var bestLogits: [Float]
+    /// The encoder and classifier weights at the best evaluation, saved beside the last ones.
+    public var bestState: [(name: String, tensor: HostTensor)]
     public var classes: Int
     public var seconds: Double
 }
@@ -163,12 +165,14 @@ public final class ClassifierTrainer {
         let loader = try BatchLoader(data: train.positions, labels: train.labels, batchSize: config.batchSize, shuffle: true,
                                      dropLast: dropLast(train.count), seed: config.seed, mode: augmentation,
                                      stream: stream, layout: layout)
+        let total = config.epochs * loader.batchCount
         return try loop(started: started, batchCount: loader.batchCount, testLabels: test.labels, trainEpoch: { epoch, lr in
             var sum = 0.0, n = 0
             for batch in loader.batches(epoch: epoch) {
                 sum += try self.stepEncoder(batch, set: train, lr: lr)
                 n += 1
-                self.progress?.update(String(format: "epoch %d/%d  batch %d/%d  lr %g", epoch, self.config.epochs, n, loader.batchCount, lr))
+                self.progress?.update(String(format: "epoch %d/%d  batch %d/%d  lr %g  ", epoch, self.config.epochs, n, loader.batchCount, lr)
+                    + ProgressReporter.rate(done: (epoch - 1) * loader.batchCount + n, of: total, since: started, unit: "batches"))
             }
             return (sum, n)
         }, evaluate: { epoch in
@@ -188,13 +192,15 @@ public final class ClassifierTrainer {
             throw EvaluationError.shape(what: "cached features", detail: "label \(bad) outside the \(classes) classes of the classifier")
         }
         let batchCount = dropLast(train.count) ? train.count / config.batchSize : (train.count + config.batchSize - 1) / config.batchSize
-        return try loop(started: Date(), batchCount: batchCount, testLabels: test.labels, trainEpoch: { epoch, lr in
+        let started = Date(), total = config.epochs * batchCount
+        return try loop(started: started, batchCount: batchCount, testLabels: test.labels, trainEpoch: { epoch, lr in
             let order = Self.epochOrder(count: train.count, seed: self.config.seed, epoch: epoch)
             var sum = 0.0
             for b in 0..<batchCount {
                 let idx = Array(order[(b * self.config.batchSize)..<min((b + 1) * self.config.batchSize, order.count)])
                 sum += try self.stepCached(train, indices: idx, lr: lr)
-                self.progress?.update(String(format: "epoch %d/%d  batch %d/%d  lr %g", epoch, self.config.epochs, b + 1, batchCount, lr))
+                self.progress?.update(String(format: "epoch %d/%d  batch %d/%d  lr %g  ", epoch, self.config.epochs, b + 1, batchCount, lr)
+                    + ProgressReporter.rate(done: (epoch - 1) * batchCount + b + 1, of: total, since: started, unit: "batches"))
             }
             return (sum, batchCount)
         }, evaluate: { _ in try self.classify(test) })
@@ -222,6 +228,7 @@ public final class ClassifierTrainer {
         let classes = encoder.head.outFeatures
         var history: [EvaluationRecord] = []
         var best: (ClassificationReport, Int, [Float])?
+        var bestState: [(name: String, tensor: HostTensor)] = []
         var last: (ClassificationReport, Int)?
         for epoch in 1...config.epochs {
             let lr = config.schedule.learningRate(epoch: epoch)
@@ -236,12 +243,16 @@ public final class ClassifierTrainer {
                 let record = EvaluationRecord(epoch: epoch, top1: report.top1, top5: report.top5, trainLoss: meanLoss, learningRate: lr)
                 history.append(record)
                 onEvaluation?(record)
-                if best == nil || report.top1 > best!.0.top1 { best = (report, epoch, logits) }
+                if best == nil || report.top1 > best!.0.top1 {
+                    best = (report, epoch, logits)
+                    bestState = encoder.exportState()
+                }
                 last = (report, epoch)
             }
         }
         return ClassifierTrainingOutcome(history: history, last: last!.0, lastEpoch: last!.1, best: best!.0, bestEpoch: best!.1,
-                                         bestLogits: best!.2, classes: classes, seconds: Date().timeIntervalSince(started))
+                                         bestLogits: best!.2, bestState: bestState, classes: classes,
+                                         seconds: Date().timeIntervalSince(started))
     }
 
     /// Runs the fc over cached representations (N, D) batch by batch; returns (N, classes) logits.

@@ -37,12 +37,14 @@ public struct EvaluationSummary: Codable, Sendable {
     public var seconds: Double
     public var device: String
     public var date: String
+    /// Version, commit, command line, device, host and start of the run that produced this file.
+    public var provenance: Provenance?
 
     enum CodingKeys: String, CodingKey {
         case protocolName = "protocol"
         case dataset, trainSplit = "train_split", testSplit = "test_split", stream, checkpoint, encoder
         case hyperParameters = "hyper_parameters", top1, top5, selection, last, best, history, report, logits
-        case seconds, device, date
+        case seconds, device, date, provenance
     }
 
     public init(protocolName: String, dataset: String, trainSplit: String?, testSplit: String, stream: String?,
@@ -53,6 +55,7 @@ public struct EvaluationSummary: Codable, Sendable {
         self.report = report; self.top1 = report.top1; self.top5 = report.top5
         self.seconds = seconds; self.device = device
         self.date = ISO8601DateFormatter().string(from: Date())
+        provenance = Provenance(device: device)
     }
 
     /// The file name inside the output folder.

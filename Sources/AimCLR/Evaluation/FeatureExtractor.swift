@@ -53,6 +53,8 @@ public final class FeatureExtractor {
         var values = [Float](repeating: 0, count: set.count * dim)
         let device = encoder.device
         let total = loader.batchCount
+        let started = Date()
+        var samplesDone = 0
         for batch in loader.batches(epoch: 0) {
             let n = batch.indices.count
             let geometry = InputGeometry(samples: n, channels: encoder.config.inChannels, frames: set.frames,
@@ -66,7 +68,9 @@ public final class FeatureExtractor {
                 device.download(source, into: UnsafeMutableBufferPointer(rebasing: v[(start * dim)..<((start + n) * dim)]))
             }
             try device.checkErrors()
-            progress?.update("\(label) \(batch.index + 1)/\(total)")
+            samplesDone += n
+            progress?.update("\(label) \(batch.index + 1)/\(total)  "
+                + ProgressReporter.rate(done: samplesDone, of: set.count, since: started, unit: "samples"))
         }
         return FeatureSet(values: values, dimension: dim, labels: set.labels, names: set.names)
     }
