@@ -1,3 +1,4 @@
+import Compute
 import Foundation
 
 /// Appends one JSON object per line to a file (logs and benchmark results).
@@ -43,14 +44,14 @@ public final class JSONLinesWriter {
         var data = try encoder.encode(value)
         data.append(0x0A)
         do { try handle.write(contentsOf: data) } catch {
-            throw OpenError(description: "\(path): cannot append to the log: \(error.localizedDescription)")
+            throw OpenError(description: "\(path): cannot append to the log: \(systemErrorText(error))")
         }
     }
 
     /// Pushes written records to the disk, so a failure shows before a checkpoint is written.
     public func flush() throws {
         do { try handle.synchronize() } catch {
-            throw OpenError(description: "\(path): cannot write the log to disk: \(error.localizedDescription)")
+            throw OpenError(description: "\(path): cannot write the log to disk: \(systemErrorText(error))")
         }
     }
 

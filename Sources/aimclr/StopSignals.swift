@@ -36,7 +36,9 @@ final class StopSignals: @unchecked Sendable {
             FileHandle.standardError.write(Data("\n\(name): stopping after the current iteration and writing a checkpoint (again to stop at once)\n".utf8))
         } else {
             FileHandle.standardError.write(Data("\n\(name) again: stopping at once, without a checkpoint\n".utf8))
-            exit(128 + sig)
+            // _exit, not exit: the training threads are still running, and exit's atexit handlers
+            // and library destructors (OpenBLAS, the OpenCL driver) crashed under them (SIGSEGV).
+            _exit(128 + sig)
         }
     }
 

@@ -1,3 +1,4 @@
+import Compute
 import Foundation
 
 /// `latest.safetensors`: always the newest checkpoint of a work folder, so scripts and people
@@ -19,7 +20,7 @@ public enum LatestCheckpoint {
             do {
                 try FileManager.default.copyItem(atPath: checkpoint.path, toPath: temporary)
             } catch {
-                throw JSONLinesWriter.OpenError(description: "\(final): cannot link or copy \(checkpoint.lastPathComponent): \(error.localizedDescription)")
+                throw JSONLinesWriter.OpenError(description: "\(final): cannot link or copy \(checkpoint.lastPathComponent): \(systemErrorText(error))")
             }
         }
         guard rename(temporary, final) == 0 else {

@@ -1,3 +1,4 @@
+import Compute
 import Foundation
 
 /// Writes scalars as a TensorBoard event file (`events.out.tfevents.<unix time>.<host>`), the
@@ -35,7 +36,7 @@ public final class TensorBoardWriter {
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
-            throw WriteError(description: "\(directory): cannot create the TensorBoard folder: \(error.localizedDescription)")
+            throw WriteError(description: "\(directory): cannot create the TensorBoard folder: \(systemErrorText(error))")
         }
         // A resumed run started within the same second as the last must not overwrite its file.
         if FileManager.default.fileExists(atPath: path) { path += ".\(getpid())" }
@@ -71,7 +72,7 @@ public final class TensorBoardWriter {
             try handle.write(contentsOf: Data(pending))
             try handle.synchronize()
         } catch {
-            throw WriteError(description: "\(path): cannot write TensorBoard events: \(error.localizedDescription)")
+            throw WriteError(description: "\(path): cannot write TensorBoard events: \(systemErrorText(error))")
         }
         pending.removeAll(keepingCapacity: true)
     }

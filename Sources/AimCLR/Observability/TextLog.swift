@@ -1,3 +1,4 @@
+import Compute
 import Foundation
 
 /// `log.txt`: the run in plain lines for people (`tail -f`), beside the machine-readable
@@ -27,7 +28,7 @@ public final class TextLog {
             try handle.write(contentsOf: Data("\(stamp)  \(text)\n".utf8))
             try handle.synchronize()
         } catch {
-            throw JSONLinesWriter.OpenError(description: "\(path): cannot append to the log: \(error.localizedDescription)")
+            throw JSONLinesWriter.OpenError(description: "\(path): cannot append to the log: \(systemErrorText(error))")
         }
     }
 
