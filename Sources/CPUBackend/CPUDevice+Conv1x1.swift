@@ -42,15 +42,14 @@ extension CPUDevice {
 
     public func conv1x1Forward(x: Tensor, input: ActivationShape, stride: Int,
                                weight: Tensor, bias: Tensor, y: Tensor) {
-        precondition(stride >= 1, "conv1x1Forward: stride \(stride)")
+        guard let cost = errors.check({
+            try OpContract.conv1x1Forward(x: x, input: input, stride: stride, weight: weight, bias: bias, y: y)
+        }) else { return }
         let cin = input.channels, cout = weight.dim(0)
-        let tOut = (input.frames - 1) / stride + 1
+        let tOut = OpContract.outputFrames(input.frames, stride: stride)
         let cols = input.batch * tOut * input.joints
-        precondition(weight.count == cout * cin && bias.count >= cout && x.count >= input.count
-                     && y.count >= cout * cols,
-                     "conv1x1Forward: x \(x.shape) as \(input), weight \(weight.shape), bias \(bias.shape), y \(y.shape), stride \(stride)")
         let px = x.cpuPointer, pw = weight.cpuPointer, pb = bias.cpuPointer, py = y.cpuPointer
-        measure("conv1x1Forward", flops: 2 * Double(cout * cin * cols)) {
+        measure("conv1x1Forward", cost) {
             var src = UnsafePointer(px)
             if stride > 1 {
                 let g = columnScratch.floats(cin * cols)
@@ -65,17 +64,17 @@ extension CPUDevice {
 
     public func conv1x1Backward(x: Tensor, input: ActivationShape, stride: Int, weight: Tensor,
                                 dy: Tensor, dx: Tensor?, accumulate: Bool, dWeight: Tensor, dBias: Tensor) {
-        precondition(stride >= 1, "conv1x1Backward: stride \(stride)")
+        guard let cost = errors.check({
+            try OpContract.conv1x1Backward(x: x, input: input, stride: stride, weight: weight, dy: dy, dx: dx,
+                                           dWeight: dWeight, dBias: dBias)
+        }) else { return }
         let cin = input.channels, cout = weight.dim(0)
-        let tOut = (input.frames - 1) / stride + 1
+        let tOut = OpContract.outputFrames(input.frames, stride: stride)
         let cols = input.batch * tOut * input.joints
-        precondition(weight.count == cout * cin && dy.count >= cout * cols && dWeight.count >= cout * cin
-                     && dBias.count >= cout && (dx == nil || dx!.count >= input.count),
-                     "conv1x1Backward: x as \(input), weight \(weight.shape), dy \(dy.shape), stride \(stride)")
         let px = x.cpuPointer, pw = weight.cpuPointer, pdy = dy.cpuPointer
         let pdw = dWeight.cpuPointer, pdb = dBias.cpuPointer
         let pdx = dx?.cpuPointer
-        measure("conv1x1Backward", flops: 2 * Double(cout * cin * cols) * (dx == nil ? 1 : 2)) {
+        measure("conv1x1Backward", cost) {
             rowSums(pdy, rows: cout, cols: cols, into: pdb, threads: threads)
             var src = UnsafePointer(px)
             if stride > 1 {

@@ -15,31 +15,29 @@ extension CPUDevice {
     /// Â = A ⊙ E into the device's adjacency scratch (K·V·V floats).
     func effectiveAdjacency(_ a: Tensor, _ e: Tensor) -> UnsafeMutablePointer<Float> {
         let n = a.count
-        precondition(e.count == n, "graphConv: adjacency \(a.shape) vs importance \(e.shape)")
         let h = adjacencyScratch.floats(n)
         let pa = a.cpuPointer, pe = e.cpuPointer
         for i in 0 ..< n { h[i] = pa[i] * pe[i] }
         return h
     }
 
-    private func graphGeometry(_ op: String, x: Tensor, input: ActivationShape, weight: Tensor,
-                               adjacency: Tensor) -> (k: Int, cout: Int, cols: Int) {
-        let k = adjacency.dim(0), v = input.joints
-        let cin = input.channels
-        let kc = weight.dim(0)
-        precondition(k > 0 && kc % k == 0 && weight.count == kc * cin && adjacency.count == k * v * v
-                     && x.count >= input.count,
-                     "\(op): x \(x.shape) as \(input), weight \(weight.shape), adjacency \(adjacency.shape)")
-        return (k, kc / k, input.plane)
-    }
-
     public func graphConvForward(x: Tensor, input: ActivationShape, weight: Tensor, bias: Tensor,
                                  adjacency: Tensor, importance: Tensor, z: Tensor, y: Tensor) {
-        let (k, cout, cols) = graphGeometry("graphConvForward", x: x, input: input, weight: weight,
-                                            adjacency: adjacency)
+        guard let cost = errors.check({
+            try OpContract.graphConvForward(x: x, input: input, weight: weight, bias: bias, adjacency: adjacency,
+                                            importance: importance, z: z, y: y)
+        }) else { return }
+        // Every path's own measure nests inside this one, which charges the contract's cost.
+        measure("graphConvForward", cost) {
+            graphConvForwardPaths(x: x, input: input, weight: weight, bias: bias, adjacency: adjacency,
+                                  importance: importance, z: z, y: y)
+        }
+    }
+
+    private func graphConvForwardPaths(x: Tensor, input: ActivationShape, weight: Tensor, bias: Tensor,
+                                       adjacency: Tensor, importance: Tensor, z: Tensor, y: Tensor) {
+        let k = adjacency.dim(0), cout = weight.dim(0) / k, cols = input.plane
         let cin = input.channels, v = input.joints
-        precondition(bias.count >= k * cout && z.count >= k * cout * cols && y.count >= cout * cols,
-                     "graphConvForward: bias \(bias.shape), z \(z.shape), y \(y.shape) for K \(k), Cout \(cout), \(input)")
         let px = x.cpuPointer, pw = weight.cpuPointer, pb = bias.cpuPointer
         let pz = z.cpuPointer, py = y.cpuPointer
         if mixesFirst(cin: cin, cout: cout, k: k, cols: cols, room: z.count) {
@@ -62,13 +60,24 @@ extension CPUDevice {
                                   adjacency: Tensor, importance: Tensor, z: Tensor, dy: Tensor,
                                   dz: Tensor, dx: Tensor?, accumulate: Bool,
                                   dWeight: Tensor, dBias: Tensor, dImportance: Tensor) {
-        let (k, cout, cols) = graphGeometry("graphConvBackward", x: x, input: input, weight: weight,
-                                            adjacency: adjacency)
+        guard let cost = errors.check({
+            try OpContract.graphConvBackward(x: x, input: input, weight: weight, adjacency: adjacency,
+                                             importance: importance, z: z, dy: dy, dz: dz, dx: dx, dWeight: dWeight,
+                                             dBias: dBias, dImportance: dImportance)
+        }) else { return }
+        measure("graphConvBackward", cost) {
+            graphConvBackwardPaths(x: x, input: input, weight: weight, adjacency: adjacency, importance: importance,
+                                   z: z, dy: dy, dz: dz, dx: dx, accumulate: accumulate, dWeight: dWeight,
+                                   dBias: dBias, dImportance: dImportance)
+        }
+    }
+
+    private func graphConvBackwardPaths(x: Tensor, input: ActivationShape, weight: Tensor,
+                                        adjacency: Tensor, importance: Tensor, z: Tensor, dy: Tensor,
+                                        dz: Tensor, dx: Tensor?, accumulate: Bool,
+                                        dWeight: Tensor, dBias: Tensor, dImportance: Tensor) {
+        let k = adjacency.dim(0), cout = weight.dim(0) / k, cols = input.plane
         let cin = input.channels, v = input.joints
-        precondition(z.count >= k * cout * cols && dz.count >= k * cout * cols && dy.count >= cout * cols
-                     && dWeight.count >= k * cout * cin && dBias.count >= k * cout
-                     && dImportance.count >= k * v * v && (dx == nil || dx!.count >= input.count),
-                     "graphConvBackward: z \(z.shape), dz \(dz.shape), dy \(dy.shape), dW \(dWeight.shape) for K \(k), Cout \(cout), \(input)")
         let px = x.cpuPointer, pw = weight.cpuPointer, pz = z.cpuPointer, pdy = dy.cpuPointer
         let pdz = dz.cpuPointer, pdw = dWeight.cpuPointer, pdb = dBias.cpuPointer
         let pde = dImportance.cpuPointer, pa = adjacency.cpuPointer

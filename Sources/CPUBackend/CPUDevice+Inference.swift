@@ -8,8 +8,11 @@ import Compute
 extension CPUDevice {
     public func batchNormInferenceAffine(gamma: Tensor, beta: Tensor, runningMean: Tensor, runningVar: Tensor,
                                          epsilon: Float, scale: Tensor, shift: Tensor) {
-        let c = batchNormAffineChannels(gamma: gamma, beta: beta, runningMean: runningMean, runningVar: runningVar,
-                                        scale: scale, shift: shift)
+        guard errors.check({
+            try OpContract.batchNormInferenceAffine(gamma: gamma, beta: beta, runningMean: runningMean,
+                                                    runningVar: runningVar, scale: scale, shift: shift)
+        }) != nil else { return }
+        let c = gamma.count
         let pg = gamma.cpuPointer, pb = beta.cpuPointer, pm = runningMean.cpuPointer, pv = runningVar.cpuPointer
         let ps = scale.cpuPointer, pt = shift.cpuPointer
         for ch in 0 ..< c {
@@ -21,9 +24,11 @@ extension CPUDevice {
     }
 
     public func applyEpilogue(_ epilogue: ChannelEpilogue, x: Tensor, channels: Int, y: Tensor) {
-        let p = epilogue.validateApply(x: x, channels: channels, y: y)
+        guard let cost = errors.check({ try OpContract.applyEpilogue(epilogue, x: x, channels: channels, y: y) })
+        else { return }
+        let p = x.count / channels
         let px = x.cpuPointer, py = y.cpuPointer
-        measure("applyEpilogue", bytes: Double(4 * x.count * (epilogue.residual == nil ? 2 : 3))) {
+        measure("applyEpilogue", cost) {
             parallelFor(channels * p, threads: threads, minimumPerChunk: elementwiseChunk) { range in
                 epilogueRows(epilogue, channelLength: p, range: range, from: px, into: py)
             }
@@ -56,35 +61,33 @@ extension CPUDevice {
 
     public func temporalConvInference(x: Tensor, input: ActivationShape, kernel: Int, stride: Int,
                                       weight: Tensor, bias: Tensor, epilogue: ChannelEpilogue?, y: Tensor) {
-        let (cout, tOut, cols) = temporalGeometry("temporalConvInference", x: x, input: input, kernel: kernel,
-                                                  stride: stride, weight: weight)
-        precondition(y.count >= cout * cols && bias.count >= cout,
-                     "temporalConvInference: y \(y.shape) needs \(cout * cols), bias \(bias.shape)")
-        epilogue?.validate("temporalConvInference", channels: cout, count: cout * cols)
-        temporalConvWithoutColumns(x: x, input: input, kernel: kernel, stride: stride, weight: weight, bias: bias,
-                                   epilogue: epilogue, y: y, cout: cout, tOut: tOut)
+        guard let cost = errors.check({
+            try OpContract.temporalConvInference(x: x, input: input, kernel: kernel, stride: stride, weight: weight,
+                                                 bias: bias, epilogue: epilogue, y: y)
+        }) else { return }
+        let (cout, tOut, _) = temporalGeometry(input: input, kernel: kernel, stride: stride, weight: weight)
+        measure("temporalConvInference", cost) {
+            temporalConvWithoutColumns(x: x, input: input, kernel: kernel, stride: stride, weight: weight, bias: bias,
+                                       epilogue: epilogue, y: y, cout: cout, tOut: tOut)
+        }
     }
 }
 
 extension CPUDevice {
     public func graphConvInference(x: Tensor, input: ActivationShape, weight: Tensor, bias: Tensor,
                                    adjacency: Tensor, importance: Tensor, epilogue: ChannelEpilogue?, y: Tensor) {
+        guard let cost = errors.check({
+            try OpContract.graphConvInference(x: x, input: input, weight: weight, bias: bias, adjacency: adjacency,
+                                              importance: importance, epilogue: epilogue, y: y)
+        }) else { return }
         let k = adjacency.dim(0), v = input.joints, cin = input.channels, cols = input.plane
-        let kc = weight.dim(0), cout = kc / max(k, 1)
-        precondition(k > 0 && kc % k == 0 && weight.count == kc * cin && adjacency.count == k * v * v
-                     && importance.count == adjacency.count && bias.count >= kc && x.count >= input.count
-                     && y.count >= cout * cols,
-                     "graphConvInference: x \(x.shape) as \(input), weight \(weight.shape), adjacency \(adjacency.shape), y \(y.shape)")
-        epilogue?.validate("graphConvInference", channels: cout, count: cout * cols)
+        let kc = weight.dim(0), cout = kc / k
         let mixFirst = cin < cout
         let pieces = graphPieces(intermediateChannels: k * (mixFirst ? cin : cout), cols: cols, v: v)
         let workers = pieces.workers, pieceFloats = pieces.floats
         let scratch = graphPieceScratch.floats(workers * pieceFloats)
         let px = x.cpuPointer, pw = weight.cpuPointer, pb = bias.cpuPointer, py = y.cpuPointer
-        let flops = mixFirst
-            ? 2 * Double(k * cin * cols * v) + 2 * Double(cout) * Double(k * cin) * Double(cols)
-            : 2 * Double(k * cout) * Double(cin * cols) + 2 * Double(k * cout * cols * v)
-        measure("graphConvInference", flops: flops) {
+        measure("graphConvInference", cost) {
             let ahat = UnsafePointer(effectiveAdjacency(adjacency, importance))
             // Mixing first: W'[c, k·Cin + i] = W[k·Cout + c, i] and the bias carried through Â,
             // B[c, w] = Σ_k b[k·Cout + c]·colsum_k[w], as in graphConvForward.

@@ -10,25 +10,30 @@ import Compute
 /// multiplies Wᵀ·dy for a block into a small cached scratch and folds it straight back onto
 /// dx, so the full-size column gradient never goes through memory.
 extension CPUDevice {
-    func temporalGeometry(_ op: String, x: Tensor, input: ActivationShape, kernel: Int, stride: Int,
-                                  weight: Tensor) -> (cout: Int, tOut: Int, cols: Int) {
-        precondition(kernel >= 1 && kernel % 2 == 1 && stride >= 1,
-                     "\(op): kernel \(kernel) (must be odd), stride \(stride)")
-        let cout = weight.dim(0)
-        let pad = (kernel - 1) / 2
-        let tOut = (input.frames + 2 * pad - kernel) / stride + 1
-        precondition(weight.count == cout * input.channels * kernel && x.count >= input.count,
-                     "\(op): x \(x.shape) as \(input), weight \(weight.shape), kernel \(kernel)")
-        return (cout, tOut, input.batch * tOut * input.joints)
+    /// (Cout, output frames, output positions) of a call that kept its contract.
+    func temporalGeometry(input: ActivationShape, kernel: Int, stride: Int, weight: Tensor)
+        -> (cout: Int, tOut: Int, cols: Int) {
+        let tOut = OpContract.outputFrames(input.frames, stride: stride)
+        return (weight.dim(0), tOut, input.batch * tOut * input.joints)
     }
 
     public func temporalConvForward(x: Tensor, input: ActivationShape, kernel: Int, stride: Int,
                                     weight: Tensor, bias: Tensor, columns: Tensor?, y: Tensor) {
-        let (cout, tOut, cols) = temporalGeometry("temporalConvForward", x: x, input: input, kernel: kernel,
-                                                  stride: stride, weight: weight)
+        guard let cost = errors.check({
+            try OpContract.temporalConvForward(x: x, input: input, kernel: kernel, stride: stride, weight: weight,
+                                               bias: bias, columns: columns, y: y)
+        }) else { return }
+        // Every path's own measure nests inside this one, which charges the contract's cost.
+        measure("temporalConvForward", cost) {
+            temporalConvForwardPaths(x: x, input: input, kernel: kernel, stride: stride, weight: weight, bias: bias,
+                                     columns: columns, y: y)
+        }
+    }
+
+    private func temporalConvForwardPaths(x: Tensor, input: ActivationShape, kernel: Int, stride: Int,
+                                          weight: Tensor, bias: Tensor, columns: Tensor?, y: Tensor) {
+        let (cout, tOut, cols) = temporalGeometry(input: input, kernel: kernel, stride: stride, weight: weight)
         let cin = input.channels, rowsK = cin * kernel
-        precondition((columns.map { $0.buffer.count >= rowsK * cols } ?? true) && y.count >= cout * cols && bias.count >= cout,
-                     "temporalConvForward: columns \(columns?.shape ?? []) needs \(rowsK * cols), y \(y.shape) needs \(cout * cols)")
         guard let columns else {
             temporalConvWithoutColumns(x: x, input: input, kernel: kernel, stride: stride, weight: weight, bias: bias,
                                        epilogue: nil, y: y, cout: cout, tOut: tOut)
@@ -97,14 +102,24 @@ extension CPUDevice {
     public func temporalConvBackward(x: Tensor, input: ActivationShape, kernel: Int, stride: Int,
                                      weight: Tensor, columns: Tensor?, dy: Tensor,
                                      dx: Tensor?, accumulate: Bool, dWeight: Tensor, dBias: Tensor) {
-        let (cout, tOut, cols) = temporalGeometry("temporalConvBackward", x: x, input: input, kernel: kernel,
-                                                  stride: stride, weight: weight)
+        guard let cost = errors.check({
+            try OpContract.temporalConvBackward(x: x, input: input, kernel: kernel, stride: stride, weight: weight,
+                                                columns: columns, dy: dy, dx: dx, dWeight: dWeight, dBias: dBias)
+        }) else { return }
+        measure("temporalConvBackward", cost) {
+            temporalConvBackwardPaths(x: x, input: input, kernel: kernel, stride: stride, weight: weight,
+                                      columns: columns, dy: dy, dx: dx, accumulate: accumulate, dWeight: dWeight,
+                                      dBias: dBias)
+        }
+    }
+
+    private func temporalConvBackwardPaths(x: Tensor, input: ActivationShape, kernel: Int, stride: Int,
+                                           weight: Tensor, columns: Tensor?, dy: Tensor,
+                                           dx: Tensor?, accumulate: Bool, dWeight: Tensor, dBias: Tensor) {
+        let (cout, tOut, cols) = temporalGeometry(input: input, kernel: kernel, stride: stride, weight: weight)
         let cin = input.channels
         let rowsK = cin * kernel
         guard let columns else {
-            precondition(dy.count >= cout * cols && dWeight.count >= cout * rowsK && dBias.count >= cout
-                         && (dx == nil || dx!.count >= input.count),
-                         "temporalConvBackward: dy \(dy.shape), dW \(dWeight.shape) for \(input), kernel \(kernel)")
             if directTemporalConvolution.applies(stride: stride, kernel: kernel, input: input, outputChannels: cout) {
                 temporalConvBackwardDirect(x: x, input: input, kernel: kernel, weight: weight, dy: dy, dx: dx,
                                            accumulate: accumulate, dWeight: dWeight, dBias: dBias, cout: cout)
@@ -120,10 +135,6 @@ extension CPUDevice {
                                           cout: cout, tOut: tOut)
             return
         }
-        precondition(columns.buffer.count >= rowsK * cols && dy.count >= cout * cols
-                     && dWeight.count >= cout * rowsK && dBias.count >= cout
-                     && (dx == nil || dx!.count >= input.count),
-                     "temporalConvBackward: columns \(columns.shape), dy \(dy.shape), dW \(dWeight.shape) for \(input), kernel \(kernel)")
         let pw = weight.cpuPointer, pc = columns.cpuPointer, pdy = dy.cpuPointer
         let pdw = dWeight.cpuPointer, pdb = dBias.cpuPointer
         let pdx = dx?.cpuPointer

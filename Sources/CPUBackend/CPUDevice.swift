@@ -109,22 +109,21 @@ public final class CPUDevice: Device {
     }
 
     public func upload(_ values: UnsafeBufferPointer<Float>, to tensor: Tensor) {
-        precondition(values.count <= tensor.buffer.count,
-                     "upload: \(values.count) values into tensor \(tensor.shape)")
-        guard let base = values.baseAddress, values.count > 0 else { return }
+        guard errors.check({ try OpContract.transfer("upload", count: values.count, tensor: tensor) }) != nil,
+              let base = values.baseAddress, values.count > 0 else { return }
         tensor.cpuPointer.update(from: base, count: values.count)
     }
 
     public func download(_ tensor: Tensor, into values: UnsafeMutableBufferPointer<Float>) {
-        let n = min(values.count, tensor.count)
-        guard let base = values.baseAddress, n > 0 else { return }
-        base.update(from: tensor.cpuPointer, count: n)
+        guard errors.check({ try OpContract.transfer("download", count: values.count, tensor: tensor) }) != nil,
+              let base = values.baseAddress, values.count > 0 else { return }
+        base.update(from: tensor.cpuPointer, count: values.count)
     }
 
     public func fill(_ tensor: Tensor, value: Float) {
         let p = tensor.cpuPointer
         let n = tensor.count
-        measure("fill", bytes: Double(4 * n)) {
+        measure("fill", OpContract.fill(tensor)) {
             parallelFor(n, threads: threads, minimumPerChunk: 1 << 16) { r in
                 (p + r.lowerBound).update(repeating: value, count: r.count)
             }
@@ -132,12 +131,12 @@ public final class CPUDevice: Device {
     }
 
     public func copy(_ src: Tensor, srcOffset: Int, to dst: Tensor, dstOffset: Int, count: Int) {
-        precondition(srcOffset >= 0 && dstOffset >= 0 && count >= 0
-                     && srcOffset + count <= src.buffer.count && dstOffset + count <= dst.buffer.count,
-                     "copy: [\(srcOffset) ..< \(srcOffset + count)] of \(src.shape) to [\(dstOffset) ..< \(dstOffset + count)] of \(dst.shape)")
+        guard let cost = errors.check({
+            try OpContract.copy(src: src, srcOffset: srcOffset, dst: dst, dstOffset: dstOffset, count: count)
+        }) else { return }
         let s = src.cpuPointer + srcOffset
         let d = dst.cpuPointer + dstOffset
-        measure("copy", bytes: Double(8 * count)) {
+        measure("copy", cost) {
             // `update` is memmove-safe, so overlapping ranges of one tensor are fine.
             d.update(from: s, count: count)
         }

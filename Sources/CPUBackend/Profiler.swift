@@ -5,6 +5,8 @@ import Dispatch
 /// wall time around the call is the op's time.
 struct Profiler {
     var enabled = false
+    /// Inside a measured op: nested measures (an op's internal paths) count towards the outer one.
+    var nested = false
     private var timings: [String: OpTiming] = [:]
 
     mutating func record(_ op: String, seconds: Double, flops: Double, bytes: Double) {
@@ -27,13 +29,16 @@ struct Profiler {
 
 extension CPUDevice {
     /// Runs `body`, charging its wall time (and the given flop/byte counts) to `op` when
-    /// profiling is on. Costs one branch when it is off.
+    /// profiling is on. Costs one branch when it is off. A measure inside another one (an op's
+    /// internal path) counts towards the outer op only.
     @inline(__always)
     func measure(_ op: String, flops: @autoclosure () -> Double = 0, bytes: @autoclosure () -> Double = 0,
                  _ body: () -> Void) {
-        guard profiler.enabled else { body(); return }
+        guard profiler.enabled, !profiler.nested else { body(); return }
         let start = DispatchTime.now().uptimeNanoseconds
+        profiler.nested = true
         body()
+        profiler.nested = false
         let end = DispatchTime.now().uptimeNanoseconds
         profiler.record(op, seconds: Double(end &- start) * 1e-9, flops: flops(), bytes: bytes())
     }

@@ -8,9 +8,11 @@ extension OpenCLDevice {
                      a: Tensor, aOffset: Int, lda: Int,
                      b: Tensor, bOffset: Int, ldb: Int,
                      beta: Float, c: Tensor, cOffset: Int, ldc: Int) {
-        let flops: Double = 2 * Double(m) * Double(n) * Double(k)
-        let bytes: Double = 4 * (Double(m * k) + Double(k * n) + 2 * Double(m * n))
-        op("gemm", flops: flops, bytes: bytes) {
+        guard let cost = errors.check({
+            try OpContract.gemm("gemm", transA: transA, transB: transB, m: m, n: n, k: k, a: a, aOffset: aOffset,
+                                lda: lda, b: b, bOffset: bOffset, ldb: ldb, c: c, cOffset: cOffset, ldc: ldc)
+        }) else { return }
+        op("gemm", cost) {
             sgemm(transA, transB, m, n, k, alpha, mem(a), aOffset, lda, mem(b), bOffset, ldb, beta, mem(c), cOffset, ldc)
         }
     }
@@ -20,11 +22,13 @@ extension OpenCLDevice {
                                    b: Tensor, bOffset: Int, ldb: Int, strideB: Int,
                                    beta: Float, c: Tensor, cOffset: Int, ldc: Int, strideC: Int,
                                    batch: Int) {
+        guard let cost = errors.check({
+            try OpContract.gemm("gemmStridedBatched", transA: transA, transB: transB, m: m, n: n, k: k, a: a,
+                                aOffset: aOffset, lda: lda, strideA: strideA, b: b, bOffset: bOffset, ldb: ldb,
+                                strideB: strideB, c: c, cOffset: cOffset, ldc: ldc, strideC: strideC, batch: batch)
+        }) else { return }
         guard batch > 0, m > 0, n > 0 else { return }
-        let fb = Double(batch)
-        let flops: Double = 2 * Double(m) * Double(n) * Double(k) * fb
-        let bytes: Double = 4 * fb * (Double(m * k) + Double(k * n) + 2 * Double(m * n))
-        op("gemmStridedBatched", flops: flops, bytes: bytes) {
+        op("gemmStridedBatched", cost) {
             if k == 0 {
                 for i in 0..<batch { scaleMatrix(c, cOffset + i * strideC, m, n, ldc, beta) }
                 return

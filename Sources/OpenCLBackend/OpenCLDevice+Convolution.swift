@@ -7,13 +7,13 @@ import Compute
 extension OpenCLDevice {
     public func conv1x1Forward(x: Tensor, input: ActivationShape, stride: Int,
                                weight: Tensor, bias: Tensor, y: Tensor) {
+        guard let cost = errors.check({
+            try OpContract.conv1x1Forward(x: x, input: input, stride: stride, weight: weight, bias: bias, y: y)
+        }) else { return }
         let cin = input.channels, cout = weight.dim(0)
-        let tout = (input.frames - 1) / stride + 1
+        let tout = OpContract.outputFrames(input.frames, stride: stride)
         let q = input.batch * tout * input.joints
-        let flops: Double = 2 * Double(cout * cin) * Double(q)
-        let elements: Int = cin * q + cout * cin + cout * q
-        let bytes = 4 * Double(elements)
-        op("conv1x1Forward", flops: flops, bytes: bytes) {
+        op("conv1x1Forward", cost) {
             let xs = strided(x, input, stride, tout)
             sgemm(false, false, cout, q, cin, 1, mem(weight), 0, cin, mem(xs), 0, q, 0, mem(y), 0, q)
             addBiasRows(y, bias, rows: cout, cols: q)
@@ -22,13 +22,14 @@ extension OpenCLDevice {
 
     public func conv1x1Backward(x: Tensor, input: ActivationShape, stride: Int, weight: Tensor,
                                 dy: Tensor, dx: Tensor?, accumulate: Bool, dWeight: Tensor, dBias: Tensor) {
+        guard let cost = errors.check({
+            try OpContract.conv1x1Backward(x: x, input: input, stride: stride, weight: weight, dy: dy, dx: dx,
+                                           dWeight: dWeight, dBias: dBias)
+        }) else { return }
         let cin = input.channels, cout = weight.dim(0)
-        let tout = (input.frames - 1) / stride + 1
+        let tout = OpContract.outputFrames(input.frames, stride: stride)
         let q = input.batch * tout * input.joints
-        let flops: Double = 4 * Double(cout * cin) * Double(q)
-        let elements: Int = 2 * cin * q + 2 * cout * cin + cout * q
-        let bytes = 4 * Double(elements)
-        op("conv1x1Backward", flops: flops, bytes: bytes) {
+        op("conv1x1Backward", cost) {
             let xs = strided(x, input, stride, tout)
             sgemm(false, true, cout, cin, q, 1, mem(dy), 0, q, mem(xs), 0, q, 0, mem(dWeight), 0, cin)
             rowSums(dy, into: dBias, rows: cout, cols: q)
@@ -59,17 +60,15 @@ extension OpenCLDevice {
 
     public func temporalConvForward(x: Tensor, input: ActivationShape, kernel: Int, stride: Int,
                                     weight: Tensor, bias: Tensor, columns: Tensor?, y: Tensor) {
+        guard let cost = errors.check({
+            try OpContract.temporalConvForward(x: x, input: input, kernel: kernel, stride: stride, weight: weight,
+                                               bias: bias, columns: columns, y: y)
+        }) else { return }
         let g = TemporalGeometry(input, kernel, stride, cout: weight.dim(0))
-        let flops: Double = 2 * Double(g.cout * g.rows) * Double(g.q)
-        if let columns {
-            precondition(columns.buffer.count >= g.rows * g.q,
-                         "temporalConvForward: columns hold \(columns.buffer.count) < \(g.rows * g.q)")
-        }
         if usesDirectTemporalConv(g) {
             // Stored columns are still written for the backward's weight gradient, but the
             // convolution itself reads x, not the columns.
-            let direct = 4 * Double(input.count + g.cout * g.q + g.cout * g.rows + (columns == nil ? 0 : g.rows * g.q))
-            op("temporalConvForward", flops: flops, bytes: direct) {
+            op("temporalConvForward", cost) {
                 if let columns {
                     im2col(x, g, into: columns)
                 }
@@ -79,9 +78,7 @@ extension OpenCLDevice {
         }
         // Without caller-owned columns the im2col lives in pooled scratch and the backward rebuilds it.
         let columns = columns ?? scratch(g.rows * g.q, "temporalConvForward")
-        let elements: Int = input.count + 2 * g.rows * g.q + g.cout * g.rows + g.cout * g.q
-        let bytes = 4 * Double(elements)
-        op("temporalConvForward", flops: flops, bytes: bytes) {
+        op("temporalConvForward", cost) {
             im2col(x, g, into: columns)
             sgemm(false, false, g.cout, g.q, g.rows, 1, mem(weight), 0, g.rows, mem(columns), 0, g.q, 0, mem(y), 0, g.q)
             addBiasRows(y, bias, rows: g.cout, cols: g.q)
@@ -91,6 +88,10 @@ extension OpenCLDevice {
     public func temporalConvBackward(x: Tensor, input: ActivationShape, kernel: Int, stride: Int,
                                      weight: Tensor, columns given: Tensor?, dy: Tensor,
                                      dx: Tensor?, accumulate: Bool, dWeight: Tensor, dBias: Tensor) {
+        guard let cost = errors.check({
+            try OpContract.temporalConvBackward(x: x, input: input, kernel: kernel, stride: stride, weight: weight,
+                                                columns: given, dy: dy, dx: dx, dWeight: dWeight, dBias: dBias)
+        }) else { return }
         let g = TemporalGeometry(input, kernel, stride, cout: weight.dim(0))
         let columns: Tensor
         if let given {
@@ -99,10 +100,7 @@ extension OpenCLDevice {
             columns = scratch(g.rows * g.q, "temporalConvBackward columns")
             im2col(x, g, into: columns)
         }
-        let flops: Double = 4 * Double(g.cout * g.rows) * Double(g.q)
-        let elements: Int = 3 * g.rows * g.q + 2 * g.cout * g.q + 2 * g.cout * g.rows + input.count
-        let bytes = 4 * Double(elements)
-        op("temporalConvBackward", flops: flops, bytes: bytes) {
+        op("temporalConvBackward", cost) {
             sgemm(false, true, g.cout, g.rows, g.q, 1, mem(dy), 0, g.q, mem(columns), 0, g.q, 0, mem(dWeight), 0, g.rows)
             rowSums(dy, into: dBias, rows: g.cout, cols: g.q)
             guard let dx else { return }

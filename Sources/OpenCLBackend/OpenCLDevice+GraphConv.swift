@@ -6,13 +6,14 @@ import Compute
 extension OpenCLDevice {
     public func graphConvForward(x: Tensor, input: ActivationShape, weight: Tensor, bias: Tensor,
                                  adjacency: Tensor, importance: Tensor, z: Tensor, y: Tensor) {
+        guard let cost = errors.check({
+            try OpContract.graphConvForward(x: x, input: input, weight: weight, bias: bias, adjacency: adjacency,
+                                            importance: importance, z: z, y: y)
+        }) else { return }
         let k = adjacency.dim(0), v = input.joints
         let kc = weight.dim(0), cin = input.channels, p = input.plane
         let r = (kc / k) * input.batch * input.frames
-        let flops: Double = 2 * Double(kc * cin) * Double(p) + 2 * Double(k * r * v * v)
-        let elements: Int = input.count + 2 * kc * p + r * v
-        let bytes = 4 * Double(elements)
-        op("graphConvForward", flops: flops, bytes: bytes) {
+        op("graphConvForward", cost) {
             sgemm(false, false, kc, p, cin, 1, mem(weight), 0, cin, mem(x), 0, p, 0, mem(z), 0, p)
             addBiasRows(z, bias, rows: kc, cols: p)
             aggregate(z: z, adjacency: adjacency, importance: importance, bias: nil, epilogue: nil, y: y,
@@ -69,14 +70,16 @@ extension OpenCLDevice {
                                   adjacency: Tensor, importance: Tensor, z: Tensor, dy: Tensor,
                                   dz: Tensor, dx: Tensor?, accumulate: Bool,
                                   dWeight: Tensor, dBias: Tensor, dImportance: Tensor) {
+        guard let cost = errors.check({
+            try OpContract.graphConvBackward(x: x, input: input, weight: weight, adjacency: adjacency,
+                                             importance: importance, z: z, dy: dy, dz: dz, dx: dx, dWeight: dWeight,
+                                             dBias: dBias, dImportance: dImportance)
+        }) else { return }
         let k = adjacency.dim(0), v = input.joints
         let kc = weight.dim(0), cin = input.channels, p = input.plane
         let r = (kc / k) * input.batch * input.frames
         checkLocalMemory(k * v * v * 4, "graphConv")
-        let flops: Double = 4 * Double(kc * cin) * Double(p) + 4 * Double(k * r * v * v)
-        let elements: Int = 2 * input.count + 3 * kc * p + r * v
-        let bytes = 4 * Double(elements)
-        op("graphConvBackward", flops: flops, bytes: bytes) {
+        op("graphConvBackward", cost) {
             launch(CLKernel.graph_aggregate_backward(.tensor(dy), .tensor(adjacency), .tensor(importance), .tensor(dz),
                                                      .int(k), .int(r), .int(v),
                                                      .localBytes(k * v * v * 4)), count: k * r * v)

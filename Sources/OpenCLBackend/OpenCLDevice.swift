@@ -272,15 +272,15 @@ public final class OpenCLDevice: Device {
     }
 
     public func upload(_ values: UnsafeBufferPointer<Float>, to tensor: Tensor) {
-        precondition(values.count <= tensor.buffer.count, "upload of \(values.count) values into \(tensor)")
-        guard let base = values.baseAddress, values.count > 0 else { return }
+        guard errors.check({ try OpContract.transfer("upload", count: values.count, tensor: tensor) }) != nil,
+              let base = values.baseAddress, values.count > 0 else { return }
         let rc = clEnqueueWriteBuffer(queue, mem(tensor, "upload"), cl_bool(CL_TRUE), 0, values.count * 4, base, 0, nil, nil)
         clCheck(rc, "upload", "clEnqueueWriteBuffer(\(values.count * 4) bytes)")
     }
 
     public func download(_ tensor: Tensor, into values: UnsafeMutableBufferPointer<Float>) {
-        precondition(values.count <= tensor.buffer.count, "download of \(values.count) values from \(tensor)")
-        guard let base = values.baseAddress, values.count > 0 else { return }
+        guard errors.check({ try OpContract.transfer("download", count: values.count, tensor: tensor) }) != nil,
+              let base = values.baseAddress, values.count > 0 else { return }
         let rc = clEnqueueReadBuffer(queue, mem(tensor, "download"), cl_bool(CL_TRUE), 0, values.count * 4, base, 0, nil, nil)
         clCheck(rc, "download", "clEnqueueReadBuffer(\(values.count * 4) bytes)")
         // A blocking read on an in-order queue means every earlier command has finished.
@@ -288,16 +288,17 @@ public final class OpenCLDevice: Device {
     }
 
     public func fill(_ tensor: Tensor, value: Float) {
-        op("fill", bytes: Double(tensor.count * 4)) {
+        op("fill", OpContract.fill(tensor)) {
             launch(CLKernel.fill_f32(.tensor(tensor), .float(value), .int(tensor.count)), count: tensor.count)
         }
     }
 
     public func copy(_ src: Tensor, srcOffset: Int, to dst: Tensor, dstOffset: Int, count: Int) {
+        guard let cost = errors.check({
+            try OpContract.copy(src: src, srcOffset: srcOffset, dst: dst, dstOffset: dstOffset, count: count)
+        }) else { return }
         guard count > 0 else { return }
-        precondition(srcOffset + count <= src.buffer.count && dstOffset + count <= dst.buffer.count,
-                     "copy of \(count) elements from \(src)+\(srcOffset) to \(dst)+\(dstOffset) out of range")
-        op("copy", bytes: Double(count * 8)) {
+        op("copy", cost) {
             let overlapping = mem(src) == mem(dst) && srcOffset < dstOffset + count && dstOffset < srcOffset + count
             if overlapping {
                 if srcOffset == dstOffset { return }

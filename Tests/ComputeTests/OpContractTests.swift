@@ -98,6 +98,83 @@ final class OpContractTests: XCTestCase {
                 d.eadmForward(x: try self.filled(d, [s.count]), shape: s, threshold: 0.7, lambda: 1e-4, noOp: false,
                               scale: try out([s.count]), y: try out([s.count - 1]))
             },
+            BadCall(op: "conv1x1Forward") { d, out in
+                let s = ActivationShape(channels: 3, batch: 2, frames: 5, joints: 4)
+                d.conv1x1Forward(x: try self.filled(d, [s.count]), input: s, stride: 2, weight: try self.filled(d, [6, 3]),
+                                 bias: try self.filled(d, [6]), y: try out([6 * 2 * 3 * 4 - 1]))
+            },
+            BadCall(op: "conv1x1Backward") { d, out in
+                let s = ActivationShape(channels: 3, batch: 2, frames: 5, joints: 4)
+                d.conv1x1Backward(x: try self.filled(d, [s.count]), input: s, stride: 0, weight: try self.filled(d, [6, 3]),
+                                  dy: try self.filled(d, [6 * 2 * 5 * 4]), dx: try out([s.count]), accumulate: false,
+                                  dWeight: try out([6, 3]), dBias: try out([6]))
+            },
+            BadCall(op: "temporalConvForward") { d, out in
+                let s = ActivationShape(channels: 3, batch: 2, frames: 5, joints: 4)
+                d.temporalConvForward(x: try self.filled(d, [s.count]), input: s, kernel: 4, stride: 1,
+                                      weight: try self.filled(d, [6, 3, 4, 1]), bias: try self.filled(d, [6]), columns: nil,
+                                      y: try out([6 * 40]))
+            },
+            BadCall(op: "temporalConvBackward") { d, out in
+                let s = ActivationShape(channels: 3, batch: 2, frames: 5, joints: 4)
+                d.temporalConvBackward(x: try self.filled(d, [s.count]), input: s, kernel: 3, stride: 1,
+                                       weight: try self.filled(d, [6, 3, 3, 1]), columns: try out([9 * 40 - 1]),
+                                       dy: try self.filled(d, [6 * 40]), dx: try out([s.count]), accumulate: false,
+                                       dWeight: try out([6 * 9]), dBias: try out([6]))
+            },
+            BadCall(op: "temporalConvInference") { d, out in
+                let s = ActivationShape(channels: 3, batch: 2, frames: 5, joints: 4)
+                let e = ChannelEpilogue(scale: try self.filled(d, [5]), shift: try self.filled(d, [6]), relu: true)
+                d.temporalConvInference(x: try self.filled(d, [s.count]), input: s, kernel: 3, stride: 1,
+                                        weight: try self.filled(d, [6, 3, 3, 1]), bias: try self.filled(d, [6]),
+                                        epilogue: e, y: try out([6 * 40]))
+            },
+            BadCall(op: "graphConvForward") { d, out in
+                let s = ActivationShape(channels: 3, batch: 2, frames: 5, joints: 4)
+                d.graphConvForward(x: try self.filled(d, [s.count]), input: s, weight: try self.filled(d, [3 * 6, 3]),
+                                   bias: try self.filled(d, [18]), adjacency: try self.filled(d, [3, 4, 4]),
+                                   importance: try self.filled(d, [3, 4, 3]), z: try out([18 * 40]), y: try out([6 * 40]))
+            },
+            BadCall(op: "graphConvBackward") { d, out in
+                let s = ActivationShape(channels: 3, batch: 2, frames: 5, joints: 4)
+                d.graphConvBackward(x: try self.filled(d, [s.count]), input: s, weight: try self.filled(d, [3 * 6, 3]),
+                                    adjacency: try self.filled(d, [3, 4, 4]), importance: try self.filled(d, [3, 4, 4]),
+                                    z: try self.filled(d, [18 * 40]), dy: try self.filled(d, [6 * 40]), dz: try out([18 * 40 - 1]),
+                                    dx: try out([s.count]), accumulate: false, dWeight: try out([18, 3]),
+                                    dBias: try out([18]), dImportance: try out([3, 4, 4]))
+            },
+            BadCall(op: "graphConvInference") { d, out in
+                let s = ActivationShape(channels: 3, batch: 2, frames: 5, joints: 4)
+                d.graphConvInference(x: try self.filled(d, [s.count]), input: s, weight: try self.filled(d, [3 * 6, 3]),
+                                     bias: try self.filled(d, [18]), adjacency: try self.filled(d, [3, 4, 4]),
+                                     importance: try self.filled(d, [3, 4, 4]), epilogue: nil, y: try out([6 * 40 - 1]))
+            },
+            BadCall(op: "applyEpilogue") { d, out in
+                let e = ChannelEpilogue(scale: try self.filled(d, [4]), shift: try self.filled(d, [4]),
+                                        residual: try self.filled(d, [10]), relu: false)
+                d.applyEpilogue(e, x: try self.filled(d, [4, 5]), channels: 4, y: try out([4, 5]))
+            },
+            BadCall(op: "batchNormInferenceAffine") { d, out in
+                d.batchNormInferenceAffine(gamma: try self.filled(d, [4]), beta: try self.filled(d, [4]),
+                                           runningMean: try self.filled(d, [3]), runningVar: try self.filled(d, [4]),
+                                           epsilon: 1e-5, scale: try out([4]), shift: try out([4]))
+            },
+            BadCall(op: "gemm") { d, out in
+                d.gemm(transA: false, transB: false, m: 3, n: 4, k: 5, alpha: 1, a: try self.filled(d, [15]), aOffset: 0, lda: 5,
+                       b: try self.filled(d, [20]), bOffset: 1, ldb: 4, beta: 0, c: try out([12]), cOffset: 0, ldc: 4)
+            },
+            BadCall(op: "gemmStridedBatched") { d, out in
+                d.gemmStridedBatched(transA: false, transB: false, m: 3, n: 4, k: 5, alpha: 1, a: try self.filled(d, [30]),
+                                     aOffset: 0, lda: 5, strideA: 15, b: try self.filled(d, [40]), bOffset: 0, ldb: 4,
+                                     strideB: 20, beta: 0, c: try out([23]), cOffset: 0, ldc: 4, strideC: 12, batch: 2)
+            },
+            BadCall(op: "copy") { d, out in
+                d.copy(try self.filled(d, [8]), srcOffset: 4, to: try out([8]), dstOffset: 0, count: 5)
+            },
+            BadCall(op: "upload") { d, out in
+                let t = try out([3])
+                [Float](repeating: 1, count: 4).withUnsafeBufferPointer { d.upload($0, to: t) }
+            },
             BadCall(op: "sgdStep") { d, out in
                 d.sgdStep(weight: try out([6]), grad: try self.filled(d, [5]), momentumBuffer: try out([6]), learningRate: 0.1,
                           momentum: 0.9, weightDecay: 0, firstStep: true)
@@ -144,6 +221,17 @@ final class OpContractTests: XCTestCase {
                 XCTAssertFalse(detail.isEmpty)
                 XCTAssertNil(d.takeError(), "\(d.kind) \(call.op): the error is taken once")
             }
+        }
+    }
+
+    func testDownloadOfMoreValuesThanTheTensorHoldsWritesNothing() throws {
+        for d in try devices() {
+            var host = [Float](repeating: sentinel, count: 5)
+            let t = try filled(d, [4])
+            host.withUnsafeMutableBufferPointer { d.download(t, into: $0) }
+            XCTAssertEqual(host, [Float](repeating: sentinel, count: 5), "\(d.kind)")
+            guard case .shapeMismatch(let op, _)? = d.takeError() else { return XCTFail("\(d.kind): no error") }
+            XCTAssertEqual(op, "download")
         }
     }
 

@@ -28,3 +28,24 @@ extension OpContract {
         return OpCost(flops: Double(c * p) * 10, bytes: floats(5 * c * p))
     }
 }
+
+extension OpContract {
+    /// An inference batch norm as scale and shift: one value per channel in each tensor.
+    public static func batchNormInferenceAffine(gamma: Tensor, beta: Tensor, runningMean: Tensor, runningVar: Tensor,
+                                                scale: Tensor, shift: Tensor) throws -> OpCost {
+        let c = gamma.count
+        try require([beta, runningMean, runningVar, scale, shift].allSatisfy { $0.count >= c }, "batchNormInferenceAffine",
+                    "gamma \(gamma.shape), beta \(beta.shape), running \(runningMean.shape)/\(runningVar.shape), "
+                        + "scale \(scale.shape), shift \(shift.shape)")
+        return OpCost(flops: 4 * Double(c), bytes: floats(6 * c))
+    }
+
+    /// y = epilogue(x) over a channel-major (C, P) tensor.
+    public static func applyEpilogue(_ epilogue: ChannelEpilogue, x: Tensor, channels: Int, y: Tensor) throws -> OpCost {
+        try require(channels > 0 && x.count % channels == 0 && y.count >= x.count, "applyEpilogue",
+                    "x \(x.shape) with \(channels) channels, y \(y.shape)")
+        try epilogueFits("applyEpilogue", epilogue, channels: channels, count: x.count)
+        let n = x.count
+        return OpCost(flops: 4 * Double(n), bytes: floats(n * (epilogue.residual == nil ? 2 : 3)))
+    }
+}
