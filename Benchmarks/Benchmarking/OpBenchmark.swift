@@ -37,6 +37,7 @@ public struct OpBenchmark {
         let selected = OpCatalogue.cases(batch: batch).filter { c in filter.map { c.op.contains($0) } ?? true }
         if interleave {
             let bodies = try selected.map { try $0.prepare(device) }
+            let costs = bodies.map { contractCost(of: $0, on: device) }
             var samples = [[Double]](repeating: [], count: bodies.count)
             for round in 0 ..< warmup + runs {
                 for (i, body) in bodies.enumerated() {
@@ -46,22 +47,39 @@ public struct OpBenchmark {
                     if round >= warmup { samples[i].append(monotonicSeconds() - start) }
                 }
             }
-            for (c, s) in zip(selected, samples) { emit(row(for: c, stats: TimingStats(seconds: s), device: deviceLabel)) }
+            for (i, c) in selected.enumerated() {
+                emit(row(for: c, stats: TimingStats(seconds: samples[i]), cost: costs[i], device: deviceLabel))
+            }
             return
         }
         for c in selected {
             let body = try c.prepare(device)
+            let cost = contractCost(of: body, on: device)
             let stats = measure(device: device, warmup: warmup, runs: runs, body)
-            emit(row(for: c, stats: stats, device: deviceLabel))
+            emit(row(for: c, stats: stats, cost: cost, device: deviceLabel))
         }
     }
 
-    func row(for c: OpCase, stats: TimingStats, device: String) -> OpBenchmarkRow {
-        let gflops = c.flops > 0 ? c.flops / stats.median / 1e9 : nil
+    /// Flops and bytes of one run as the ops' contracts count them: one extra run with the
+    /// device's profiler on, summed over every op it called.
+    func contractCost(of body: () -> Void, on device: Device) -> OpCost {
+        let was = device.profilingEnabled
+        device.profilingEnabled = true
+        device.resetProfile()
+        body()
+        device.synchronize()
+        let timings = device.profile()
+        device.resetProfile()
+        device.profilingEnabled = was
+        return OpCost(flops: timings.reduce(0) { $0 + $1.flops }, bytes: timings.reduce(0) { $0 + $1.bytes })
+    }
+
+    func row(for c: OpCase, stats: TimingStats, cost: OpCost, device: String) -> OpBenchmarkRow {
+        let gflops = cost.flops > 0 ? cost.flops / stats.median / 1e9 : nil
         return OpBenchmarkRow(device: device, op: c.op, shape: c.shape,
                               medianMs: stats.median * 1e3, minMs: stats.min * 1e3, maxMs: stats.max * 1e3,
                               runs: stats.runs, gflops: gflops,
-                              gbPerSecond: c.bytes / stats.median / 1e9,
+                              gbPerSecond: cost.bytes / stats.median / 1e9,
                               fractionOfCPUPeak: gflops.map { $0 / cpuPeakGFLOPS })
     }
 
@@ -83,10 +101,10 @@ public struct OpBenchmark {
             if i >= warmup { samples.append(monotonicSeconds() - start) }
         }
         let stats = TimingStats(seconds: samples)
-        let flops = 2.0 * Double(m * n) * Double(k)
-        return row(for: OpCase(op: "sgemm (raw OpenBLAS)", shape: "\(m)x\(n)x\(k) (block-10 tcn)", flops: flops,
-                               bytes: 4.0 * Double(m * k + k * n + m * n), prepare: { _ in {} }),
-                   stats: stats, device: "openblas")
+        // Outside the engine, so no contract: the GEMM's own count.
+        let cost = OpCost(flops: 2.0 * Double(m * n) * Double(k), bytes: 4.0 * Double(m * k + k * n + m * n))
+        return row(for: OpCase(op: "sgemm (raw OpenBLAS)", shape: "\(m)x\(n)x\(k) (block-10 tcn)", prepare: { _ in {} }),
+                   stats: stats, cost: cost, device: "openblas")
     }
 }
 

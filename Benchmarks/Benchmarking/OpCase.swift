@@ -1,19 +1,16 @@
 import Compute
 
-/// One benchmarked op at one shape: how much work it does, and a closure that runs it once
-/// on tensors prepared ahead of time (preparation is not timed).
+/// One benchmarked op at one shape: a closure that runs it once on tensors prepared ahead of time
+/// (preparation is not timed).
 public struct OpCase {
     public var op: String
     public var shape: String
-    /// Floating-point operations per run (0 for memory-bound ops).
-    public var flops: Double
-    /// Bytes read plus written per run (for GB/s of memory-bound ops).
-    public var bytes: Double
+    /// Makes the case's tensors on a device and returns one run. Its flops and bytes are what the
+    /// ops' contracts charge (`OpContract`), read from the device's profiler.
     public var prepare: (Device) throws -> () -> Void
 
-    public init(op: String, shape: String, flops: Double, bytes: Double,
-                prepare: @escaping (Device) throws -> () -> Void) {
-        self.op = op; self.shape = shape; self.flops = flops; self.bytes = bytes; self.prepare = prepare
+    public init(op: String, shape: String, prepare: @escaping (Device) throws -> () -> Void) {
+        self.op = op; self.shape = shape; self.prepare = prepare
     }
 }
 

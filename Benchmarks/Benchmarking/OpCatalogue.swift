@@ -23,9 +23,7 @@ public enum OpCatalogue {
         // The single largest GEMM of an iteration: block 10's temporal convolution as im2col GEMM.
         do {
             let m = 256, n = persons * 13 * joints, k = 256 * 9
-            list.append(OpCase(op: "sgemm", shape: "\(m)x\(n)x\(k) (block-10 tcn)",
-                               flops: 2.0 * Double(m * n) * Double(k),
-                               bytes: 4.0 * Double(m * k + k * n + m * n)) { d in
+            list.append(OpCase(op: "sgemm", shape: "\(m)x\(n)x\(k) (block-10 tcn)") { d in
                 let a = try randomTensor(d, [m, k], seed: 1)
                 let b = try randomTensor(d, [k, n], seed: 2)
                 let c = try d.makeTensor([m, n])
@@ -38,12 +36,8 @@ public enum OpCatalogue {
             let inShape = ActivationShape(channels: blk.cin, batch: persons, frames: blk.frames, joints: joints)
             let mid = ActivationShape(channels: blk.cout, batch: persons, frames: blk.frames, joints: joints)
             let tOut = (blk.frames - 1) / blk.stride + 1
-            let plane = Double(inShape.plane)
-            let gcnFlops = 2.0 * plane * Double(blk.cin * partitions * blk.cout)
-                + 2.0 * Double(partitions * blk.cout * persons * blk.frames) * Double(joints * joints)
             let tag = "block \(blk.index) \(blk.cin)->\(blk.cout) T\(blk.frames)"
-            list.append(OpCase(op: "graph_conv.fwd", shape: tag, flops: gcnFlops,
-                               bytes: 4.0 * Double(inShape.count + (partitions + 1) * mid.count)) { d in
+            list.append(OpCase(op: "graph_conv.fwd", shape: tag) { d in
                 let x = try randomTensor(d, inShape.dims, seed: 3)
                 let w = try randomTensor(d, [partitions * blk.cout, blk.cin], seed: 4, scale: 0.1)
                 let b = try randomTensor(d, [partitions * blk.cout], seed: 5, scale: 0.1)
@@ -53,8 +47,7 @@ public enum OpCatalogue {
                 let y = try d.makeTensor(mid.dims)
                 return { d.graphConvForward(x: x, input: inShape, weight: w, bias: b, adjacency: a, importance: e, z: z, y: y) }
             })
-            list.append(OpCase(op: "graph_conv.inference", shape: tag, flops: gcnFlops,
-                               bytes: 4.0 * Double(inShape.count + mid.count)) { d in
+            list.append(OpCase(op: "graph_conv.inference", shape: tag) { d in
                 let x = try randomTensor(d, inShape.dims, seed: 3)
                 let w = try randomTensor(d, [partitions * blk.cout, blk.cin], seed: 4, scale: 0.1)
                 let b = try randomTensor(d, [partitions * blk.cout], seed: 5, scale: 0.1)
@@ -65,8 +58,7 @@ public enum OpCatalogue {
                 return { d.graphConvInference(x: x, input: inShape, weight: w, bias: b, adjacency: a, importance: e,
                                               epilogue: ChannelEpilogue(scale: s, shift: t, relu: true), y: y) }
             })
-            list.append(OpCase(op: "graph_conv.bwd", shape: tag, flops: 2 * gcnFlops,
-                               bytes: 4.0 * Double(2 * inShape.count + 2 * (partitions + 1) * mid.count)) { d in
+            list.append(OpCase(op: "graph_conv.bwd", shape: tag) { d in
                 let x = try randomTensor(d, inShape.dims, seed: 3)
                 let w = try randomTensor(d, [partitions * blk.cout, blk.cin], seed: 4, scale: 0.1)
                 let b = try randomTensor(d, [partitions * blk.cout], seed: 5, scale: 0.1)
@@ -83,15 +75,13 @@ public enum OpCatalogue {
             })
 
             let out = ActivationShape(channels: blk.cout, batch: persons, frames: tOut, joints: joints)
-            let tcnFlops = 2.0 * Double(out.count) * Double(blk.cout * 9)
             let ttag = "block \(blk.index) \(blk.cout)->\(blk.cout) T\(blk.frames) s\(blk.stride)"
             let colCount = blk.cout * 9 * out.plane
             // "stored" keeps the forward's im2col for the backward; "streamed" (what training
             // uses) builds it in scratch and rebuilds it in the backward.
             for stored in [true, false] {
                 let suffix = stored ? "" : ".streamed"
-                list.append(OpCase(op: "temporal_conv.fwd" + suffix, shape: ttag, flops: tcnFlops,
-                                   bytes: 4.0 * Double(mid.count + (stored ? 2 * colCount : 0) + out.count)) { d in
+                list.append(OpCase(op: "temporal_conv.fwd" + suffix, shape: ttag) { d in
                     let x = try randomTensor(d, mid.dims, seed: 8)
                     let w = try randomTensor(d, [blk.cout, blk.cout, 9], seed: 9, scale: 0.05)
                     let b = try randomTensor(d, [blk.cout], seed: 10, scale: 0.1)
@@ -99,8 +89,7 @@ public enum OpCatalogue {
                     let y = try d.makeTensor(out.dims)
                     return { d.temporalConvForward(x: x, input: mid, kernel: 9, stride: blk.stride, weight: w, bias: b, columns: cols, y: y) }
                 })
-                list.append(OpCase(op: "temporal_conv.bwd" + suffix, shape: ttag, flops: 2 * tcnFlops,
-                                   bytes: 4.0 * Double(2 * mid.count + (stored ? 3 * colCount : 0) + 2 * out.count)) { d in
+                list.append(OpCase(op: "temporal_conv.bwd" + suffix, shape: ttag) { d in
                     let x = try randomTensor(d, mid.dims, seed: 8)
                     let w = try randomTensor(d, [blk.cout, blk.cout, 9], seed: 9, scale: 0.05)
                     let b = try randomTensor(d, [blk.cout], seed: 10, scale: 0.1)
@@ -118,16 +107,14 @@ public enum OpCatalogue {
         // Block 10's temporal convolution on a frame-major view (C, T, N·V): one GEMM per tap.
         do {
             let view = ActivationShape(channels: 256, batch: 1, frames: 13, joints: persons * joints)
-            list.append(OpCase(op: "temporal_conv.fwd.framemajor", shape: "block 10 256->256 T13 s1",
-                               flops: 2.0 * Double(view.count) * Double(256 * 9), bytes: 8.0 * Double(view.count)) { d in
+            list.append(OpCase(op: "temporal_conv.fwd.framemajor", shape: "block 10 256->256 T13 s1") { d in
                 let x = try randomTensor(d, view.dims, seed: 8)
                 let w = try randomTensor(d, [256, 256, 9], seed: 9, scale: 0.05)
                 let b = try randomTensor(d, [256], seed: 10, scale: 0.1)
                 let y = try d.makeTensor(view.dims)
                 return { d.temporalConvForward(x: x, input: view, kernel: 9, stride: 1, weight: w, bias: b, columns: nil, y: y) }
             })
-            list.append(OpCase(op: "temporal_conv.bwd.framemajor", shape: "block 10 256->256 T13 s1",
-                               flops: 4.0 * Double(view.count) * Double(256 * 9), bytes: 16.0 * Double(view.count)) { d in
+            list.append(OpCase(op: "temporal_conv.bwd.framemajor", shape: "block 10 256->256 T13 s1") { d in
                 let x = try randomTensor(d, view.dims, seed: 8)
                 let w = try randomTensor(d, [256, 256, 9], seed: 9, scale: 0.05)
                 let dy = try randomTensor(d, view.dims, seed: 11)
@@ -136,8 +123,7 @@ public enum OpCatalogue {
                                                 dy: dy, dx: dx, accumulate: false, dWeight: dw, dBias: db) }
             })
             let nmajor = ActivationShape(channels: 256, batch: persons, frames: 13, joints: joints)
-            list.append(OpCase(op: "permute.framemajor", shape: "(256, \(persons), 13, \(joints))", flops: 0,
-                               bytes: 8.0 * Double(nmajor.count)) { d in
+            list.append(OpCase(op: "permute.framemajor", shape: "(256, \(persons), 13, \(joints))") { d in
                 let x = try randomTensor(d, nmajor.dims, seed: 8)
                 let y = try d.makeTensor(nmajor.dims)
                 return { d.permute(x: x, shape: nmajor.dims, perm: [0, 2, 1, 3], y: y) }
@@ -147,9 +133,8 @@ public enum OpCatalogue {
         // Memory-bound ops at the block-2 and block-10 activation sizes.
         for (c, t) in [(16, 50), (256, 13)] {
             let s = ActivationShape(channels: c, batch: persons, frames: t, joints: joints)
-            let n = Double(s.count)
             let tag = "(\(c), \(persons), \(t), \(joints))"
-            list.append(OpCase(op: "batch_norm.fwd", shape: tag, flops: 0, bytes: 4 * 3 * n) { d in
+            list.append(OpCase(op: "batch_norm.fwd", shape: tag) { d in
                 let x = try randomTensor(d, s.dims, seed: 12)
                 let g = try d.tensor(filledWith: 1, shape: [c]), b = try d.tensor(filledWith: 0, shape: [c])
                 let rm = try d.tensor(filledWith: 0, shape: [c]), rv = try d.tensor(filledWith: 1, shape: [c])
@@ -157,7 +142,7 @@ public enum OpCatalogue {
                 return { d.batchNormForward(x: x, channels: c, training: true, momentum: 0.1, epsilon: 1e-5, gamma: g, beta: b,
                                             runningMean: rm, runningVar: rv, savedMean: sm, savedInvStd: si, relu: false, y: y) }
             })
-            list.append(OpCase(op: "batch_norm.bwd", shape: tag, flops: 0, bytes: 4 * 5 * n) { d in
+            list.append(OpCase(op: "batch_norm.bwd", shape: tag) { d in
                 let x = try randomTensor(d, s.dims, seed: 12)
                 let g = try d.tensor(filledWith: 1, shape: [c]), b = try d.tensor(filledWith: 0, shape: [c])
                 let rm = try d.tensor(filledWith: 0, shape: [c]), rv = try d.tensor(filledWith: 1, shape: [c])
@@ -169,11 +154,11 @@ public enum OpCatalogue {
                 return { d.batchNormBackward(x: x, channels: c, training: true, gamma: g, savedMean: sm, savedInvStd: si,
                                              dy: dy, dx: dx, dGamma: dg, dBeta: db) }
             })
-            list.append(OpCase(op: "relu.fwd", shape: tag, flops: 0, bytes: 4 * 2 * n) { d in
+            list.append(OpCase(op: "relu.fwd", shape: tag) { d in
                 let x = try randomTensor(d, s.dims, seed: 14), y = try d.makeTensor(s.dims)
                 return { d.reluForward(x: x, y: y) }
             })
-            list.append(OpCase(op: "dropout.fwd", shape: tag, flops: 0, bytes: 4 * 2 * n) { d in
+            list.append(OpCase(op: "dropout.fwd", shape: tag) { d in
                 let x = try randomTensor(d, s.dims, seed: 15), y = try d.makeTensor(s.dims)
                 var step: UInt32 = 0
                 return { step &+= 1; d.dropoutForward(x: x, p: 0.5, key: RandomKey(seed: 1, stream: 2, step: step), y: y) }
@@ -182,8 +167,7 @@ public enum OpCatalogue {
 
         do { // block 10's residual 1x1 conv, 64 -> 256
             let s = ActivationShape(channels: 64, batch: persons, frames: 13, joints: joints)
-            list.append(OpCase(op: "conv1x1.fwd", shape: "block 10 residual 64->256 T13", flops: 2.0 * Double(s.plane * 64 * 256),
-                               bytes: 4.0 * Double(s.count + s.plane * 256)) { d in
+            list.append(OpCase(op: "conv1x1.fwd", shape: "block 10 residual 64->256 T13") { d in
                 let x = try randomTensor(d, s.dims, seed: 16)
                 let w = try randomTensor(d, [256, 64], seed: 17, scale: 0.1), b = try randomTensor(d, [256], seed: 18)
                 let y = try d.makeTensor([256, persons, 13, joints])
@@ -193,7 +177,7 @@ public enum OpCatalogue {
 
         do { // EADM on block 10's output
             let s = ActivationShape(channels: 256, batch: persons, frames: 13, joints: joints)
-            list.append(OpCase(op: "eadm.fwd", shape: "\(s)", flops: 0, bytes: 4.0 * 4 * Double(s.count)) { d in
+            list.append(OpCase(op: "eadm.fwd", shape: "\(s)") { d in
                 let x = try randomTensor(d, s.dims, seed: 19, scale: 0.5, offset: 0.5)
                 let scale = try d.makeTensor(s.dims), y = try d.makeTensor(s.dims)
                 return { d.eadmForward(x: x, shape: s, threshold: 0.7, lambda: 1e-4, noOp: false, scale: scale, y: y) }
@@ -202,8 +186,7 @@ public enum OpCatalogue {
 
         do { // pooling over (T, V) and persons
             let plane = 13 * joints
-            list.append(OpCase(op: "pool.fwd", shape: "(256, \(persons), 13x25) -> (\(batch), 256)", flops: 0,
-                               bytes: 4.0 * Double(256 * persons * plane)) { d in
+            list.append(OpCase(op: "pool.fwd", shape: "(256, \(persons), 13x25) -> (\(batch), 256)") { d in
                 let x = try randomTensor(d, [256, persons, 13, joints], seed: 20), y = try d.makeTensor([batch, 256])
                 return { d.poolForward(x: x, channels: 256, samples: batch, persons: 2, plane: plane, y: y) }
             })
@@ -211,29 +194,24 @@ public enum OpCatalogue {
 
         // MoCo head: logits against the queue and the three losses over (B, 1 + K).
         let dim = 128, queueSize = 32768
-        list.append(OpCase(op: "contrastive_logits.fwd", shape: "B\(batch) D\(dim) K\(queueSize)",
-                           flops: 2.0 * Double(batch * dim * (queueSize + 1)),
-                           bytes: 4.0 * Double(dim * queueSize + batch * (queueSize + 1))) { d in
+        list.append(OpCase(op: "contrastive_logits.fwd", shape: "B\(batch) D\(dim) K\(queueSize)") { d in
             let q = try randomTensor(d, [batch, dim], seed: 21), k = try randomTensor(d, [batch, dim], seed: 22)
             let queue = try randomTensor(d, [dim, queueSize], seed: 23)
             let l = try d.makeTensor([batch, queueSize + 1])
             return { d.contrastiveLogits(q: q, k: k, queue: queue, temperature: 0.07, logits: l) }
         })
-        list.append(OpCase(op: "contrastive_logits.bwd", shape: "B\(batch) D\(dim) K\(queueSize)",
-                           flops: 2.0 * Double(batch * dim * (queueSize + 1)),
-                           bytes: 4.0 * Double(dim * queueSize + batch * (queueSize + 1))) { d in
+        list.append(OpCase(op: "contrastive_logits.bwd", shape: "B\(batch) D\(dim) K\(queueSize)") { d in
             let k = try randomTensor(d, [batch, dim], seed: 22), queue = try randomTensor(d, [dim, queueSize], seed: 23)
             let dl = try randomTensor(d, [batch, queueSize + 1], seed: 24), dq = try d.makeTensor([batch, dim])
             return { d.contrastiveLogitsBackward(k: k, queue: queue, temperature: 0.07, dLogits: dl, dq: dq) }
         })
-        let logitBytes = 4.0 * Double(batch * (queueSize + 1))
-        list.append(OpCase(op: "softmax_ce", shape: "(\(batch), \(queueSize + 1))", flops: 0, bytes: 2 * logitBytes) { d in
+        list.append(OpCase(op: "softmax_ce", shape: "(\(batch), \(queueSize + 1))") { d in
             let l = try randomTensor(d, [batch, queueSize + 1], seed: 25, scale: 5)
             let labels = try d.tensor(filledWith: 0, shape: [batch])
             let loss = try d.makeTensor([1]), dl = try d.makeTensor(l.shape)
             return { d.softmaxCrossEntropy(logits: l, labels: labels, scale: 1, loss: loss, dLogits: dl) }
         })
-        list.append(OpCase(op: "soft_target_ce", shape: "(\(batch), \(queueSize + 1))", flops: 0, bytes: 3 * logitBytes) { d in
+        list.append(OpCase(op: "soft_target_ce", shape: "(\(batch), \(queueSize + 1))") { d in
             let l = try randomTensor(d, [batch, queueSize + 1], seed: 26, scale: 5)
             let t = try randomTensor(d, [batch, queueSize + 1], seed: 27, scale: 5)
             let loss = try d.makeTensor([1]), dl = try d.makeTensor(l.shape)
@@ -242,7 +220,7 @@ public enum OpCatalogue {
 
         do { // one SGD step over the query encoder's 920,068 parameters
             let n = 920_068
-            list.append(OpCase(op: "sgd_step", shape: "\(n) params", flops: 0, bytes: 4.0 * 5 * Double(n)) { d in
+            list.append(OpCase(op: "sgd_step", shape: "\(n) params") { d in
                 let w = try randomTensor(d, [n], seed: 28), g = try randomTensor(d, [n], seed: 29)
                 let buf = try d.tensor(filledWith: 0, shape: [n])
                 return { d.sgdStep(weight: w, grad: g, momentumBuffer: buf, learningRate: 0.1, momentum: 0.9,
