@@ -8,12 +8,14 @@ struct EmbedCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "embed",
         abstract: "Run an encoder in eval mode over an (N, C, T, V, M) .npy array and write its outputs as .npy.",
-        discussion: "--weights takes a pretraining checkpoint (encoder_q.*), a classifier checkpoint, or a PyTorch .pt. "
+        discussion: "--checkpoint (also spelled --weights) takes a pretraining checkpoint (encoder_q.*), a classifier checkpoint, or a PyTorch .pt. "
             + "representation: the 256-d pooled features (N, 256); projection: the pretraining MLP's output (N, 128); "
             + "logits: a classifier's outputs (N, classes).")
 
     @OptionGroup var deviceOptions: DeviceOptions
-    @Option(help: "Weights (.safetensors or .pt).") var weights: String
+    /// `--checkpoint` as in linear, knn and finetune; `--weights` still works.
+    @Option(name: [.customLong("checkpoint"), .customLong("weights")],
+            help: "Checkpoint or weights (.safetensors or .pt); --weights is the older name.") var weights: String
     @Option(help: "Input array (N, C, T, V, M), float32 or float64.") var data: String
     @Option(help: "Output .npy file (float32).") var out: String
     @Option(help: "representation | projection | logits.") var output: String = "representation"

@@ -122,7 +122,7 @@ final class CLIBadInputTests: XCTestCase {
         for args in [["linear", "--checkpoint", "RUN", "--data", "D", "--epochs", "1", "--device", "cpu", "--out", "OUT"],
                      ["knn", "--checkpoint", "RUN", "--data", "D", "--device", "cpu", "--out", "OUT"],
                      ["finetune", "--checkpoint", "RUN", "--data", "D", "--epochs", "1", "--device", "cpu", "--out", "OUT"],
-                     ["embed", "--weights", "RUN", "--data", "D/val_position.npy", "--out", "OUT/e.npy", "--device", "cpu"],
+                     ["embed", "--checkpoint", "RUN", "--data", "D/val_position.npy", "--out", "OUT/e.npy", "--device", "cpu"],
                      ["convert", "RUN", "OUT.safetensors"]] {
             try assertCleanFailure(args, names: ["RUN", "is a directory"])
         }
