@@ -19,7 +19,13 @@ public struct DirectTemporalConvolution: Sendable, Equatable {
     /// planes take about this many bytes (so they stay in the L2 cache together).
     public var gradientBlockBytes: Int
 
-    public init(enabled: Bool = CPUKernelPath.current != .portable, maximumChannels: Int = 64,
+    /// AVX2 (8 lanes, 4 × 2 tiles) beats im2col + OpenBLAS up to 32 channels; at 64 (block 9,
+    /// T 13) OpenBLAS's Haswell GEMM was faster: forward 64 vs 80 ms, backward 142 vs 163 ms in
+    /// `bench ops` pairs (AIMCLR_CPU_KERNELS=off/on). AVX-512 keeps its edge up to 64.
+    public static var defaultMaximumChannels: Int { CPUKernelPath.current == .avx512 ? 64 : 32 }
+
+    public init(enabled: Bool = CPUKernelPath.current != .portable,
+                maximumChannels: Int = DirectTemporalConvolution.defaultMaximumChannels,
                 gradientBlockBytes: Int = 1 << 20) {
         self.enabled = enabled && DirectTemporalConvolution.supported
         self.maximumChannels = maximumChannels
