@@ -2,8 +2,9 @@
 # packages it needs first, so a fresh Debian machine needs only `make demo` / `make test`.
 
 SWIFT        ?= swift
+# zlib1g-dev and chromium: the report tests decode a headless-Chromium screenshot of a report.
 APT_PACKAGES := pkg-config ocl-icd-opencl-dev opencl-headers libclblast-dev \
-                libopenblas-dev pocl-opencl-icd clinfo
+                libopenblas-dev pocl-opencl-icd clinfo zlib1g-dev chromium
 RELEASE_BIN  := .build/release/aimclr
 DEMO_DIR     ?= data/synthetic
 export OPENBLAS_NUM_THREADS ?= $(shell nproc)
