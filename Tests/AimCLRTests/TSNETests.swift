@@ -30,9 +30,11 @@ final class TSNETests: XCTestCase {
         // neighbours in the plane come from the same cluster (≥ 0.95).
         for k in [5, 10] {
             let t = EmbeddingQuality.trustworthiness(original: data.points, dimension: 20, embedding: y, k: k)
+            print("t-SNE 200 points: trustworthiness k=\(k): \(t)")
             XCTAssertGreaterThanOrEqual(t, 0.9, "trustworthiness k=\(k)")
         }
         let agreement = EmbeddingQuality.neighbourAgreement(points: y, dimension: 2, labels: data.labels, k: 5)
+        print("t-SNE 200 points: 5-NN class agreement \(agreement)")
         XCTAssertGreaterThanOrEqual(agreement, 0.95)
     }
 
@@ -72,6 +74,30 @@ final class TSNETests: XCTestCase {
         XCTAssertGreaterThanOrEqual(agreeBH, 0.95)
         XCTAssertGreaterThanOrEqual(trustBH, 0.9)
         XCTAssertEqual(trustBH, trustExact, accuracy: 0.05)
+    }
+
+    func testBarnesHutGradientIsExactAtThetaZero() {
+        // With every neighbour kept and θ = 0 no cell is summarised: the quadtree sum must be the exact sum.
+        let n = 50, data = Self.clusters(3, perCluster: 17, dimension: 6, seed: 6)
+        let points = Array(data.points.prefix(n * 6))
+        let (dense, sparse) = points.withUnsafeBufferPointer {
+            (TSNEAffinities.dense($0, count: n, dimension: 6, perplexity: 8),
+             TSNEAffinities.sparse($0, count: n, dimension: 6, perplexity: 8, neighbours: n - 1))
+        }
+        var random = SplitMix64(seed: 9)
+        let y = (0..<(2 * n)).map { _ in 3 * random.nextGaussian() }
+        var exact = [Double](repeating: 0, count: 2 * n), tree = exact, approximate = exact
+        y.withUnsafeBufferPointer { yp in
+            exact.withUnsafeMutableBufferPointer { TSNEForces(count: n, theta: 0).exactGradient(y: yp, affinities: dense, exaggeration: 4, into: $0) }
+            tree.withUnsafeMutableBufferPointer { TSNEForces(count: n, theta: 0).barnesHutGradient(y: yp, affinities: sparse, exaggeration: 4, into: $0) }
+            approximate.withUnsafeMutableBufferPointer { TSNEForces(count: n, theta: 0.5).barnesHutGradient(y: yp, affinities: sparse, exaggeration: 4, into: $0) }
+        }
+        let scale = exact.map(abs).max() ?? 1
+        for i in 0..<(2 * n) { XCTAssertEqual(tree[i], exact[i], accuracy: 1e-9 * scale) }
+        // θ = 0.5 approximates: within 5 % of the largest component here.
+        let error = zip(approximate, exact).map { abs($0 - $1) }.max() ?? 0
+        print("Barnes-Hut θ 0.5 gradient error: \(error / scale) of the largest component")
+        XCTAssertLessThan(error, 0.05 * scale)
     }
 
     func testAffinitiesMatchThePerplexity() {
