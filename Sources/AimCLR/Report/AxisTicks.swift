@@ -7,8 +7,9 @@ struct AxisTicks {
     let values: [Double]
     let step: Double
 
-    /// About `target` ticks over [minimum, maximum]; a degenerate range is widened around its value.
-    init(minimum: Double, maximum: Double, target: Int = 5) {
+    /// About `target` ticks over [minimum, maximum], at least `minimumStep` apart; a degenerate range
+    /// is widened around its value.
+    init(minimum: Double, maximum: Double, target: Int = 5, minimumStep: Double = 0) {
         var lo = minimum.isFinite ? minimum : 0, hi = maximum.isFinite ? maximum : 1
         if hi < lo { swap(&lo, &hi) }
         if hi - lo < 1e-12 * max(1, abs(hi)) {
@@ -18,7 +19,7 @@ struct AxisTicks {
         let raw = (hi - lo) / Double(max(target, 1))
         let magnitude = pow(10, floor(log10(raw)))
         let fraction = raw / magnitude
-        let step = (fraction <= 1 ? 1 : fraction <= 2 ? 2 : fraction <= 5 ? 5 : 10) * magnitude
+        let step = max((fraction <= 1 ? 1 : fraction <= 2 ? 2 : fraction <= 5 ? 5 : 10) * magnitude, minimumStep)
         let first = floor(lo / step) * step, last = ceil(hi / step) * step
         var values: [Double] = []
         var v = first

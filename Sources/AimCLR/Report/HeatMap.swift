@@ -17,7 +17,7 @@ struct ConfusionHeatMap {
         let k = counts.count
         let names = (0..<k).map { Self.shortName($0 < classNames.count ? classNames[$0] : "class \($0)") }
         let labelWidth = Double(min(28, names.map(\.count).max() ?? 4)) * 6 + 16
-        let cell = max(6, min(34, 640 / Double(max(k, 1))))
+        let cell = max(6, min(30, 600 / Double(max(k, 1))))
         let labelSize = min(11, max(6, cell * 0.75))
         let left = labelWidth + 24, top = 40.0
         let side = cell * Double(k)

@@ -24,6 +24,8 @@ struct LineChart {
     var height = 320.0
     /// Start the y axis at 0 when all values are positive (rates, accuracies).
     var includeZero = false
+    /// Ticks only at whole numbers on x (epochs).
+    var integerX = false
 
     var svg: String {
         var canvas = SVGCanvas(width: width, height: height, title: title)
@@ -34,7 +36,7 @@ struct LineChart {
         let xs = drawn.flatMap { $0.points.map(\.x) }
         var ys = drawn.flatMap { $0.points.map(\.y) } + references.map(\.value).filter(\.isFinite)
         if includeZero { ys.append(0) }
-        let xAxis = AxisTicks(minimum: xs.min() ?? 0, maximum: xs.max() ?? 1, target: 8)
+        let xAxis = AxisTicks(minimum: xs.min() ?? 0, maximum: xs.max() ?? 1, target: 8, minimumStep: integerX ? 1 : 0)
         let yAxis = AxisTicks(minimum: ys.min() ?? 0, maximum: ys.max() ?? 1, target: 5)
         func px(_ x: Double) -> Double { left + (x - xAxis.lower) / (xAxis.upper - xAxis.lower) * plotW }
         func py(_ y: Double) -> Double { top + plotH - (y - yAxis.lower) / (yAxis.upper - yAxis.lower) * plotH }

@@ -43,8 +43,8 @@ public struct RunReport: Sendable {
                     + "\(e(ISO8601DateFormatter().string(from: Date())))</p>")
         body.append(provenanceSection())
         body.append(pretrainingSection())
-        for result in evaluations { body.append(evaluationSection(result)) }
         if let map = representations { body.append(representationSection(map)) }
+        for result in evaluations { body.append(evaluationSection(result)) }
         body.append(configurationSection())
         return """
         <!DOCTYPE html>
@@ -62,8 +62,8 @@ public struct RunReport: Sendable {
     h1{font-size:22px;margin-bottom:4px}h2{font-size:18px;border-bottom:1px solid #ddd;padding-bottom:4px;margin-top:32px}\
     .meta{color:#666;font-size:12px}table{border-collapse:collapse;font-size:12px;margin:8px 0}\
     td,th{border:1px solid #ddd;padding:3px 8px;text-align:left;vertical-align:top}th{background:#f4f4f4}\
-    figure{margin:12px 0}.row figure{display:inline-block;margin-right:16px}figure svg{max-width:100%;height:auto}.note{color:#555;font-size:12px}\
-    code{font-size:11px;word-break:break-all}
+    figure{margin:12px 0}.row{display:flex;flex-wrap:wrap;gap:0 20px;align-items:flex-start}.row figure{margin:8px 0}figure svg{max-width:100%;height:auto}.note{color:#555;font-size:12px}\
+    code{font-size:11px;word-break:break-all}.facts{max-width:560px}.facts td{word-break:break-all}
     """
 
     static func table(_ rows: [(String, String)], header: (String, String)? = nil) -> String {
@@ -80,19 +80,19 @@ public struct RunReport: Sendable {
 
     func provenanceSection() -> String {
         let e = SVGCanvas.escape
-        var s = "<h2>Run and provenance</h2>"
+        var s = "<h2>Run and provenance</h2><div class=\"row\">"
         for (i, h) in log.headers.enumerated() {
             var rows: [(String, String)] = [("started", h.started), ("aimclr version", h.version), ("device", h.device),
                                             ("command", h.command.joined(separator: " "))]
             if let r = h.resumedFrom { rows.append(("resumed from", r)) }
-            s += "<h3>\(i == 0 ? "Start" : "Resume \(i)")</h3>" + Self.table(rows)
+            s += "<div><h3>\(i == 0 ? "Start" : "Resume \(i)")</h3>" + Self.table(rows) + "</div>"
         }
         var logRows: [(String, String)] = [("log", log.path), ("epoch records", "\(log.epochs.count)"),
                                            ("iteration records", "\(log.iterationRecords)")]
         if !log.tornLines.isEmpty {
             logRows.append(("torn lines skipped", log.tornLines.map(String.init).joined(separator: ", ") + " (a kill mid-write)"))
         }
-        s += "<h3>Log</h3>" + Self.table(logRows)
+        s += "<div><h3>Log</h3>" + Self.table(logRows) + "</div>"
         if let c = checkpoint {
             var rows: [(String, String)] = [("file", c.path), ("size", String(format: "%.1f MB", Double(c.bytes) / 1e6))]
             if let m = c.modified { rows.append(("written", ISO8601DateFormatter().string(from: m))) }
@@ -100,11 +100,11 @@ public struct RunReport: Sendable {
                 if let v = c.metadata[key] { rows.append((key, v)) }
             }
             rows.append(("checkpoints in the folder", c.allCheckpoints.joined(separator: ", ")))
-            s += "<h3>Newest checkpoint</h3>" + Self.table(rows)
+            s += "<div><h3>Newest checkpoint</h3>" + Self.table(rows) + "</div>"
         } else {
             s += "<p class=\"note\">No checkpoint in \(e(runDirectory)).</p>"
         }
-        return s
+        return s + "</div>"
     }
 
     func pretrainingSection() -> String {
@@ -130,7 +130,7 @@ public struct RunReport: Sendable {
             references.append(.init(value: chance, label: String(format: "chance ln(K+1) = %.2f, K = %d", chance, k), color: "#d62728"))
         }
         s += Self.figure(LineChart(title: "Pretraining loss per term", xLabel: "epoch", yLabel: "mean loss",
-                                   series: series, references: references).svg)
+                                   series: series, references: references, integerX: true).svg)
         if mining < Int.max {
             s += "<p class=\"note\">Epochs up to the mining epoch (\(mining)) train with InfoNCE, later ones with NNM; "
                 + "the dashed line is the contrastive loss of an encoder that tells no sample from the K queued negatives.</p>"
@@ -139,10 +139,10 @@ public struct RunReport: Sendable {
         s += "<div class=\"row\">"
         s += Self.figure(LineChart(title: "Learning rate", xLabel: "epoch", yLabel: "lr",
                                    series: [.init(name: "lr", points: points(\.lr), color: Palette.category(0))],
-                                   width: 560, height: 260, includeZero: true).svg)
+                                   width: 560, height: 260, includeZero: true, integerX: true).svg)
         s += Self.figure(LineChart(title: "Throughput", xLabel: "epoch", yLabel: "iterations / s",
                                    series: [.init(name: "iterations/s", points: points(\.throughput), color: Palette.category(2))],
-                                   width: 560, height: 260, includeZero: true).svg)
+                                   width: 560, height: 260, includeZero: true, integerX: true).svg)
         s += "</div>"
         return s
     }
@@ -161,8 +161,10 @@ public struct RunReport: Sendable {
         if let b = m.best { rows.append(("best", "epoch \(b.epoch): top-1 \(Self.percent(b.top1))")) }
         if let l = m.last { rows.append(("last", "epoch \(l.epoch): top-1 \(Self.percent(l.top1))")) }
         rows.append(("figures from", r.figuresFrom))
-        for k in m.hyperParameters.keys.sorted() { rows.append((k, m.hyperParameters[k]!)) }
-        s += Self.table(rows)
+        if !m.hyperParameters.isEmpty {
+            rows.append(("settings", m.hyperParameters.keys.sorted().map { "\($0) \(m.hyperParameters[$0]!)" }.joined(separator: "; ")))
+        }
+        s += "<div class=\"row\"><div class=\"facts\">" + Self.table(rows) + "</div>"
         if let history = m.history, !history.isEmpty {
             let top1 = history.map { (x: Double($0.epoch), y: $0.top1 * 100) }, top5 = history.map { (x: Double($0.epoch), y: $0.top5 * 100) }
             let chance = 100 / Double(max(r.report.classes, 1))
@@ -170,14 +172,16 @@ public struct RunReport: Sendable {
                                        series: [.init(name: "top-1", points: top1, color: Palette.category(0)),
                                                 .init(name: "top-5", points: top5, color: Palette.category(1))],
                                        references: [.init(value: chance, label: String(format: "chance %.1f%%", chance), color: "#d62728")],
-                                       includeZero: true).svg)
+                                       width: 560, height: 280, includeZero: true, integerX: true).svg)
         }
+        s += "</div>"
         let names = (0..<r.report.classes).map { $0 < classNames.count ? classNames[$0] : "class \($0)" }
+        s += "<div class=\"row\">"
         s += Self.figure(ConfusionHeatMap(title: "\(p) confusion matrix", classNames: names, counts: r.report.confusion).svg)
         let chance = 1 / Double(max(r.report.classes, 1))
         s += Self.figure(BarChart(title: "\(p) per-class accuracy", names: names, values: r.report.perClass,
-                                  reference: (chance, String(format: "chance %.1f%%", chance * 100))).svg)
-        return s
+                                  reference: (chance, String(format: "chance %.1f%%", chance * 100)), width: 440).svg)
+        return s + "</div>"
     }
 
     func representationSection(_ map: RepresentationMap) -> String {
