@@ -118,6 +118,8 @@ public struct Demo {
             let knnTop1 = ClassificationMetrics.topK(scores: scores, classes: classes, labels: test.labels, k: 1)
             rows.append(Row(encoder: name, linearTop1: outcome.last.top1, linearBestTop1: outcome.best.top1, knnTop1: knnTop1))
             if details == nil {
+                // Named as the work folder was given (the checkpoint's own URL is absolute).
+                let checkpoint = pretrain.workDir + "/" + URL(fileURLWithPath: checkpoint).lastPathComponent
                 let linearSummary = EvaluationSummary(
                     protocolName: "linear", dataset: dataDirectory, trainSplit: "train", testSplit: "val", stream: "joint",
                     checkpoint: checkpoint, encoder: loaded.kind, hyperParameters: EvaluationSummary.describe(linear, mode: .cachedFeatures),

@@ -15,7 +15,7 @@ public struct CheckpointMetadata: Sendable {
     public static func newest(in runDirectory: String) throws -> CheckpointMetadata? {
         let all = PretrainCheckpoint.candidates(in: URL(fileURLWithPath: runDirectory))
         guard let newest = all.first else { return nil }
-        let path = newest.url.path
+        let path = (runDirectory.hasSuffix("/") ? runDirectory : runDirectory + "/") + newest.url.lastPathComponent
         let attributes = try? FileManager.default.attributesOfItem(atPath: path)
         return CheckpointMetadata(path: path, bytes: (attributes?[.size] as? NSNumber)?.intValue ?? 0,
                                   modified: attributes?[.modificationDate] as? Date, metadata: try readMetadata(path),

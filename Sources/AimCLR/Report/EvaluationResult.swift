@@ -25,7 +25,7 @@ public struct EvaluationResult: Sendable {
             throw ReportError(file: directory, detail: "no *_result.json (give the --out folder of aimclr linear, finetune or knn)")
         }
         return try names.map { name in
-            let path = URL(fileURLWithPath: directory).appendingPathComponent(name).path
+            let path = (directory.hasSuffix("/") ? directory : directory + "/") + name
             let summary: EvaluationSummary
             do { summary = try JSONDecoder().decode(EvaluationSummary.self, from: Data(contentsOf: URL(fileURLWithPath: path))) } catch {
                 throw ReportError(file: path, detail: "not an evaluation result (\(Self.reason(error)))")
@@ -44,7 +44,7 @@ public struct EvaluationResult: Sendable {
     /// Uses `<protocol>_best_logits.npy` with its `_labels.pkl` (the per-sample scores behind the
     /// headline) when both are there and consistent; otherwise the JSON's own figures stay.
     mutating func recomputeFromLogits(directory: String) {
-        let stem = URL(fileURLWithPath: directory).appendingPathComponent("\(summary.protocolName)_best_logits").path
+        let stem = (directory.hasSuffix("/") ? directory : directory + "/") + "\(summary.protocolName)_best_logits"
         let labelsPath = stem + "_labels.pkl"
         guard FileManager.default.fileExists(atPath: stem + ".npy"), FileManager.default.fileExists(atPath: labelsPath),
               let scores = try? ScoreFile.read(logitsPath: stem + ".npy", namesPath: labelsPath),

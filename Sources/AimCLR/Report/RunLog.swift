@@ -49,7 +49,8 @@ public struct RunLog: Sendable {
             throw ReportError(file: runDirectory, detail: "no such folder (give a pretraining work folder)")
         }
         guard isDirectory.boolValue else { throw ReportError(file: runDirectory, detail: "not a folder (give a pretraining work folder)") }
-        let path = URL(fileURLWithPath: runDirectory).appendingPathComponent("log.jsonl").path
+        // Joined as given, so the report shows the paths the user typed.
+        let path = (runDirectory.hasSuffix("/") ? runDirectory : runDirectory + "/") + "log.jsonl"
         guard FileManager.default.fileExists(atPath: path) else {
             throw ReportError(file: path, detail: "missing: \(runDirectory) is not a pretraining work folder")
         }

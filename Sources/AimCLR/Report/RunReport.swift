@@ -139,10 +139,10 @@ public struct RunReport: Sendable {
         s += "<div class=\"row\">"
         s += Self.figure(LineChart(title: "Learning rate", xLabel: "epoch", yLabel: "lr",
                                    series: [.init(name: "lr", points: points(\.lr), color: Palette.category(0))],
-                                   width: 560, height: 260, includeZero: true, integerX: true).svg)
+                                   width: 470, height: 250, includeZero: true, integerX: true).svg)
         s += Self.figure(LineChart(title: "Throughput", xLabel: "epoch", yLabel: "iterations / s",
                                    series: [.init(name: "iterations/s", points: points(\.throughput), color: Palette.category(2))],
-                                   width: 560, height: 260, includeZero: true, integerX: true).svg)
+                                   width: 470, height: 250, includeZero: true, integerX: true).svg)
         s += "</div>"
         return s
     }
