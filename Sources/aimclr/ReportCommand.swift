@@ -26,8 +26,9 @@ struct ReportCommand: ParsableCommand {
         names when there are 60 classes, else "class i".
         """)
 
-    @Argument(help: "Pretraining work folder (holds log.jsonl and the checkpoints).") var runDirectory: String
-    @Argument(help: "Evaluation output folders.") var evaluationDirectories: [String] = []
+    @Argument(help: ArgumentHelp("Pretraining work folder (holds log.jsonl and the checkpoints).", valueName: "RUN_DIR"))
+    var runDirectory: String
+    @Argument(help: ArgumentHelp("Evaluation output folders.", valueName: "EVAL_DIR")) var evaluationDirectories: [String] = []
     @Option(help: "Output HTML file.") var out: String = "report.html"
     @Option(help: "Test representations (N, D) .npy from `aimclr embed`.") var embeddings: String?
     @Option(help: "Label pickle of the embedded samples.") var labels: String?

@@ -85,6 +85,12 @@ final class ReportTests: XCTestCase {
         let resumed = try RunLog.read(runDirectory: fixture.run)
         XCTAssertEqual(resumed.tornLines, [4])
         XCTAssertEqual(resumed.headers.count, 2)
+        // Header fields of other versions are kept and shown.
+        try (lines + ["{\"type\":\"header\",\"host\":\"node7\",\"git\":{\"commit\":\"abc\"}}"]).joined(separator: "\n")
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        let extended = try RunLog.read(runDirectory: fixture.run)
+        XCTAssertEqual(extended.headers.last?.other["host"], .string("node7"))
+        XCTAssertEqual(extended.headers.last?.other["git"]?["commit"], .string("abc"))
         // Anywhere else a malformed line is an error naming file and line.
         lines.insert("not json", at: 5)
         try lines.joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)

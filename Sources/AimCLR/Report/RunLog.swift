@@ -11,6 +11,8 @@ public struct RunLog: Sendable {
         public var resumedFrom: String?
         /// The configuration, key by key as the run recorded it.
         public var config: [String: JSONValue]
+        /// Header fields this reader does not name (provenance other versions record), shown as they are.
+        public var other: [String: JSONValue] = [:]
     }
 
     public struct Epoch: Sendable, Equatable {
@@ -99,9 +101,11 @@ public struct RunLog: Sendable {
                     if case .array(let a)? = record["command"] { return a.map { $0.string ?? $0.text } }
                     return []
                 }()
+                let named: Set = ["type", "started", "version", "command", "device", "resumedFrom", "config"]
                 log.headers.append(Header(started: record["started"]?.string ?? "?", version: record["version"]?.string ?? "?",
                                           command: command, device: record["device"]?.string ?? "?",
-                                          resumedFrom: record["resumedFrom"]?.string, config: config))
+                                          resumedFrom: record["resumedFrom"]?.string, config: config,
+                                          other: record.filter { !named.contains($0.key) }))
             case "epoch":
                 let e = Epoch(epoch: try count("epoch"), iterations: try count("iterations"), lr: try field("lr"),
                               loss: try field("loss"), contrastive: try field("contrastive"),

@@ -85,6 +85,7 @@ public struct RunReport: Sendable {
             var rows: [(String, String)] = [("started", h.started), ("aimclr version", h.version), ("device", h.device),
                                             ("command", h.command.joined(separator: " "))]
             if let r = h.resumedFrom { rows.append(("resumed from", r)) }
+            for key in h.other.keys.sorted() { rows.append((key, h.other[key]!.text)) }
             s += "<div><h3>\(i == 0 ? "Start" : "Resume \(i)")</h3>" + Self.table(rows) + "</div>"
         }
         var logRows: [(String, String)] = [("log", log.path), ("epoch records", "\(log.epochs.count)"),
