@@ -19,7 +19,7 @@ struct ReportCommand: ParsableCommand {
 
         --embeddings takes the (N, D) .npy that `aimclr embed --output representation` writes for a test \
         part, with --labels that part's label pickle (e.g. DATA/val_label.pkl); the report then draws a \
-        seeded t-SNE of them (L2-normalised; exact up to 3000 points, Barnes-Hut above), on a random subset \
+        seeded t-SNE of them (L2-normalised; exact up to 1000 points, Barnes-Hut above), on a random subset \
         of --tsne-points samples.
 
         Class names come from --class-names (one per line, or a JSON list), else the NTU RGB+D 60 action \
