@@ -64,7 +64,18 @@ public struct Demo {
         public var totalSeconds: Double
     }
 
+    /// What the demo's report shows beyond the run folder: the pretrained encoder's evaluations
+    /// and its test representations.
+    public struct Details: Sendable {
+        public var evaluations: [EvaluationSummary]
+        public var testRepresentations: FeatureSet
+    }
+
     public func run(device: Device, log: (String) -> Void) throws -> Result {
+        try runWithDetails(device: device, log: log).result
+    }
+
+    public func runWithDetails(device: Device, log: (String) -> Void) throws -> (result: Result, details: Details?) {
         let start = Date()
         if !FileManager.default.fileExists(atPath: dataDirectory + "/val_label.pkl") {
             log("writing the synthetic dataset to \(dataDirectory)")
@@ -87,6 +98,7 @@ public struct Demo {
         shape.hiddenChannels = pretrain.hiddenChannels
         shape.hiddenDim = pretrain.hiddenDim
         var rows: [Row] = []
+        var details: Details?
         for (name, source) in [("AimCLR pretrained", EncoderSource.checkpoint(path: checkpoint)),
                                ("random init", EncoderSource.randomInit(seed: 1))] {
             log("evaluating the \(name) encoder")
@@ -105,11 +117,26 @@ public struct Demo {
             let scores = try knn.scores(bank: trainFeatures, test: testFeatures, classes: classes, device: device)
             let knnTop1 = ClassificationMetrics.topK(scores: scores, classes: classes, labels: test.labels, k: 1)
             rows.append(Row(encoder: name, linearTop1: outcome.last.top1, linearBestTop1: outcome.best.top1, knnTop1: knnTop1))
+            if details == nil {
+                // Named as the work folder was given (the checkpoint's own URL is absolute).
+                let checkpoint = pretrain.workDir + "/" + URL(fileURLWithPath: checkpoint).lastPathComponent
+                let linearSummary = EvaluationSummary(
+                    protocolName: "linear", dataset: dataDirectory, trainSplit: "train", testSplit: "val", stream: "joint",
+                    checkpoint: checkpoint, encoder: loaded.kind, hyperParameters: EvaluationSummary.describe(linear, mode: .cachedFeatures),
+                    outcome: outcome, device: device.name)
+                let knnSummary = EvaluationSummary(
+                    protocolName: "knn", dataset: dataDirectory, trainSplit: "train", testSplit: "val", stream: "joint",
+                    checkpoint: checkpoint, encoder: loaded.kind, hyperParameters: ["k": "\(knn.k)", "temperature": "\(knn.temperature)"],
+                    report: ClassificationMetrics.report(scores: scores, classes: classes, labels: test.labels), seconds: 0,
+                    device: device.name)
+                details = Details(evaluations: [linearSummary, knnSummary], testRepresentations: testFeatures)
+            }
         }
-        return Result(device: device.name, classes: classes, trainSamples: train.count, testSamples: test.count,
+        let result = Result(device: device.name, classes: classes, trainSamples: train.count, testSamples: test.count,
                       chance: classes > 0 ? 1 / Double(classes) : 0, pretrainSeconds: pretrainSeconds,
                       pretrainIterations: summary.iterations, firstEpochLoss: summary.firstEpochLoss?.total,
                       lastEpochLoss: summary.lastEpochLoss?.total, rows: rows,
                       totalSeconds: Date().timeIntervalSince(start))
+        return (result, details)
     }
 }

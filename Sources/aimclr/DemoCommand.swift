@@ -1,6 +1,7 @@
 import AimCLR
 import ArgumentParser
 import Foundation
+import Skeleton
 
 /// `aimclr demo`: what `make demo` runs.
 struct DemoCommand: ParsableCommand {
@@ -11,7 +12,8 @@ struct DemoCommand: ParsableCommand {
         Writes the synthetic dataset to --data when it is absent, pretrains a reduced encoder (hidden 8/64, \
         batch 32, queue 256 filled by a warm-up, lr 0.01 then 0.001 after epoch 3, key momentum 0.99) for five epochs, and evaluates the pretrained and a randomly initialised \
         encoder with the linear protocol (on cached features) and cosine kNN. Prints a table and writes \
-        WORK_DIR/demo_result.json.
+        WORK_DIR/demo_result.json and WORK_DIR/report.html (see `aimclr report`): the run's curves, the pretrained \
+        encoder's confusion matrices and a t-SNE of its val representations.
         """)
 
     @OptionGroup var deviceOptions: DeviceOptions
@@ -30,7 +32,7 @@ struct DemoCommand: ParsableCommand {
         demo.linearEpochs = linearEpochs
         // A fresh run each time: an old checkpoint in the folder would be resumed otherwise.
         try? FileManager.default.removeItem(atPath: demo.pretrain.workDir)
-        let r = try demo.run(device: device) { print($0) }
+        let (r, details) = try demo.runWithDetails(device: device) { print($0) }
         let data = try JSONEncoder().encode(r)
         try data.write(to: URL(fileURLWithPath: workDir + "/demo_result.json"))
 
@@ -53,5 +55,22 @@ struct DemoCommand: ParsableCommand {
                          (r.rows[0].linearTop1 - r.rows[1].linearTop1) * 100, (r.rows[0].knnTop1 - r.rows[1].knnTop1) * 100))
         }
         print(String(format: "total %.0f s; results in %@/demo_result.json", r.totalSeconds, workDir))
+        if let details {
+            print("report: \(try writeReport(demo: demo, details: details, classes: r.classes))")
+        }
+    }
+
+    /// The run's report, with the pretrained encoder's evaluations and val representations.
+    func writeReport(demo: Demo, details: Demo.Details, classes: Int) throws -> String {
+        var report = try RunReport.load(runDirectory: demo.pretrain.workDir, evaluationDirectories: [])
+        report.evaluations = details.evaluations.map { EvaluationResult(summary: $0, source: "aimclr demo (pretrained encoder)") }
+        let f = details.testRepresentations
+        report.representations = RepresentationMap.compute(values: f.values, dimension: f.dimension, labels: f.labels,
+                                                           maximumPoints: 2000, tsne: TSNE())
+        let synthetic = SyntheticAction.allCases.map(\.name)
+        report.classNames = classes == synthetic.count ? synthetic : try ClassNames.resolve(count: report.classCount)
+        let path = workDir + "/report.html"
+        try report.write(to: path)
+        return path
     }
 }
