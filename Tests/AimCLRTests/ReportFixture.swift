@@ -29,8 +29,10 @@ struct ReportFixture {
         config.baseLR = 0.01
         config.workDir = run
         let log = try JSONLinesWriter(path: run + "/log.jsonl")
-        try log.append(RunHeader(started: "2026-01-01T00:00:00Z", command: ["aimclr", "pretrain", "--config", "demo.yaml"],
-                                 device: "CPU (synthetic)", resumedFrom: nil, config: config))
+        // 2026-01-01T00:00:00Z
+        let provenance = Provenance(device: "CPU (synthetic)", commandLine: ["aimclr", "pretrain", "--config", "demo.yaml"],
+                                    started: Date(timeIntervalSince1970: 1_767_225_600))
+        try log.append(RunHeader(provenance: provenance, resumedFrom: nil, config: config))
         var iteration = 0
         for epoch in 1...config.numEpoch {
             let t = Float(epoch)
