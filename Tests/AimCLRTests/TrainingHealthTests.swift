@@ -165,6 +165,19 @@ final class TrainingHealthTests: XCTestCase {
         XCTAssertEqual(monitored, try XCTUnwrap(knn["top1"] as? Double))
     }
 
+    func testMonitorFlagsAreValidatedNamingTheFlag() throws {
+        let data = try Tiny.datasetFolder(samples: 8, seed: 3)
+        for (flags, message) in [(["--monitor-every", "0"], "--monitor-every must be at least 1 (got 0)"),
+                                 (["--monitor-samples", "-1"], "--monitor-samples must be in 1...16777216 (got -1)"),
+                                 (["--monitor-data", data], "--monitor-data \(data): no val_position.npy with val_label.pkl in that folder"),
+                                 (["--monitor-data", data, "--no-monitor"], "give --monitor-data or --no-monitor, not both")] {
+            let r = try CLIBadInputTests.aimclr(["pretrain", "--data", data, "--work-dir", data + "/run", "--device", "cpu"] + flags, in: data)
+            XCTAssertNotEqual(r.status, 0, "\(flags)")
+            XCTAssertTrue(r.stderr.contains("Error: " + message), "\(flags): \(r.stderr)")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: data + "/run"), "\(flags)")
+        }
+    }
+
     /// Capped subsets are spread evenly and the same each time; measuring leaves every weight and BN statistic as it was.
     func testMonitorSubsetsAreDeterministicAndLeaveTheModelUnchanged() throws {
         XCTAssertEqual(KNNMonitor.spread(count: 10, cap: 4), [0, 2, 5, 7])
