@@ -33,6 +33,12 @@ public final class Pretrainer {
     /// Write TensorBoard scalars to `WORK_DIR/tensorboard/` (loss terms and lr per iteration,
     /// epoch means and iterations/s per epoch).
     public var tensorBoard = true
+    /// The kNN top-1 measured during training (see `KNNMonitorSettings`).
+    public var monitor = KNNMonitorSettings()
+    /// The training samples as loaded (after skipped bad samples): the kNN monitor's memory bank.
+    let trainingData: NpyArray
+    let trainingLabels: [Int]
+    let trainingNames: [String]
 
     /// - Parameter skipBadSamples: train without samples holding NaN/Inf (each is named in a
     ///   warning) instead of refusing the data set. Those samples are then copied into memory.
@@ -49,12 +55,15 @@ public final class Pretrainer {
                 key: "label_path", detail: "\(config.labelPath) has \(labels.labels.count) labels but \(config.dataPath) has \(data.shape.first ?? 0) samples")
         }
         var trainLabels = labels.labels
+        var trainNames = labels.names
         let bad = DataScan.nonFiniteRows(data)
         if !bad.isEmpty {
             let scan = DataScan.NonFiniteSamples(file: config.dataPath, samples: bad.map { ($0, labels.names[$0]) })
             guard skipBadSamples else { throw scan }
             for (i, name) in scan.samples { warn("warning: \(config.dataPath): skipping sample \(name) (index \(i)): NaN or infinite values") }
             (data, trainLabels) = DataScan.dropping(bad, from: data, labels: labels.labels)
+            let dropped = Set(bad)
+            trainNames = trainNames.indices.filter { !dropped.contains($0) }.map { trainNames[$0] }
         }
         let layout = try SkeletonLayout.resolve(config.layout)
         guard data.shape.count == 5, data.shape[1] == config.inChannels, data.shape[3] == layout.jointCount else {
@@ -76,6 +85,33 @@ public final class Pretrainer {
         model = try AimCLRModel(config: config, device: device, adjacency: SpatialGraph(layout: layout).adjacency,
                                 joints: layout.jointCount, frames: data.shape[2], persons: data.shape[4])
         workDirectory = URL(fileURLWithPath: config.workDir)
+        trainingData = data; trainingLabels = trainLabels; trainingNames = trainNames
+    }
+
+    /// The pre-flight notes on this run's recipe (see `RecipeCheck`).
+    public var recipeNotes: [String] { RecipeCheck.notes(config, samples: trainingLabels.count) }
+
+    /// The kNN monitor of this run, or nil when off or without a labelled part to test on.
+    func makeMonitor() throws -> KNNMonitor? {
+        try monitor.validate()
+        guard let folder = monitor.folder(trainingData: config.dataPath) else { return nil }
+        let layout = try SkeletonLayout.resolve(config.layout)
+        let test = try EvaluationSet.open(directory: folder, part: .val)
+        try test.requireJoints(of: layout)
+        try DataScan.requireFinite(test.positions, names: test.names)
+        let bank = try EvaluationSet(positions: trainingData, labels: trainingLabels, names: trainingNames, source: config.dataPath)
+        guard test.frames == bank.frames, test.persons == bank.persons else {
+            throw EvaluationError.shape(what: test.source, detail: "monitor data has T \(test.frames), M \(test.persons) "
+                + "but the training data has T \(bank.frames), M \(bank.persons)")
+        }
+        return try KNNMonitor(bank: bank, test: test, settings: monitor)
+    }
+
+    /// Embedding statistics of the last step's batch: q, k and the normal view's logits, read back once.
+    func measureHealth() -> EmbeddingHealth {
+        EmbeddingHealth.measure(query: device.read(model.q), key: device.read(model.k), rows: config.batchSize,
+                                dimension: config.featureDim, logits: device.read(model.objective.lastLogits),
+                                negatives: config.queueSize)
     }
 
     /// Iterations per epoch (after the optional cap).
@@ -120,13 +156,22 @@ public final class Pretrainer {
         if config.queueWarmup && startEpoch == 1 && model.iteration == 0 {
             try warmUpQueue()
         }
+        let notes = recipeNotes
+        for note in notes { warn(note) }
+        let knnMonitor = try makeMonitor()
+        var detector = CollapseDetector(queueSize: config.queueSize, batchSize: config.batchSize)
         let provenance = Provenance(device: device.name, commandLine: commandLine)
         let log = try JSONLinesWriter(path: workDirectory.appendingPathComponent("log.jsonl").path)
-        try log.append(RunHeader(provenance: provenance, resumedFrom: resumedFrom, config: config))
+        try log.append(RunHeader(provenance: provenance, resumedFrom: resumedFrom, config: config, notes: notes))
         let text = try TextLog(path: workDirectory.appendingPathComponent("log.txt").path)
         try text.line("aimclr \(provenance.version) (commit \(provenance.commit)) on \(provenance.host), device \(device.name)"
             + (resumedFrom.map { ", resumed from \($0)" } ?? ""))
         try text.line("command: \(commandLine.joined(separator: " "))")
+        for note in notes { try text.line(note) }
+        if let m = knnMonitor {
+            try text.line("kNN monitor: \(m.bank.count) samples of \(m.bank.source) as the memory bank, \(m.test.count) of "
+                + "\(m.test.source) as the test set, every \(monitor.every) epoch(s)")
+        }
         try AtomicTextFile.write(try config.yaml(), to: workDirectory.appendingPathComponent("config.yaml").path, what: "the configuration")
         let board = tensorBoard ? TensorBoardWriter(directory: workDirectory.appendingPathComponent("tensorboard").path) : nil
         try board?.flush()
@@ -160,6 +205,7 @@ public final class Pretrainer {
                 trainedIterations += 1
                 trainedSeconds += dt
                 sums.0 += Double(losses.contrastive); sums.1 += Double(losses.d3mExtreme); sums.2 += Double(losses.d3mDropped)
+                detector.record(contrastive: losses.contrastive, infoNCE: epoch <= config.miningEpoch)
                 try log.append(IterationRecord(epoch: epoch, iteration: model.iteration, lr: lr, loss: losses.total,
                                           contrastive: losses.contrastive, d3mExtreme: losses.d3mExtreme,
                                           d3mDropped: losses.d3mDropped, seconds: dt))
@@ -200,6 +246,9 @@ public final class Pretrainer {
             board?.add(step: epoch, [("epoch/loss", mean.total), ("epoch/contrastive", mean.contrastive),
                                      ("epoch/d3m_extreme", mean.d3mExtreme), ("epoch/d3m_dropped", mean.d3mDropped),
                                      ("epoch/lr", lr), ("epoch/iterations_per_second", Float(itPerSecond))])
+            if trained > 0 {
+                try recordHealth(epoch: epoch, monitor: knnMonitor, detector: detector, log: log, text: text, board: board)
+            }
             try board?.flush()
             let stopping = epoch < config.numEpoch && shouldStop()
             if epoch % config.saveInterval == 0 || epoch == config.numEpoch || stopping {
@@ -219,6 +268,50 @@ public final class Pretrainer {
         summary.secondsPerIteration = trainedIterations > 0 ? trainedSeconds / Double(trainedIterations) : 0
         summary.checkpoint = lastCheckpoint ?? PretrainCheckpoint.candidates(in: workDirectory).first?.url.path
         return summary
+    }
+}
+
+extension Pretrainer {
+    /// The epoch's health: embedding statistics of its last batch, the kNN top-1 when due, and a
+    /// collapse warning when they say so; in every log and on the console.
+    func recordHealth(epoch: Int, monitor knnMonitor: KNNMonitor?, detector: CollapseDetector,
+                      log: JSONLinesWriter, text: TextLog, board: TensorBoardWriter?) throws {
+        let health = measureHealth()
+        var top1: Double?, monitorSeconds: Double?
+        if let m = knnMonitor, epoch % monitor.every == 0 || epoch == config.numEpoch {
+            let started = Date()
+            top1 = try m.top1(encoder: model.encoderQ, batchSize: config.batchSize, stream: config.stream,
+                              layout: try SkeletonLayout.resolve(config.layout))
+            monitorSeconds = Date().timeIntervalSince(started)
+        }
+        let d = config.featureDim
+        let reason = detector.verdict(health, dimension: d)
+        try log.append(HealthRecord(epoch: epoch, alignment: health.alignment, uniformity: health.uniformity,
+                                    dimensionStd: health.dimensionStd, positiveLogit: health.positiveLogit,
+                                    negativeLogit: health.negativeLogit,
+                                    dimensionStdThreshold: CollapseDetector.stdThreshold(dimension: d),
+                                    knnTop1: top1, knnSamples: top1 == nil ? nil : knnMonitor.map { [$0.bank.count, $0.test.count] },
+                                    monitorSeconds: monitorSeconds, collapse: reason != nil, collapseReason: reason))
+        var line = String(format: "health %d: align %.3f  unif %.3f  std %.4f (1/sqrt(d) %.4f)  logits pos %.2f neg %.2f",
+                          epoch, health.alignment, health.uniformity, health.dimensionStd, 1 / Double(d).squareRoot(),
+                          health.positiveLogit, health.negativeLogit)
+        if let t = top1, let s = monitorSeconds {
+            line += String(format: "  kNN top-1 %.2f%% (%.2f s)", t * 100, s)
+        }
+        if reason != nil { line += "  COLLAPSE" }
+        progress.finish(line)
+        try text.line(line)
+        var scalars: [(String, Float)] = [("health/alignment", Float(health.alignment)), ("health/uniformity", Float(health.uniformity)),
+                                          ("health/dimension_std", Float(health.dimensionStd)),
+                                          ("health/positive_logit", Float(health.positiveLogit)),
+                                          ("health/negative_logit", Float(health.negativeLogit))]
+        if let t = top1 { scalars.append(("health/knn_top1", Float(t))) }
+        board?.add(step: epoch, scalars)
+        if let r = reason {
+            let warning = CollapseDetector.warning(epoch: epoch, reason: r)
+            warn(warning)
+            try text.line(warning)
+        }
     }
 }
 

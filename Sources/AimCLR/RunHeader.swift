@@ -21,10 +21,12 @@ struct RunHeader: Encodable {
     var device: String
     var resumedFrom: String?
     var config: PretrainConfig
+    /// The pre-flight recipe notes (see `RecipeCheck`).
+    var notes: [String]
 
-    init(provenance p: Provenance, resumedFrom: String?, config: PretrainConfig) {
+    init(provenance p: Provenance, resumedFrom: String?, config: PretrainConfig, notes: [String] = []) {
         version = p.version; commit = p.commit; host = p.host; started = p.started
         command = p.commandLine; device = p.device
-        self.resumedFrom = resumedFrom; self.config = config
+        self.resumedFrom = resumedFrom; self.config = config; self.notes = notes
     }
 }

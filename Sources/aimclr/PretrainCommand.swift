@@ -14,7 +14,7 @@ struct PretrainCommand: ParsableCommand {
         defaults are the reference hyper-parameters. Options given on the command line override the file.
 
         Writes WORK_DIR/log.jsonl (one JSON object per iteration and per epoch), WORK_DIR/log.txt \
-        (one line per epoch), WORK_DIR/config.yaml (the effective configuration, loadable with --config), \
+        (one line per epoch and one of training health), WORK_DIR/config.yaml (the effective configuration, loadable with --config), \
         WORK_DIR/tensorboard/ (scalars for `tensorboard --logdir`; --no-tensorboard skips them), \
         WORK_DIR/epochN_model.safetensors every --save-interval epochs and at the end, and \
         WORK_DIR/latest.safetensors, a link to the newest checkpoint. Tensor names \
@@ -22,7 +22,10 @@ struct PretrainCommand: ParsableCommand {
         --resume continues from the newest readable checkpoint in WORK_DIR; a work folder holding \
         another run is refused unless --resume or --overwrite. Ctrl-C (or SIGTERM) finishes the current \
         iteration, writes a checkpoint and exits 130 (143); a second one stops at once. The data is \
-        scanned for NaN/Inf before training; bad samples are named and stop the run unless --skip-bad-samples.
+        scanned for NaN/Inf before training; bad samples are named and stop the run unless --skip-bad-samples. \
+        The recipe is checked before training (a note per risky setting). Every epoch logs the health of the \
+        embeddings (alignment, uniformity, per-dimension std, positive and negative logits), the kNN top-1 of the \
+        query encoder on a labelled part (--monitor-data; --no-monitor skips it) and warns when the embeddings collapse.
         """)
 
     /// The reference defaults, shown in --help for the options that override them.
@@ -61,6 +64,13 @@ struct PretrainCommand: ParsableCommand {
     var overwrite = false
     @Flag(name: .customLong("skip-bad-samples"), help: "Train without samples that hold NaN or infinite values (each is named) instead of stopping.")
     var skipBadSamples = false
+    @Option(name: .customLong("monitor-data"), help: "Folder whose val_position.npy and val_label.pkl are the kNN monitor's test set (default: the training data's folder when it has them).")
+    var monitorData: String?
+    @Option(name: .customLong("monitor-every"), parsing: .unconditional, help: "Measure kNN top-1 every N epochs (and after the last) (default: 1).")
+    var monitorEvery: Int = 1
+    @Option(name: .customLong("monitor-samples"), parsing: .unconditional, help: "Samples of the memory bank and of the test set each, evenly spread (default: 2048).")
+    var monitorSamples: Int = 2048
+    @Flag(name: .customLong("no-monitor"), help: "Do not measure kNN top-1 during training.") var noMonitor = false
     @Flag(help: "Print the per-op time breakdown at the end.") var profile = false
     @Flag(name: .customLong("no-tensorboard"), help: "Do not write TensorBoard event files to WORK_DIR/tensorboard.") var noTensorBoard = false
 
@@ -136,6 +146,20 @@ struct PretrainCommand: ParsableCommand {
         return CommandFailure("\(flag): \(text)")
     }
 
+    func validate() throws {
+        guard !(noMonitor && monitorData != nil) else { throw CommandFailure("give --monitor-data or --no-monitor, not both") }
+        do { try monitorSettings.validate() } catch let e as KNNMonitorSettings.Invalid { throw CommandFailure(e.description) }
+    }
+
+    var monitorSettings: KNNMonitorSettings {
+        var m = KNNMonitorSettings()
+        m.enabled = !noMonitor
+        m.data = monitorData
+        m.every = monitorEvery
+        m.samples = monitorSamples
+        return m
+    }
+
     func run() throws {
         do { try train() } catch { throw namingFlags(error) }
     }
@@ -170,6 +194,7 @@ struct PretrainCommand: ParsableCommand {
         let signals = StopSignals()
         trainer.shouldStop = { signals.requested }
         trainer.tensorBoard = !noTensorBoard
+        trainer.monitor = monitorSettings
         let summary = try trainer.run(resume: resume)
         signals.uninstall()
         if summary.stopped {

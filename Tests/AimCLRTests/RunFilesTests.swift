@@ -56,8 +56,13 @@ final class RunFilesTests: XCTestCase {
         XCTAssertEqual(header["device"] as? String, m["device"])
         XCTAssertNotNil(ISO8601DateFormatter().date(from: m["started"] ?? ""), m["started"] ?? "")
 
-        // log.txt: the header line, the command, one line per epoch.
-        let text = try String(contentsOfFile: work + "/log.txt", encoding: .utf8).split(separator: "\n")
+        // log.txt: the header line, the command, the recipe note (lr 0.1 at batch 4), one line per epoch,
+        // each followed by its health line (and a collapse warning where the untrained encoder has not spread yet).
+        let lines = try String(contentsOfFile: work + "/log.txt", encoding: .utf8).split(separator: "\n")
+        let extra = lines.filter { $0.contains("  note: ") || $0.contains("  health ") || $0.contains("  warning: epoch ") }
+        XCTAssertEqual(extra.filter { $0.contains("  note: lr 0.1 at batch 4 ") }.count, 1, extra.joined(separator: "\n"))
+        XCTAssertEqual(extra.filter { $0.contains("  health ") }.map { $0.contains("  health 1: ") || $0.contains("  health 2: ") }, [true, true])
+        let text = lines.filter { !extra.contains($0) }
         XCTAssertEqual(text.count, 4, text.joined(separator: "\n"))
         XCTAssertTrue(text[0].contains("aimclr \(AimCLRVersion.current) (commit \(AimCLRVersion.commit)) on \(Provenance.hostName())"), String(text[0]))
         XCTAssertTrue(text[1].contains("command: ") && text[1].contains(" pretrain --data "), String(text[1]))

@@ -69,7 +69,15 @@ final class TensorBoardTests: XCTestCase {
         // One iteration per epoch: the rate is the inverse of the epoch's seconds.
         assertSeries(scalars["epoch/iterations_per_second"], epochs.map { ($0["epoch"] as! Int, 1 / ($0["seconds"] as! Double)) },
                      "epoch/iterations_per_second", relative: 1e-3)
-        XCTAssertEqual(Set(scalars.keys).count, 12, "\(scalars.keys.sorted())")
+        let health = records.filter { $0["type"] as? String == "health" }
+        XCTAssertEqual(health.count, 2)
+        for (tag, key) in [("health/alignment", "alignment"), ("health/uniformity", "uniformity"),
+                           ("health/dimension_std", "dimensionStd"), ("health/positive_logit", "positiveLogit"),
+                           ("health/negative_logit", "negativeLogit")] {
+            assertSeries(scalars[tag], health.map { ($0["epoch"] as! Int, $0[key] as! Double) }, tag, relative: 1e-6)
+        }
+        // No val part beside the training data: no kNN monitor, no health/knn_top1.
+        XCTAssertEqual(Set(scalars.keys).count, 17, "\(scalars.keys.sorted())")
         XCTAssertGreaterThan(scalars["train/loss"]?.first?.1 ?? 0, 0)
 
         // --no-tensorboard leaves no folder.

@@ -1,0 +1,15 @@
+/// The per-epoch `"type": "health"` record of `log.jsonl`: the embedding statistics of the
+/// epoch's last batch, the kNN top-1 when measured, and whether they say the run collapsed.
+struct HealthRecord: Encodable {
+    var type = "health"
+    var epoch: Int
+    var alignment: Double, uniformity: Double, dimensionStd: Double
+    var positiveLogit: Double, negativeLogit: Double
+    /// 0.2/√d: below it the embeddings count as collapsed.
+    var dimensionStdThreshold: Double
+    var knnTop1: Double?
+    var knnSamples: [Int]?
+    var monitorSeconds: Double?
+    var collapse: Bool
+    var collapseReason: String?
+}

@@ -1,0 +1,35 @@
+import Compute
+import Foundation
+import NN
+import Skeleton
+
+/// kNN top-1 of the query encoder during pretraining, as `aimclr knn` computes it (eval-mode
+/// pooled representations, cosine top-k votes) on capped, evenly spread subsets: the training
+/// part as the memory bank and a labelled part as the test set. Eval mode reads the BN running
+/// statistics without updating them and skips dropout, so training continues unchanged.
+final class KNNMonitor {
+    let bank: EvaluationSet
+    let test: EvaluationSet
+    let classifier: KNNClassifier
+
+    init(bank full: EvaluationSet, test fullTest: EvaluationSet, settings: KNNMonitorSettings) throws {
+        bank = full.count > settings.samples ? try full.subset(Self.spread(count: full.count, cap: settings.samples), source: "(monitor)") : full
+        test = fullTest.count > settings.samples
+            ? try fullTest.subset(Self.spread(count: fullTest.count, cap: settings.samples), source: "(monitor)") : fullTest
+        classifier = KNNClassifier(k: settings.k, temperature: settings.temperature)
+    }
+
+    /// `cap` indices spread evenly over 0..<count, in order (the same samples every epoch and run).
+    static func spread(count: Int, cap: Int) -> [Int] {
+        let n = min(count, cap)
+        return (0..<n).map { $0 * count / n }
+    }
+
+    /// kNN top-1 of `encoder`'s representations (batches of `batchSize`, as `aimclr knn --batch-size`).
+    func top1(encoder: STGCN, batchSize: Int, stream: SkeletonStream, layout: SkeletonLayout) throws -> Double {
+        let extractor = FeatureExtractor(encoder: encoder, batchSize: batchSize, stream: stream, layout: layout)
+        let bankFeatures = try extractor.representations(of: bank)
+        let testFeatures = try extractor.representations(of: test)
+        return try classifier.evaluate(bank: bankFeatures, test: testFeatures, device: encoder.device).top1
+    }
+}

@@ -1,0 +1,207 @@
+import Compute
+import CPUBackend
+import Foundation
+import NN
+import Skeleton
+import TestSupport
+import XCTest
+@testable import AimCLR
+
+/// Training health: the pre-flight recipe notes, the embedding statistics, the collapse
+/// detector and the kNN monitor (against `aimclr knn` on the same checkpoint).
+final class TrainingHealthTests: XCTestCase {
+    // MARK: Recipe check
+
+    func testReferenceRecipeOnNTUSizedDataIsSilent() {
+        let reference = PretrainConfig()
+        // NTU-60 x-sub/x-view and NTU-120 x-sub/x-set training parts.
+        for samples in [40091, 37646, 63026, 54468] {
+            XCTAssertEqual(RecipeCheck.notes(reference, samples: samples), [], "\(samples) samples")
+        }
+        var scaled = reference
+        scaled.batchSize = 256; scaled.baseLR = 0.2
+        XCTAssertEqual(RecipeCheck.notes(scaled, samples: 40091), [], "linearly scaled lr")
+    }
+
+    func testBadRecipesAreNoted() {
+        var c = PretrainConfig()
+        c.numEpoch = 1
+        // K 32768 over 1000 samples, 7 iterations against a turnover of 256.
+        let small = RecipeCheck.notes(c, samples: 1000)
+        XCTAssertEqual(small.count, 2, "\(small)")
+        XCTAssertTrue(small[0].hasPrefix("note: queue K 32768 >= the 1000 training samples"), small[0])
+        XCTAssertTrue(small[1].hasPrefix("note: the run has 7 iterations, fewer than one queue turnover (K/B = 32768/128 = 256)"), small[1])
+        XCTAssertTrue(small[1].contains("--queue-warmup"), small[1])
+
+        var big = PretrainConfig()
+        big.batchSize = 2048; big.queueSize = 4096
+        let batch = RecipeCheck.notes(big, samples: 1000)
+        XCTAssertTrue(batch.contains { $0.hasPrefix("note: batch 2048 is larger than the 1000 training samples") }, "\(batch)")
+
+        var unscaled = PretrainConfig()
+        unscaled.batchSize = 16
+        let lr = RecipeCheck.notes(unscaled, samples: 40091)
+        XCTAssertEqual(lr, ["note: lr 0.1 at batch 16 is 8x the reference's per-sample rate (0.1 at batch 128); linear scaling gives --base-lr 0.0125"])
+        // 3.9x is within the tolerance; 4.8x is not.
+        unscaled.baseLR = 3.9 * 0.1 * 16 / 128
+        XCTAssertEqual(RecipeCheck.notes(unscaled, samples: 40091), [])
+        unscaled.baseLR = 0.06
+        XCTAssertEqual(RecipeCheck.notes(unscaled, samples: 40091).count, 1)
+    }
+
+    // MARK: Embedding statistics
+
+    /// Random unit rows (n, d).
+    func unitRows(_ n: Int, _ d: Int, seed: UInt64) -> [Float] {
+        let key = RandomKey(seed: seed, stream: 5, step: 0)
+        return KNNClassifier.normalized((0..<(n * d)).map { key.gaussian($0) }, dimension: d)
+    }
+
+    func testStatisticsEqualADirectComputation() {
+        let n = 6, d = 5, negatives = 7
+        let q = unitRows(n, d, seed: 1), k = unitRows(n, d, seed: 2)
+        let key = RandomKey(seed: 3, stream: 1, step: 0)
+        let logits = (0..<(n * (1 + negatives))).map { key.gaussian($0) * 4 }
+        let h = EmbeddingHealth.measure(query: q, key: k, rows: n, dimension: d, logits: logits, negatives: negatives)
+        func row(_ x: [Float], _ i: Int) -> [Double] { (0..<d).map { Double(x[i * d + $0]) } }
+        func sq(_ a: [Double], _ b: [Double]) -> Double { zip(a, b).map { ($0 - $1) * ($0 - $1) }.reduce(0, +) }
+        let alignment = (0..<n).map { sq(row(q, $0), row(k, $0)) }.reduce(0, +) / Double(n)
+        var pairs: [Double] = []
+        for i in 0..<n { for j in 0..<n where i < j { pairs.append(exp(-2 * sq(row(q, i), row(q, j)))) } }
+        let uniformity = log(pairs.reduce(0, +) / Double(pairs.count))
+        let std = (0..<d).map { c -> Double in
+            let column = (0..<n).map { Double(q[$0 * d + c]) }
+            let mean = column.reduce(0, +) / Double(n)
+            return (column.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(n)).squareRoot()
+        }.reduce(0, +) / Double(d)
+        let positive = (0..<n).map { Double(logits[$0 * (1 + negatives)]) }.reduce(0, +) / Double(n)
+        let negative = (0..<n).flatMap { i in (1...negatives).map { Double(logits[i * (1 + negatives) + $0]) } }
+            .reduce(0, +) / Double(n * negatives)
+        XCTAssertEqual(h.alignment, alignment, accuracy: 1e-12)
+        XCTAssertEqual(h.uniformity, uniformity, accuracy: 1e-12)
+        XCTAssertEqual(h.dimensionStd, std, accuracy: 1e-12)
+        XCTAssertEqual(h.positiveLogit, positive, accuracy: 1e-12)
+        XCTAssertEqual(h.negativeLogit, negative, accuracy: 1e-12)
+        XCTAssertGreaterThan(alignment, 0.5, "independent random rows are not aligned")
+        XCTAssertLessThan(uniformity, -0.5)
+    }
+
+    // MARK: Collapse detector
+
+    func testCollapseFiresOnIdenticalRowsNotOnRandomUnitVectors() {
+        let n = 128, d = 128
+        let detector = CollapseDetector(queueSize: 1024, batchSize: n)
+        let random = unitRows(n, d, seed: 9)
+        let spread = EmbeddingHealth.measure(query: random, key: random, rows: n, dimension: d, logits: [], negatives: 0)
+        XCTAssertEqual(spread.dimensionStd, 1 / Double(d).squareRoot(), accuracy: 0.15 / Double(d).squareRoot())
+        XCTAssertNil(detector.verdict(spread, dimension: d))
+        let one = Array(random[0..<d])
+        let same = (0..<n).flatMap { _ in one }
+        let collapsed = EmbeddingHealth.measure(query: same, key: same, rows: n, dimension: d, logits: [], negatives: 0)
+        XCTAssertEqual(collapsed.dimensionStd, 0, accuracy: 1e-7)
+        XCTAssertEqual(collapsed.uniformity, 0, accuracy: 1e-12)
+        let reason = detector.verdict(collapsed, dimension: d)
+        XCTAssertEqual(reason, "per-dimension std 0 < 0.2/sqrt(128) = 0.0177")
+        XCTAssertTrue(CollapseDetector.warning(epoch: 3, reason: reason ?? "").hasPrefix("warning: epoch 3: the embeddings have collapsed"))
+    }
+
+    func testLossAtChanceNeedsAWholeQueueTurnover() {
+        var detector = CollapseDetector(queueSize: 64, batchSize: 8)
+        let chance = Float(log(65.0))
+        for _ in 0..<7 { detector.record(contrastive: chance * 0.995, infoNCE: true) }
+        XCTAssertFalse(detector.lossAtChance, "7 of 8 iterations")
+        detector.record(contrastive: chance * 1.005, infoNCE: true)
+        XCTAssertTrue(detector.lossAtChance)
+        let healthy = EmbeddingHealth(alignment: 0.5, uniformity: -3, dimensionStd: 0.1, positiveLogit: 10, negativeLogit: 0)
+        XCTAssertEqual(detector.verdict(healthy, dimension: 16), "InfoNCE within 1% of ln(K+1) = 4.174 for 8 iterations (one queue turnover)")
+        detector.record(contrastive: chance * 0.98, infoNCE: true)
+        XCTAssertFalse(detector.lossAtChance, "one iteration 2 % below chance")
+        for _ in 0..<8 { detector.record(contrastive: chance, infoNCE: true) }
+        detector.record(contrastive: chance, infoNCE: false)
+        XCTAssertFalse(detector.lossAtChance, "NNM iterations clear the window")
+    }
+
+    // MARK: kNN monitor
+
+    /// A Tiny dataset folder with a val part as well.
+    func folderWithValPart(train: Int, val: Int) throws -> String {
+        let dir = try Tiny.datasetFolder(samples: train, seed: 41)
+        let w = try NpyWriter(path: dir + "/val_position.npy", dtype: .float32, shape: [val, 3, Tiny.frames, Tiny.joints, Tiny.persons])
+        try w.append(floats: Tiny.sequences(count: val, seed: 42))
+        try w.finish()
+        try LabelFile(names: (0..<val).map { "v\($0)" }, labels: (0..<val).map { ($0 * 7) % 3 }).write(to: dir + "/val_label.pkl")
+        return dir
+    }
+
+    func testMonitorEqualsKNNCommandOnTheSavedCheckpoint() throws {
+        let data = try folderWithValPart(train: 16, val: 10)
+        var c = Tiny.config(batch: 4, queue: 8)
+        c.numEpoch = 1
+        c.dataPath = data + "/train_position.npy"; c.labelPath = data + "/train_label.pkl"
+        c.workDir = data + "/run"
+        var warnings: [String] = []
+        let trainer = try Pretrainer(config: c, device: CPUDevice(), warn: { warnings.append($0) })
+        trainer.tensorBoard = false
+        let summary = try trainer.run(resume: false)
+        let records = try String(contentsOfFile: c.workDir + "/log.jsonl", encoding: .utf8).split(separator: "\n")
+            .compactMap { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        let health = try XCTUnwrap(records.first { $0["type"] as? String == "health" })
+        let monitored = try XCTUnwrap(health["knnTop1"] as? Double)
+        XCTAssertEqual(health["knnSamples"] as? [Int], [16, 10])
+        XCTAssertEqual(health["collapse"] as? Bool, warnings.contains { $0.hasPrefix("warning: epoch 1: the embeddings have collapsed") })
+        let header = try XCTUnwrap(records.first { $0["type"] as? String == "header" })
+        XCTAssertEqual(header["notes"] as? [String], trainer.recipeNotes)
+        XCTAssertEqual(trainer.recipeNotes.count, 1, "lr 0.1 at batch 4: \(trainer.recipeNotes)")
+        XCTAssertTrue(warnings.contains(trainer.recipeNotes[0]))
+        let text = try String(contentsOfFile: c.workDir + "/log.txt", encoding: .utf8)
+        XCTAssertTrue(text.contains(String(format: "kNN top-1 %.2f%%", monitored * 100)), text)
+        XCTAssertTrue(text.contains(trainer.recipeNotes[0]), text)
+
+        let out = data + "/knn"
+        let r = try CLIBadInputTests.aimclr(["knn", "--checkpoint", try XCTUnwrap(summary.checkpoint), "--data", data,
+                                             "--batch-size", "4", "--device", "cpu", "--out", out, "--no-tensorboard"], in: data)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let knn = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/knn_result.json"))) as! [String: Any]
+        XCTAssertEqual(monitored, try XCTUnwrap(knn["top1"] as? Double))
+    }
+
+    func testMonitorFlagsAreValidatedNamingTheFlag() throws {
+        let data = try Tiny.datasetFolder(samples: 8, seed: 3)
+        for (flags, message) in [(["--monitor-every", "0"], "--monitor-every must be at least 1 (got 0)"),
+                                 (["--monitor-samples", "-1"], "--monitor-samples must be in 1...16777216 (got -1)"),
+                                 (["--monitor-data", data], "--monitor-data \(data): no val_position.npy with val_label.pkl in that folder"),
+                                 (["--monitor-data", data, "--no-monitor"], "give --monitor-data or --no-monitor, not both")] {
+            let r = try CLIBadInputTests.aimclr(["pretrain", "--data", data, "--work-dir", data + "/run", "--device", "cpu"] + flags, in: data)
+            XCTAssertNotEqual(r.status, 0, "\(flags)")
+            XCTAssertTrue(r.stderr.contains("Error: " + message), "\(flags): \(r.stderr)")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: data + "/run"), "\(flags)")
+        }
+    }
+
+    /// Capped subsets are spread evenly and the same each time; measuring leaves every weight and BN statistic as it was.
+    func testMonitorSubsetsAreDeterministicAndLeaveTheModelUnchanged() throws {
+        XCTAssertEqual(KNNMonitor.spread(count: 10, cap: 4), [0, 2, 5, 7])
+        XCTAssertEqual(KNNMonitor.spread(count: 3, cap: 8), [0, 1, 2])
+        let data = try folderWithValPart(train: 12, val: 9)
+        var c = Tiny.config(batch: 4, queue: 8)
+        c.dataPath = data + "/train_position.npy"; c.labelPath = data + "/train_label.pkl"
+        c.workDir = data + "/run"
+        let trainer = try Pretrainer(config: c, device: CPUDevice(), warn: { _ in })
+        trainer.monitor.samples = 5
+        let monitor = try XCTUnwrap(try trainer.makeMonitor())
+        XCTAssertEqual(monitor.bank.names, ["s0", "s2", "s4", "s7", "s9"])
+        XCTAssertEqual(monitor.test.names, ["v0", "v1", "v3", "v5", "v7"])
+        let views = Tiny.relatedViews(batch: 4, seed: 5)
+        try trainer.model.step(views, epoch: 1)
+        let before = trainer.model.encoderQ.exportState()
+        let first = try monitor.top1(encoder: trainer.model.encoderQ, batchSize: 4, stream: .joint, layout: .ntuRGBD)
+        XCTAssertEqual(trainer.model.encoderQ.exportState().map(\.tensor), before.map(\.tensor))
+        XCTAssertEqual(try monitor.top1(encoder: trainer.model.encoderQ, batchSize: 4, stream: .joint, layout: .ntuRGBD), first)
+
+        trainer.monitor.enabled = false
+        XCTAssertNil(try trainer.makeMonitor())
+        trainer.monitor = KNNMonitorSettings()
+        trainer.monitor.every = 0
+        XCTAssertThrowsError(try trainer.makeMonitor()) { XCTAssertEqual("\($0)", "--monitor-every must be at least 1 (got 0)") }
+    }
+}
