@@ -1,3 +1,4 @@
+import AimCLR
 import ArgumentParser
 import Foundation
 import Skeleton
@@ -67,3 +68,8 @@ func printReport(_ report: PrepareReport, outputDirectory: String, elapsed: Doub
 }
 
 extension NTUBenchmark: ExpressibleByArgument {}
+
+// Typed options: a value outside the cases is refused by the parser, and `--help` lists them.
+extension SkeletonStream: ExpressibleByArgument {}
+extension PretrainMethod: ExpressibleByArgument {}
+extension EmbeddingOutput: ExpressibleByArgument {}

@@ -18,8 +18,8 @@ struct EmbedCommand: ParsableCommand {
             help: "Checkpoint or weights (.safetensors or .pt); --weights is the older name.") var weights: String
     @Option(help: "Input array (N, C, T, V, M), float32 or float64.") var data: String
     @Option(help: "Output .npy file (float32).") var out: String
-    @Option(help: "representation | projection | logits.") var output: String = "representation"
-    @Option(help: "joint | motion | bone (computed on the fly).") var stream: String = "joint"
+    @Option(help: "What to write per sample.") var output: EmbeddingOutput = .representation
+    @Option(help: "Input stream (motion and bone computed on the fly).") var stream: SkeletonStream = .joint
     @Option(help: "Skeleton layout: ntu-rgb+d | kinect-v1 | openpose | a layout JSON file.") var layout: String = "ntu-rgb+d"
     @Option(name: .customLong("batch-size"), parsing: .unconditional, help: "Samples per forward pass.") var batchSize: Int = 128
 
@@ -29,10 +29,7 @@ struct EmbedCommand: ParsableCommand {
     }
 
     func run() throws {
-        guard let kind = EmbeddingOutput(rawValue: output) else {
-            throw CommandFailure("--output must be representation, projection or logits")
-        }
-        guard let s = SkeletonStream(rawValue: stream) else { throw CommandFailure("--stream must be joint, motion or bone") }
+        let kind = output, s = stream
         let device = try deviceOptions.makeDevice()
         let array = try NpyArray.read(data)
         try DataScan.requireFinite(array)

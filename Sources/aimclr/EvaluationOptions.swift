@@ -18,7 +18,7 @@ struct EvaluationOptions: ParsableArguments {
 
     @Option(name: .customLong("train-part"), help: "Training part (memory bank for kNN).") var trainPart: String = "train"
     @Option(name: .customLong("test-part"), help: "Test part.") var testPart: String = "val"
-    @Option(help: "Input stream: joint | motion | bone.") var stream: String = "joint"
+    @Option(help: "Input stream.") var stream: SkeletonStream = .joint
     @Option(help: "Skeleton layout: ntu-rgb+d | kinect-v1 | openpose | a layout JSON file.") var layout: String = "ntu-rgb+d"
     @Option(name: .customLong("batch-size"), parsing: .unconditional, help: "Batch size for training and feature extraction.") var batchSize: Int = 128
     @Option(name: .customLong("num-class"), parsing: .unconditional, help: "Classes of the classifier (default: the largest label + 1).") var numClass: Int?
@@ -32,7 +32,6 @@ struct EvaluationOptions: ParsableArguments {
         if randomInit == (checkpoint != nil) {
             throw CommandFailure("give exactly one of --checkpoint PATH and --random-init")
         }
-        guard SkeletonStream(rawValue: stream) != nil else { throw CommandFailure("--stream must be joint, motion or bone") }
         // Bounded, so an absurd value fails here rather than as a trapped allocation later.
         guard batchSize > 0, batchSize <= 1 << 16 else { throw CommandFailure("--batch-size must be in 1...\(1 << 16) (got \(batchSize))") }
         if let n = numClass, n < 1 { throw CommandFailure("--num-class must be at least 1 (got \(n))") }
@@ -41,7 +40,7 @@ struct EvaluationOptions: ParsableArguments {
     }
 
     var source: EncoderSource { checkpoint.map { .checkpoint(path: $0) } ?? .randomInit(seed: seed) }
-    var skeletonStream: SkeletonStream { SkeletonStream(rawValue: stream)! }
+    var skeletonStream: SkeletonStream { stream }
 
     func skeletonLayout() throws -> SkeletonLayout {
         layout.hasSuffix(".json") ? try SkeletonLayout.load(json: layout) : try SkeletonLayout.named(layout)

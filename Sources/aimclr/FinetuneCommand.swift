@@ -76,7 +76,7 @@ struct FinetuneCommand: ParsableCommand {
         hp["labelled_samples"] = "\(train.count)"
         hp["unreleased_by_reference"] = "lr, epochs, lr_steps, weight_decay, batch_size (defaults chosen here)"
         let summary = EvaluationSummary(protocolName: name, dataset: evaluation.data, trainSplit: evaluation.trainPart,
-                                        testSplit: evaluation.testPart, stream: evaluation.stream,
+                                        testSplit: evaluation.testPart, stream: evaluation.stream.rawValue,
                                         checkpoint: evaluation.source.summary, encoder: loaded.kind, hyperParameters: hp,
                                         outcome: outcome, device: device.name)
         // Checked writable at the start; this names --out should the folder have changed since.

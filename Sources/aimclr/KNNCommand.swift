@@ -41,7 +41,7 @@ struct KNNCommand: ParsableCommand {
         let knn = KNNClassifier(k: k, temperature: temperature)
         let report = try knn.evaluate(bank: bank, test: queries, device: device)
         var summary = EvaluationSummary(protocolName: "knn", dataset: evaluation.data, trainSplit: evaluation.trainPart,
-                                        testSplit: evaluation.testPart, stream: evaluation.stream,
+                                        testSplit: evaluation.testPart, stream: evaluation.stream.rawValue,
                                         checkpoint: evaluation.source.summary, encoder: loaded.kind,
                                         hyperParameters: ["k": "\(k)", "temperature": "\(temperature)",
                                                           "feature": "pooled \(bank.dimension)-d representation, L2-normalised",

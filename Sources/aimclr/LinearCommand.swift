@@ -57,7 +57,7 @@ struct LinearCommand: ParsableCommand {
         print("linear evaluation: \(train.count) train / \(test.count) test samples, \(classes) classes, \(evaluation.stream) stream, \(mode.rawValue)")
         let outcome = try trainer.run(train: train, test: test)
         let summary = EvaluationSummary(protocolName: "linear", dataset: evaluation.data, trainSplit: evaluation.trainPart,
-                                        testSplit: evaluation.testPart, stream: evaluation.stream,
+                                        testSplit: evaluation.testPart, stream: evaluation.stream.rawValue,
                                         checkpoint: evaluation.source.summary, encoder: loaded.kind,
                                         hyperParameters: EvaluationSummary.describe(c, mode: mode), outcome: outcome,
                                         device: device.name)

@@ -37,8 +37,8 @@ struct PretrainCommand: ParsableCommand {
     @Option(help: "Folder of {train}_position.npy and train_label.pkl (sets data_path and label_path).")
     var data: String?
     @Option(name: .customLong("work-dir"), help: "Where logs and checkpoints go (default: \(Self.defaults.workDir)).") var workDir: String?
-    @Option(help: "Method: aimclr | skeletonclr (default: \(Self.defaults.method.rawValue)).") var method: String?
-    @Option(help: "Input stream: joint | motion | bone (default: \(Self.defaults.stream.rawValue)).") var stream: String?
+    @Option(help: "Method (default: \(Self.defaults.method.rawValue)).") var method: PretrainMethod?
+    @Option(help: "Input stream (default: \(Self.defaults.stream.rawValue)).") var stream: SkeletonStream?
     @Option(parsing: .unconditional, help: "Epochs, num_epoch (default: \(Self.defaults.numEpoch)).") var epochs: Int?
     @Option(name: .customLong("batch-size"), parsing: .unconditional, help: "Batch size (default: \(Self.defaults.batchSize)).") var batchSize: Int?
     @Option(name: .customLong("queue-size"), parsing: .unconditional, help: "MoCo queue length K, a multiple of the batch size (default: \(Self.defaults.queueSize)).") var queueSize: Int?
@@ -87,14 +87,8 @@ struct PretrainCommand: ParsableCommand {
             c.labelPath = d + "/train_label.pkl"
         }
         if let v = workDir { c.workDir = v }
-        if let v = method {
-            guard let m = PretrainMethod(rawValue: v) else { throw CommandFailure("--method must be aimclr or skeletonclr") }
-            c.method = m
-        }
-        if let v = stream {
-            guard let s = SkeletonStream(rawValue: v) else { throw CommandFailure("--stream must be joint, motion or bone") }
-            c.stream = s
-        }
+        if let v = method { c.method = v }
+        if let v = stream { c.stream = v }
         if let v = epochs { c.numEpoch = v }
         if let v = batchSize { c.batchSize = v }
         if let v = queueSize { c.queueSize = v }
