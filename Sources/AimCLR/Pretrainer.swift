@@ -68,7 +68,8 @@ public final class Pretrainer {
         let layout = try SkeletonLayout.resolve(config.layout)
         guard data.shape.count == 5, data.shape[1] == config.inChannels, data.shape[3] == layout.jointCount else {
             throw PretrainConfig.ConfigError.invalid(
-                key: "data_path", detail: "\(config.dataPath) has shape \(data.shape); expected (N, \(config.inChannels), T, \(layout.jointCount), M)")
+                key: "data_path", detail: "\(config.dataPath) has shape \(data.shape); expected (N, \(config.inChannels), T, \(layout.jointCount), M) for layout \(layout.name)"
+                    + (data.shape.count == 5 && data.shape[3] == 20 ? " (20 joints: pass --layout kinect-v1 or set layout: kinect-v1)" : ""))
         }
         guard data.shape[0] >= config.batchSize else {
             throw PretrainConfig.ConfigError.invalid(

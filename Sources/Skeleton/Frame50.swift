@@ -17,6 +17,18 @@ public struct Frame50: Sendable {
 
     public init() {}
 
+    /// The normalisation joints of a built-in layout: the length joint is the hip centre /
+    /// spine base (index 0 in both), the origin is the layout's centre (NTU spine shoulder 20,
+    /// Kinect v1 shoulder centre 2) and the shoulders are 4 (left) and 8 (right) in both,
+    /// because the first 20 NTU joints share the Kinect SDK order.
+    public init(layout: SkeletonLayout) throws {
+        guard layout == .ntuRGBD || layout == .kinectV1 else {
+            throw LayoutError.invalid(layout: layout.name, reason: "frame50 knows the centre and shoulder joints of ntu-rgb+d and kinect-v1 only")
+        }
+        originJoint = layout.center
+        lengthJoint = 0; leftShoulder = 4; rightShoulder = 8
+    }
+
     /// Why a sample cannot be normalised.
     public enum Failure: Error, CustomStringConvertible, Equatable {
         case noValidFrames

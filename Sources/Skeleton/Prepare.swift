@@ -16,12 +16,49 @@ public struct PrepareReport: Sendable {
     public var skipped: [SkippedSample] = []
     /// Files written (final paths).
     public var outputs: [String] = []
+    /// Classes and sequence lengths per part.
+    public var statistics: [DataPart: PartStatistics] = [:]
+    /// Frames left out of the written samples as untracked (Kinect v1 datasets).
+    public var droppedFrames = 0
+    /// Remarks on inputs left out on purpose (e.g. an unlabelled range), one per line.
+    public var notes: [String] = []
 
     public var summary: String {
         let parts = DataPart.allCases.compactMap { p in written[p].map { "\(p.rawValue) \($0)" } }.joined(separator: ", ")
         var s = "wrote \(parts); skipped \(skipped.count) bad sample(s)"
         if ignored > 0 { s += "; ignored \(ignored) listed sample(s)" }
+        if droppedFrames > 0 { s += "; dropped \(droppedFrames) untracked frame(s)" }
         return s
+    }
+
+    /// One line per part: samples, classes and frames min/median/max.
+    public var partLines: [String] {
+        DataPart.allCases.compactMap { p in statistics[p].map { "\(p.rawValue): \($0)" } }
+    }
+}
+
+/// What one written part holds: sample count, distinct classes and the valid frame counts
+/// of its sequences (before the resize to the target length).
+public struct PartStatistics: Sendable, Equatable, CustomStringConvertible {
+    public var samples: Int
+    public var classes: Int
+    public var minFrames: Int
+    public var medianFrames: Double
+    public var maxFrames: Int
+
+    public init(labels: [Int], frames: [Int]) {
+        samples = labels.count
+        classes = Set(labels).count
+        let sorted = frames.sorted()
+        minFrames = sorted.first ?? 0
+        maxFrames = sorted.last ?? 0
+        let n = sorted.count
+        medianFrames = n == 0 ? 0 : n % 2 == 1 ? Double(sorted[n / 2]) : Double(sorted[n / 2 - 1] + sorted[n / 2]) / 2
+    }
+
+    public var description: String {
+        let median = medianFrames.rounded() == medianFrames ? String(Int(medianFrames)) : String(format: "%.1f", medianFrames)
+        return "\(samples) samples, \(classes) classes, frames min/median/max \(minFrames)/\(median)/\(maxFrames)"
     }
 }
 
@@ -75,6 +112,13 @@ public struct PrepareOptions: Sendable {
     public var frame50 = Frame50()
     /// PKU only: treat label end frames as inclusive.
     public var pkuEndInclusive = false
+    /// Kinect v1 datasets: the joint layout written (their own 20 joints, or mapped onto NTU-25).
+    public var kinectV1Layout = KinectV1OutputLayout.kinectV1
+    /// MSR Action3D only: keep just the sequences `files_used_in_cvpr12_paper.txt` lists.
+    public var msrPaperSubset = false
+    /// UTKinect only: the label file (default: the data folder's `actionLabel_modified.txt`,
+    /// else its `actionLabel.txt`).
+    public var utkinectLabels: String?
     public init() {}
 }
 
@@ -87,6 +131,8 @@ final class PartWriter {
     private let raw: NpyWriter?
     private(set) var names: [String] = []
     private(set) var labels: [Int] = []
+    /// Valid frames of every written sample, for the summary.
+    private(set) var lengths: [Int] = []
     let frames: Int, joints: Int, bodies: Int, rawFrames: Int
 
     init(part: DataPart, directory: String, frames: Int, rawFrames: Int, joints: Int = 25, bodies: Int = 2, writeRaw: Bool) throws {
@@ -96,13 +142,17 @@ final class PartWriter {
         raw = writeRaw ? try NpyWriter(path: "\(directory)/\(part.rawValue)_data.npy", dtype: .float32, shape: [0, 3, rawFrames, joints, bodies]) : nil
     }
 
-    /// Normalises and appends one padded raw sample; throws (writing nothing) if it cannot be normalised.
-    func add(raw sample: [Float], name: String, label: Int, frame50: Frame50) throws {
+    /// Normalises and appends one padded raw sample holding `validFrames` recorded frames (nil:
+    /// not known, left out of the statistics); throws (writing nothing) if it cannot be normalised.
+    func add(raw sample: [Float], validFrames: Int? = nil, name: String, label: Int, frame50: Frame50) throws {
         let pos = try frame50.apply(sample, frames: rawFrames, joints: joints, bodies: bodies)
         try position.append(floats: pos)
         try raw?.append(floats: sample)
         names.append(name); labels.append(label)
+        if let validFrames { lengths.append(validFrames) }
     }
+
+    var statistics: PartStatistics { PartStatistics(labels: labels, frames: lengths) }
 
     func finish() throws -> [String] {
         try position.finish(outerCount: names.count)
@@ -159,8 +209,8 @@ public enum DatasetPreparation {
                 let path = rawDirectory + "/" + file
                 do {
                     let seq = try NTUSkeletonReader.read(path: path, maxFrames: options.maxFrames)
-                    try writer.add(raw: seq.padded(to: options.maxFrames), name: file, label: NTUSampleName(file)!.label,
-                                   frame50: options.frame50)
+                    try writer.add(raw: seq.padded(to: options.maxFrames), validFrames: min(seq.frameCount, options.maxFrames),
+                                   name: file, label: NTUSampleName(file)!.label, frame50: options.frame50)
                 } catch let e as SkeletonFileError {
                     report.skipped.append(SkippedSample(file: path, reason: e.description))
                 } catch let e as Frame50.Failure {
@@ -171,6 +221,7 @@ public enum DatasetPreparation {
             }
             report.outputs += try writer.finish()
             report.written[part] = writer.names.count
+            report.statistics[part] = writer.statistics
             progress?(PrepareProgress(part: part, done: selection.files.count, total: selection.files.count, written: writer.names.count,
                                       skipped: report.skipped.count - skippedBefore, unit: "files", finished: true))
         }
@@ -206,7 +257,7 @@ public enum DatasetPreparation {
                         let cut = PKUReader.cut(seq, action: a, maxFrames: options.maxFrames, endInclusive: options.pkuEndInclusive)
                         let name = PKUReader.sampleName(recording: id, classID: a.classID, index: k)
                         do {
-                            try writer.add(raw: cut.values, name: name, label: a.classID - 1, frame50: options.frame50)
+                            try writer.add(raw: cut.values, validFrames: cut.frames, name: name, label: a.classID - 1, frame50: options.frame50)
                         } catch let e as Frame50.Failure {
                             report.skipped.append(SkippedSample(file: lab, reason: "\(lab): action \(k + 1) (\(a.start)..<\(a.end)): \(e)"))
                         }
@@ -219,6 +270,7 @@ public enum DatasetPreparation {
             }
             report.outputs += try writer.finish()
             report.written[part] = writer.names.count
+            report.statistics[part] = writer.statistics
             progress?(PrepareProgress(part: part, done: ids.count, total: ids.count, written: writer.names.count,
                                       skipped: report.skipped.count - skippedBefore, unit: "recordings", finished: true))
         }

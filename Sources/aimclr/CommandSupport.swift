@@ -62,12 +62,15 @@ func printReport(_ report: PrepareReport, outputDirectory: String, elapsed: Doub
         print("Skipped \(report.skipped.count) bad sample(s):")
         for s in report.skipped { print("  \(s)") }
     }
+    for note in report.notes { print("note: \(note)") }
     print("Wrote to \(outputDirectory):")
     for f in report.outputs { print("  \(URL(fileURLWithPath: f).lastPathComponent)") }
+    for line in report.partLines { print(line) }
     print(report.summary + String(format: " (%.1f s)", elapsed))
 }
 
 extension NTUBenchmark: ExpressibleByArgument {}
+extension KinectV1OutputLayout: ExpressibleByArgument {}
 
 // Typed options: a value outside the cases is refused by the parser, and `--help` lists them.
 extension SkeletonStream: ExpressibleByArgument {}

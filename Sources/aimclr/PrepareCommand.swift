@@ -2,14 +2,15 @@ import ArgumentParser
 import Foundation
 import Skeleton
 
-/// `aimclr prepare ntu|pku`: raw downloads → the training arrays.
+/// `aimclr prepare ntu|pku|msr|utkinect|nwucla`: raw downloads → the training arrays.
 struct PrepareCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "prepare",
-        abstract: "Turn an official NTU RGB+D or PKU-MMD skeleton download into training arrays.",
+        abstract: "Turn an official skeleton download (NTU RGB+D, PKU-MMD, MSR Action3D, UTKinect-Action3D, NW-UCLA) into training arrays.",
         discussion: """
         Writes into --out, per part (train, val):
-          {part}_position.npy  float32 (N, 3, 50, 25, 2): the frame50 normalisation AimCLR trains on
+          {part}_position.npy  float32 (N, 3, 50, V, 2): the frame50 normalisation AimCLR trains on
+                               (V = 25; 20 for the Kinect v1 datasets unless --layout ntu-rgb+d)
           {part}_label.pkl     pickled (names, labels), labels 0-based
           {part}_data.npy      float32 (N, 3, 300, 25, 2) ST-GCN arrays, only with --keep-stgcn-arrays
         Samples are streamed one at a time into temporary files renamed into place when a part is \
@@ -17,7 +18,8 @@ struct PrepareCommand: ParsableCommand {
         for the position arrays (1.7 GB for all of NTU-60, 3.4 GB for NTU-120), 180 KB more per sample \
         with --keep-stgcn-arrays (10 GB for NTU-60, 21 GB for NTU-120).
         """,
-        subcommands: [PrepareNTUCommand.self, PreparePKUCommand.self])
+        subcommands: [PrepareNTUCommand.self, PreparePKUCommand.self, PrepareMSRCommand.self,
+                      PrepareUTKinectCommand.self, PrepareNWUCLACommand.self])
 }
 
 struct PrepareNTUCommand: ParsableCommand {

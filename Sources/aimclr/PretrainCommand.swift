@@ -39,6 +39,8 @@ struct PretrainCommand: ParsableCommand {
     @Option(name: .customLong("work-dir"), help: "Where logs and checkpoints go (default: \(Self.defaults.workDir)).") var workDir: String?
     @Option(help: "Method (default: \(Self.defaults.method.rawValue)).") var method: PretrainMethod?
     @Option(help: "Input stream (default: \(Self.defaults.stream.rawValue)).") var stream: SkeletonStream?
+    @Option(help: "Skeleton layout: ntu-rgb+d | kinect-v1 | openpose | a layout JSON file, the config's `layout` (default: \(Self.defaults.layout)).")
+    var layout: String?
     @Option(parsing: .unconditional, help: "Epochs, num_epoch (default: \(Self.defaults.numEpoch)).") var epochs: Int?
     @Option(name: .customLong("batch-size"), parsing: .unconditional, help: "Batch size (default: \(Self.defaults.batchSize)).") var batchSize: Int?
     @Option(name: .customLong("queue-size"), parsing: .unconditional, help: "MoCo queue length K, a multiple of the batch size (default: \(Self.defaults.queueSize)).") var queueSize: Int?
@@ -89,6 +91,7 @@ struct PretrainCommand: ParsableCommand {
         if let v = workDir { c.workDir = v }
         if let v = method { c.method = v }
         if let v = stream { c.stream = v }
+        if let v = layout { c.layout = v }
         if let v = epochs { c.numEpoch = v }
         if let v = batchSize { c.batchSize = v }
         if let v = queueSize { c.queueSize = v }
@@ -116,6 +119,7 @@ struct PretrainCommand: ParsableCommand {
         var m: [String: String] = [:]
         if data != nil { m["data_path"] = "--data"; m["label_path"] = "--data" }
         if workDir != nil { m["work_dir"] = "--work-dir" }
+        if layout != nil { m["layout"] = "--layout" }
         if epochs != nil { m["num_epoch"] = "--epochs" }
         if batchSize != nil { m["batch_size"] = "--batch-size" }
         if queueSize != nil { m["queue_size"] = "--queue-size" }

@@ -9,7 +9,7 @@ enum ResumeCheck {
 
     /// Flags of the fields, for messages.
     static let flags: [String: String] = [
-        "dataPath": "--data", "labelPath": "--data", "method": "--method", "stream": "--stream",
+        "dataPath": "--data", "labelPath": "--data", "method": "--method", "stream": "--stream", "layout": "--layout",
         "batchSize": "--batch-size", "queueSize": "--queue-size", "baseLR": "--base-lr", "steps": "--lr-steps",
         "momentum": "--momentum", "dropout": "--dropout", "miningEpoch": "--mining-epoch", "topK": "--topk",
         "hiddenChannels": "--hidden-channels", "hiddenDim": "--hidden-dim", "featureDim": "--feature-dim",
