@@ -88,7 +88,11 @@ public enum NWUCLAReader {
             keys.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined().trimmingCharacters(in: ["."])
         }
         switch e {
-        case let .typeMismatch(type, c): return "\(path(c.codingPath)): expected \(type == Double.self ? "a number" : "\(type)") (\(c.debugDescription))"
+        case let .typeMismatch(type, c):
+            let name = "\(type)"
+            let wanted = type == Double.self ? "a number" : type == Int.self ? "an integer" : type == String.self ? "a string"
+                : name.hasPrefix("Array") ? "a list" : name.hasPrefix("Dictionary") ? "an object" : name
+            return "\(path(c.codingPath)): expected \(wanted)"
         case let .valueNotFound(_, c): return "\(path(c.codingPath)): missing value (\(c.debugDescription))"
         case let .keyNotFound(k, c): return "\(path(c.codingPath + [k])): missing key '\(k.stringValue)'"
         case let .dataCorrupted(c):

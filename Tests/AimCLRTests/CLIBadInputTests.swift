@@ -154,7 +154,12 @@ final class CLIBadInputTests: XCTestCase {
             try assertCleanFailure(args, names: ["K20/", "20 joints", "--layout"])
         }
         try assertCleanFailure(["pretrain", "--data", "K20", "--work-dir", "OUT", "--epochs", "1", "--batch-size", "4",
-                                "--queue-size", "8", "--device", "cpu"], names: ["--data", "K20/train_position.npy"])
+                                "--queue-size", "8", "--device", "cpu"], names: ["--data", "K20/train_position.npy", "--layout kinect-v1"])
+        // The NTU layout named on the command line is refused the same way; an unknown one is named.
+        try assertCleanFailure(["pretrain", "--data", "K20", "--layout", "ntu-rgb+d", "--work-dir", "OUT", "--epochs", "1",
+                                "--batch-size", "4", "--queue-size", "8", "--device", "cpu"], names: ["K20/train_position.npy", "--layout ntu-rgb+d"])
+        try assertCleanFailure(["pretrain", "--data", "K20", "--layout", "kinect-v2x", "--work-dir", "OUT", "--epochs", "1",
+                                "--device", "cpu"], names: ["kinect-v2x", "kinect-v1"])
     }
 
     // MARK: Output locations checked before any work
@@ -225,6 +230,15 @@ final class CLIBadInputTests: XCTestCase {
 
     func testPrepareWithoutInputCreatesNothing() throws {
         try assertCleanFailure(["prepare", "ntu", "--skeletons", "ABSENT", "--benchmark", "xsub", "--out", "OUT"], names: ["ABSENT"])
+        for dataset in ["msr", "utkinect", "nwucla"] {
+            try assertCleanFailure(["prepare", dataset, "--skeletons", "ABSENT", "--out", "OUT"], names: ["ABSENT", "no such file or folder"])
+            try assertCleanFailure(["prepare", dataset, "--skeletons", "D", "--out", "OUT"], names: ["D: no ", "here or in a subfolder"])
+            try assertCleanFailure(["prepare", dataset, "--skeletons", "FILE", "--out", "OUT"], names: ["FILE", ".tar.xz"])
+            // A layout outside the two is a usage error of the parser, which lists the values.
+            let r = try Self.aimclr(["prepare", dataset, "--skeletons", "D", "--layout", "openpose", "--out", "OUT"], in: try fixture().root)
+            XCTAssertEqual(r.status, 64, r.stderr)
+            XCTAssertTrue(r.stderr.contains("'openpose'") && r.stderr.contains("kinect-v1") && r.stderr.contains("ntu-rgb+d"), r.stderr)
+        }
     }
 
     func testInspectReadsPyTorchCheckpoints() throws {

@@ -1,0 +1,67 @@
+import CPUBackend
+import Foundation
+import NN
+import Skeleton
+import TestSupport
+import XCTest
+@testable import AimCLR
+
+/// MSR Action3D prepared in the kinect-v1 layout (V = 20) trains and is monitored end to end:
+/// loader, augmentations with the layout's flip, the 20-joint graph, checkpoint and kNN monitor.
+final class KinectV1PretrainTests: XCTestCase {
+    /// The shared MSR archive, or a skip when the fixtures are absent.
+    func msrArchive() throws -> String {
+        let root = ProcessInfo.processInfo.environment["AIMCLR_SHARED_DATA"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+                .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/data").path
+        let path = root + "/msr_action3d/msr_action3d_real3d.tar.xz"
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw XCTSkip("fixture msr_action3d/msr_action3d_real3d.tar.xz not found under \(root); set AIMCLR_SHARED_DATA to the shared data folder")
+        }
+        return path
+    }
+
+    func testPrepareMSRThenPretrainWithTheKinectV1Layout() throws {
+        let root = ScratchPaths.make("aimclr-msr")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let data = root.appendingPathComponent("data").path
+        var options = PrepareOptions()
+        options.writeRawArrays = false
+        options.frame50.targetFrames = 20 // short clips keep the run fast
+        let report = try DatasetPreparation.prepareMSRAction3D(input: try msrArchive(), outputDirectory: data, options: options)
+        XCTAssertEqual(report.written, [.train: 291, .val: 275])
+
+        var c = Tiny.config(batch: 16, queue: 64)
+        c.layout = "kinect-v1"
+        c.dataPath = data + "/train_position.npy"
+        c.labelPath = data + "/train_label.pkl"
+        c.workDir = root.appendingPathComponent("run").path
+        c.numEpoch = 1
+        c.maxIterationsPerEpoch = 3
+        c.queueWarmup = true
+        let trainer = try Pretrainer(config: c, device: CPUDevice(), warn: { _ in })
+        trainer.tensorBoard = false
+        trainer.monitor.samples = 64
+        let summary = try trainer.run(resume: false)
+        XCTAssertEqual(summary.iterations, 3)
+
+        // The encoder's graph is the 20-joint kinect-v1 graph.
+        let ckpt = try SafeTensors.read(contentsOf: URL(fileURLWithPath: try XCTUnwrap(summary.checkpoint)))
+        XCTAssertEqual(ckpt["encoder_q.A"]?.shape, [3, 20, 20])
+        XCTAssertEqual(ckpt["encoder_q.A"]?.floats, SpatialGraph(layout: .kinectV1).adjacency)
+        // Three finite losses, and the kNN monitor ran on the 20-joint val part.
+        let records = try String(contentsOfFile: c.workDir + "/log.jsonl", encoding: .utf8).split(separator: "\n").map {
+            try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any]
+        }
+        let losses = records.filter { $0["type"] as? String == "iteration" }.map { ($0["loss"] as! NSNumber).doubleValue }
+        XCTAssertEqual(losses.count, 3); XCTAssertTrue(losses.allSatisfy(\.isFinite), "\(losses)")
+        let knn = records.compactMap { ($0["knnTop1"] as? NSNumber)?.doubleValue }
+        XCTAssertEqual(knn.count, 1); XCTAssertTrue((0...1).contains(knn[0]))
+
+        // The NTU default refuses the 20-joint data and names the fix.
+        c.layout = "ntu-rgb+d"
+        XCTAssertThrowsError(try Pretrainer(config: c, device: CPUDevice(), warn: { _ in })) {
+            XCTAssertTrue("\($0)".contains("pass --layout kinect-v1"), "\($0)")
+        }
+    }
+}
