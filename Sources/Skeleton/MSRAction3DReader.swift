@@ -73,8 +73,7 @@ public enum MSRAction3DReader {
                 throw s.error("expected 'x y z confidence' (4 numbers), found \(tok.count) field(s)")
             }
             for (k, r) in tok.enumerated() {
-                let value = try s.double(r, what: ["x", "y", "z", "confidence"][k])
-                if k < 3 { joints.append(Float(value)) }
+                if k < 3 { joints.append(try s.coordinate(r, what: ["x", "y", "z"][k])) } else { _ = try s.double(r, what: "confidence") }
             }
             lastLine = s.line
         }

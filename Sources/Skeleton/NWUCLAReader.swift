@@ -76,7 +76,9 @@ public enum NWUCLAReader {
             guard frame.count == v else { throw fail("frame \(t + 1) has \(frame.count) joints, expected \(v)") }
             for (j, p) in frame.enumerated() {
                 guard p.count == 3 else { throw fail("frame \(t + 1), joint \(j + 1) has \(p.count) numbers, expected x, y, z") }
-                values += p.map(Float.init)
+                let xyz = p.map(Float.init)
+                guard xyz.allSatisfy(\.isFinite) else { throw fail("frame \(t + 1), joint \(j + 1): \(p) is outside the float32 range") }
+                values += xyz
             }
         }
         return NWUCLASequence(name: name, recording: KinectV1Recording(frameCount: f.skeletons.count, values: values), label: label)

@@ -106,6 +106,14 @@ struct TextScanner {
         return value
     }
 
+    /// A token as a coordinate, `Float(Double(token))`; values beyond float range are refused
+    /// (they would become infinite in the float32 arrays).
+    func coordinate(_ r: (Int, Int), what: @autoclosure () -> String) throws -> Float {
+        let v = Float(try double(r, what: what()))
+        guard v.isFinite else { throw error("\(what()): '\(token(r))' is outside the float32 range") }
+        return v
+    }
+
     /// Parses the current line as a single non-negative integer.
     func singleInt(what: String) throws -> Int {
         let t = tokenRanges()

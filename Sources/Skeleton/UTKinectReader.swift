@@ -64,7 +64,7 @@ public enum UTKinectReader {
             }
             guard let id = Int(s.token(tok[0])), id >= 0 else { throw s.error("frame ID '\(s.token(tok[0]))' is not a non-negative integer") }
             ids.append(id)
-            for k in 1..<tok.count { values.append(Float(try s.double(tok[k], what: "joint \((k - 1) / 3 + 1) \(["x", "y", "z"][(k - 1) % 3])"))) }
+            for k in 1..<tok.count { values.append(try s.coordinate(tok[k], what: "joint \((k - 1) / 3 + 1) \(["x", "y", "z"][(k - 1) % 3])")) }
         }
         guard !ids.isEmpty else { throw SkeletonFileError(file: s.file, line: 0, reason: "no frames") }
         return UTKinectJoints(frameIDs: ids, recording: KinectV1Recording(frameCount: ids.count, values: values))

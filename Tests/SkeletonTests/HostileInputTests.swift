@@ -194,3 +194,46 @@ func sharedData() -> URL? {
     }
     return FileManager.default.fileExists(atPath: url.path) ? url : nil
 }
+
+/// The Kinect v1 readers (MSR Action3D, UTKinect, NW-UCLA) and the steps after them (untracked
+/// frames, layout mapping, frame50) on mutated files: an error naming the file, never a trap.
+final class KinectV1HostileInputTests: XCTestCase {
+    /// Readers' output through the rest of the preparation, in both layouts.
+    func finish(_ r: KinectV1Recording) throws {
+        let tracked = r.droppingUntrackedFrames().recording
+        guard tracked.frameCount > 0 else { return }
+        for target in KinectV1OutputLayout.allCases {
+            let block = target.sample(tracked, maxFrames: 8)
+            _ = try Frame50(layout: target.layout).apply(block.values, frames: 8, joints: target.layout.jointCount, bodies: 2)
+        }
+    }
+
+    func testMSRAndUTKinectReadersSurviveMutations() throws {
+        let msr = (0..<(2 * 20)).map { String(format: "%.6f %.6f %.6f 1.000000", 0.1 * Double($0 % 7), 0.05 * Double($0 % 5) - 0.2, 2.5) }
+        fuzz("MSR skeleton3D", valid: Array((msr.joined(separator: "\n") + "\n").utf8), label: "a01_s01_e01_skeleton3D.txt",
+             seed: 70, count: 1500, seconds: 3) { bytes in
+            try finish(try MSRAction3DReader.parse(bytes: bytes, name: "a01_s01_e01_skeleton3D.txt"))
+        }
+        let utk = (0..<3).map { t in "\(100 + 2 * t) " + (0..<60).map { String(format: "%.6f", 0.01 * Double($0 % 11) + 1) }.joined(separator: " ") }
+        fuzz("UTKinect joints", valid: Array((utk.joined(separator: "\n") + "\n").utf8), label: "joints_s01_e01.txt",
+             seed: 71, count: 1500, seconds: 3) { bytes in
+            let j = try UTKinectReader.parseJoints(bytes: bytes, name: "joints_s01_e01.txt")
+            try finish(j.cut(100...103))
+        }
+        let dir = try scratchFolder("utkinect-labels")
+        let path = dir.appendingPathComponent("actionLabel.txt").path
+        fuzz("UTKinect labels", valid: Array("s01_e01\nwalk: 252 390\ncarry:  NaN NaN\nthrow: 1 2 \n".utf8), label: path,
+             seed: 72, count: 1500, seconds: 3) { bytes in
+            try Data(bytes).write(to: URL(fileURLWithPath: path))
+            _ = try UTKinectReader.readLabels(path: path)
+        }
+    }
+
+    func testNWUCLAReaderSurvivesMutations() throws {
+        let frame = "[" + (0..<20).map { "[\(-0.6 + 0.01 * Double($0)), \(0.3 + 0.02 * Double($0)), 3.1]" }.joined(separator: ", ") + "]"
+        let text = "{\"file_name\": \"a01_s01_e00_v01\", \"skeletons\": [\(frame), \(frame)], \"label\": 1}"
+        fuzz("NW-UCLA json", valid: Array(text.utf8), label: "a01_s01_e00_v01.json", seed: 73, count: 1500, seconds: 3) { bytes in
+            try finish(try NWUCLAReader.parse(Data(bytes), file: "a01_s01_e00_v01.json", stem: "a01_s01_e00_v01").recording)
+        }
+    }
+}
