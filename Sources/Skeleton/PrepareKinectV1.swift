@@ -58,7 +58,7 @@ extension DatasetPreparation {
                 })
             }
             try makeOutputDirectory(outputDirectory)
-            try writeKinectV1(inputs, outputDirectory: outputDirectory, options: options, progress: progress, report: &report)
+            try writeKinectV1(inputs, classNames: MSRAction3DReader.classNames, outputDirectory: outputDirectory, options: options, progress: progress, report: &report)
             return report
         }
     }
@@ -121,7 +121,7 @@ extension DatasetPreparation {
                 report.notes.append("\(dir): \(missing) labelled sequence(s) have no joint file here; pass \(dir)/\(archive) as the input to use the whole set")
             }
             try makeOutputDirectory(outputDirectory)
-            try writeKinectV1(inputs, outputDirectory: outputDirectory, options: options, progress: progress, report: &report)
+            try writeKinectV1(inputs, classNames: UTKinectReader.classNames, outputDirectory: outputDirectory, options: options, progress: progress, report: &report)
             return report
         }
     }
@@ -150,13 +150,13 @@ extension DatasetPreparation {
                 })
             }
             try makeOutputDirectory(outputDirectory)
-            try writeKinectV1(inputs, outputDirectory: outputDirectory, options: options, progress: progress, report: &report)
+            try writeKinectV1(inputs, classNames: NWUCLAReader.classNames, outputDirectory: outputDirectory, options: options, progress: progress, report: &report)
             return report
         }
     }
 
     /// Reads each input of each part, maps its samples onto the output layout and writes them.
-    static func writeKinectV1(_ inputs: [KinectV1Input], outputDirectory: String, options: PrepareOptions,
+    static func writeKinectV1(_ inputs: [KinectV1Input], classNames: [String], outputDirectory: String, options: PrepareOptions,
                               progress: ((PrepareProgress) -> Void)?, report: inout PrepareReport) throws {
         let target = options.kinectV1Layout
         var frame50 = try Frame50(layout: target.layout)
@@ -200,6 +200,12 @@ extension DatasetPreparation {
             progress?(PrepareProgress(part: part, done: mine.count, total: mine.count, written: writer.names.count,
                                       skipped: report.skipped.count - skippedBefore, unit: "files", finished: true))
         }
+        // The class names by label, one per line, for `aimclr report --class-names`.
+        let names = outputDirectory + "/class_names.txt"
+        do { try (classNames.joined(separator: "\n") + "\n").write(toFile: names, atomically: true, encoding: .utf8) } catch {
+            throw SkeletonFileError(file: names, line: 0, reason: "cannot write (\(error.localizedDescription))")
+        }
+        report.outputs.append(names)
         if cropped > 0 { report.notes.append("\(cropped) sequence(s) longer than \(options.maxFrames) tracked frames were centre-cropped to \(options.maxFrames)") }
     }
 }

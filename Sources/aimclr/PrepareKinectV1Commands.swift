@@ -41,7 +41,8 @@ let kinectV1OutputHelp = """
     frame50 normalisation (centred on the shoulder centre, rotated so the shoulders lie on x), with \
     V = 20 (--layout kinect-v1) or 25 (--layout ntu-rgb+d) and the second body slot zero; \
     {train,val}_label.pkl (names, 0-based labels); with --keep-stgcn-arrays {train,val}_data.npy \
-    (N, 3, 300, V, 2). Frames with a joint at exactly (0, 0, 0) are untracked and dropped before \
+    (N, 3, 300, V, 2); class_names.txt (one name per line, by label, for `aimclr report \
+    --class-names`). Frames with a joint at exactly (0, 0, 0) are untracked and dropped before \
     the normalisation; a sample with no tracked frame is skipped and listed. Malformed files are \
     skipped and listed as file:line: reason. The summary gives per part the samples, classes and \
     frames min/median/max.

@@ -98,6 +98,8 @@ final class KinectV1PrepareTests: XCTestCase {
         // a13_s09_e03: 936 frames of which 196 are tracked, the longest training sequence.
         XCTAssertEqual(report.statistics[.train]?.maxFrames, 196)
         XCTAssertEqual(report.statistics[.train]?.classes, 20); XCTAssertEqual(report.statistics[.val]?.classes, 20)
+        let classNames = try String(contentsOfFile: dir + "/class_names.txt", encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(classNames.count, 20); XCTAssertEqual(classNames[12], "bend"); XCTAssertEqual(classNames[19], "pick up & throw") // a13, a20
 
         let msr = try KinectV1Fixtures.msr()
         for part in DataPart.allCases {
@@ -266,6 +268,9 @@ final class KinectV1PrepareTests: XCTestCase {
         let train = try LabelFile.read(dir + "/train_label.pkl"), val = try LabelFile.read(dir + "/val_label.pkl")
         XCTAssertEqual(train.names, ["a01_s01_e00_v01", "a02_s09_e04_v02", "a04_s01_e01_v01"]); XCTAssertEqual(train.labels, [0, 1, 3])
         XCTAssertEqual(val.names, ["a12_s06_e04_v03"]); XCTAssertEqual(val.labels, [9])
+        XCTAssertEqual(try String(contentsOfFile: dir + "/class_names.txt", encoding: .utf8).split(separator: "\n").map(String.init),
+                       ["pick up with one hand", "pick up with two hands", "drop trash", "walk around", "sit down", "stand up",
+                        "donning", "doffing", "throw", "carry"])
         XCTAssertEqual(report.statistics[.train], PartStatistics(labels: [0, 1, 3], frames: [44, 1, 83]))
         // The raw array keeps the tracked frames in order: frame 34 of the file is gone.
         let raw = try NpyArray.read(dir + "/train_data.npy").floats(row: 2)
