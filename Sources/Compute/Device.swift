@@ -237,8 +237,11 @@ public protocol Device: AnyObject {
     /// Energy-based attention drop over F (C, N, T, V) channel-major (spec §2.6):
     /// writes the kept-element scale (mask · batch-global rescales) into `scale` (same size as F)
     /// and y = F · scale. With `noOp` the scale is all ones.
+    /// `rescales`, when given (2 elements), receives the two batch-global factors applied,
+    /// [N·V / kept joints, numel / kept elements] (0 when none kept; with `noOp` [1, 1]), from
+    /// which a data-parallel caller recovers the counts of its part of the batch.
     func eadmForward(x: Tensor, shape: ActivationShape, threshold: Float, lambda: Float,
-                     noOp: Bool, scale: Tensor, y: Tensor)
+                     noOp: Bool, scale: Tensor, y: Tensor, rescales: Tensor?)
 
     // MARK: Optimisation
 
@@ -289,6 +292,12 @@ extension Device {
 
     /// Reads a one-element tensor.
     public func scalar(_ tensor: Tensor) -> Float { read(tensor)[0] }
+
+    /// `eadmForward` without reading back its rescale factors.
+    public func eadmForward(x: Tensor, shape: ActivationShape, threshold: Float, lambda: Float,
+                            noOp: Bool, scale: Tensor, y: Tensor) {
+        eadmForward(x: x, shape: shape, threshold: threshold, lambda: lambda, noOp: noOp, scale: scale, y: y, rescales: nil)
+    }
 
     /// Throws the first op-contract violation since the last check (see `OpContract`).
     public func checkErrors() throws {
