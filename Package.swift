@@ -64,8 +64,8 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["CZlib"], path: "Tests/TestSupport"),
         .testTarget(name: "ComputeTests", dependencies: ["Compute", "CPUBackend", "OpenCLBackend", "Backends"]),
         .testTarget(name: "SkeletonTests", dependencies: ["Skeleton", "Compute", "TestSupport"]),
-        .testTarget(name: "NNTests", dependencies: ["NN", "Compute", "Backends", "CPUBackend", "OpenCLBackend"]),
-        .testTarget(name: "AimCLRTests", dependencies: ["TestSupport", "AimCLR", "NN", "Skeleton", "Compute", "Backends",
+        .testTarget(name: "NNTests", dependencies: ["NN", "Compute", "Backends", "CPUBackend", "OpenCLBackend", "DataParallel"]),
+        .testTarget(name: "AimCLRTests", dependencies: ["TestSupport", "AimCLR", "NN", "Skeleton", "Compute", "Backends", "DataParallel",
                                                          "CPUBackend"]),
     ]
 )
