@@ -118,6 +118,7 @@ public final class AimCLRModel {
         if collective.size > 1 {
             try encoderQ.synchronizeBatchNorm(over: collective)
             try encoderK.synchronizeBatchNorm(over: collective)
+            for e in [encoderQ, encoderK] { e.batchPart = (collective.rank * local, config.batchSize) }
             gatheredKeys = try device.makeTensor([config.batchSize, config.featureDim])
             eadmRescales = try device.makeTensor([2])
             gradientSum = StagedTensorSum(collective: collective)
@@ -131,11 +132,10 @@ public final class AimCLRModel {
         epoch <= config.miningEpoch ? .infoNCE : .nearestNeighbours(topK: config.topK)
     }
 
-    /// Dropout masks are drawn over this rank's activations, so each rank of a data-parallel job
-    /// draws its own (seed mixed with the rank); rank 0 and a single process draw the same.
+    /// Every rank uses the same keys; the encoders' `batchPart` restricts the whole batch's
+    /// masks to the rank's samples, so N ranks draw what one process draws.
     private func dropoutKeys(encoder: UInt32, view: UInt32) -> DropoutKeys {
-        let seed = config.seed ^ (UInt64(collective.rank) &* 0x9E37_79B9_7F4A_7C15)
-        return DropoutKeys(seed: seed, encoder: encoder, site: view, step: UInt32(truncatingIfNeeded: iteration))
+        DropoutKeys(seed: config.seed, encoder: encoder, site: view, step: UInt32(truncatingIfNeeded: iteration))
     }
 
     /// One training iteration. Returns the loss terms (read back from the device).

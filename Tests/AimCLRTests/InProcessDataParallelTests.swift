@@ -50,7 +50,7 @@ final class InProcessDataParallelTests: XCTestCase {
         return state
     }
 
-    func compare(ranks: Int, dropout: Float) throws {
+    func compare(ranks: Int, dropout: Float, tolerance relativeTolerance: Double = 1e-4) throws {
         var c = Tiny.config(batch: 12, queue: 24)
         c.dropout = dropout
         c.miningEpoch = 1
@@ -69,7 +69,7 @@ final class InProcessDataParallelTests: XCTestCase {
             XCTAssertEqual(s.tensors.count, reference.tensors.count)
             for (name, b) in reference.tensors {
                 guard let a = s.tensors[name], a.count == b.count else { XCTFail("rank \(r): \(name) missing"); continue }
-                let tolerance = 1e-4 * Double(max(b.map { abs($0) }.max() ?? 0, 0.1))
+                let tolerance = relativeTolerance * Double(max(b.map { abs($0) }.max() ?? 0, 0.1))
                 var diff = 0.0
                 for i in b.indices { diff = max(diff, Double(abs(a[i] - b[i]))) }
                 XCTAssertLessThanOrEqual(diff, tolerance, "rank \(r): \(name) differs by \(diff)")
@@ -88,5 +88,16 @@ final class InProcessDataParallelTests: XCTestCase {
 
     func testThreeRanksEqualOneRank() throws {
         try compare(ranks: 3, dropout: 0)
+    }
+
+    /// The reference dropout: each rank draws the whole batch's masks restricted to its samples
+    /// (the masks themselves are checked bit for bit in `DropoutSampleSliceTests` and through the
+    /// encoder in `SynchronizedBatchNormTests`). Here one ReLU input of block 9 (bn1, channel 4)
+    /// lies within rounding of zero and flips, moving that channel's gradient sum by 2e-3 of its
+    /// scale and, through three steps, the weights by up to 4e-3; the tolerance is the mpirun
+    /// test's (1e-2). Masks drawn per rank (the old behaviour) miss it by two orders of magnitude.
+    func testRanksWithDropoutEqualOneRank() throws {
+        try compare(ranks: 2, dropout: 0.5, tolerance: 1e-2)
+        try compare(ranks: 3, dropout: 0.5, tolerance: 1e-2)
     }
 }

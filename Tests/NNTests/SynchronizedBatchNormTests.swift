@@ -238,15 +238,16 @@ final class SynchronizedBatchNormTests: XCTestCase {
     // MARK: Whole encoder
 
     /// The small encoder of the gradient checks: plain, identity and conv residual blocks.
-    func smallEncoder(device: Device, dropout: Float) throws -> STGCN {
+    func smallEncoder(device: Device, dropout: Float, frameMajor: Bool = false) throws -> STGCN {
         let blocks = [
             BlockSpec(inChannels: 3, outChannels: 4, stride: 1, residual: .none, dropout: 0),
             BlockSpec(inChannels: 4, outChannels: 4, stride: 1, residual: .identity, dropout: dropout),
             BlockSpec(inChannels: 4, outChannels: 6, stride: 2, residual: .convolution, dropout: dropout),
         ]
-        let config = STGCNConfig(hiddenChannels: 4, hiddenDim: 6, dropout: dropout,
+        var config = STGCNConfig(hiddenChannels: 4, hiddenDim: 6, dropout: dropout,
                                  adjacency: TestSupport.adjacency(joints: 6), joints: 6,
                                  head: .projection(hidden: 5, out: 3), blocks: blocks)
+        config.frameMajorMinimumChannels = frameMajor ? 1 : nil
         let e = try STGCN(config: config, device: device, seed: 11)
         TestSupport.randomizeState(e, seed: 5)
         return e
@@ -289,21 +290,22 @@ final class SynchronizedBatchNormTests: XCTestCase {
     }
 
     /// The encoder on `ranks` parts of 6 samples against one encoder on all 6.
-    func checkEncoder(_ backend: Backend, ranks: Int, dropout: Float = 0) throws {
+    func checkEncoder(_ backend: Backend, ranks: Int, dropout: Float = 0, frameMajor: Bool = false) throws {
         let n = 6, part = n / ranks
         let keys = DropoutKeys(seed: 42, encoder: 1, site: 0, step: 7)
-        let reference = try runEncoder(try smallEncoder(device: try makeDevice(backend), dropout: dropout),
+        let reference = try runEncoder(try smallEncoder(device: try makeDevice(backend), dropout: dropout, frameMajor: frameMajor),
                                        samples: n, first: 0, wholeSamples: n, dropout: keys)
         let group = ThreadRanks(size: ranks)
         let encoders = try (0 ..< ranks).map { r -> STGCN in
-            let e = try smallEncoder(device: try makeDevice(backend), dropout: dropout)
+            let e = try smallEncoder(device: try makeDevice(backend), dropout: dropout, frameMajor: frameMajor)
             try e.synchronizeBatchNorm(over: group.collectives[r])
+            e.batchPart = (r * part, n)
             return e
         }
         let parts = try group.run { r, _ in
             try self.runEncoder(encoders[r], samples: part, first: r * part, wholeSamples: n, dropout: keys)
         }
-        let tag = "\(backend), \(ranks) ranks, dropout \(dropout)"
+        let tag = "\(backend), \(ranks) ranks, dropout \(dropout)\(frameMajor ? ", frame-major" : "")"
         // Outputs and input gradients: view 0 of every rank, then view 1 of every rank.
         func views(_ f: (EncoderResult) -> [Float]) -> [Float] {
             (0 ..< 2).flatMap { v in parts.flatMap { p -> [Float] in let all = f(p); let h = all.count / 2
@@ -334,5 +336,14 @@ final class SynchronizedBatchNormTests: XCTestCase {
 
     func testEncoderOnTwoRanksEqualsWholeBatchOpenCL() throws {
         try checkEncoder(.openCL, ranks: 2)
+        try checkEncoder(.openCL, ranks: 3, dropout: 0.5)
+    }
+
+    /// Dropout masks keyed by the global element (`STGCN.batchPart`): the split draws the whole
+    /// batch's masks, in the sample-major and in the frame-major layout.
+    func testEncoderWithDropoutOnRanksEqualsWholeBatchCPU() throws {
+        try checkEncoder(.cpu, ranks: 2, dropout: 0.5)
+        try checkEncoder(.cpu, ranks: 3, dropout: 0.5)
+        try checkEncoder(.cpu, ranks: 2, dropout: 0.5, frameMajor: true)
     }
 }
