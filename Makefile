@@ -2,9 +2,11 @@
 # packages it needs first, so a fresh Debian machine needs only `make demo` / `make test`.
 
 SWIFT        ?= swift
+# libopenmpi-dev and openmpi-bin: data-parallel training under mpirun and its multi-rank tests.
 # zlib1g-dev and chromium: the report tests decode a headless-Chromium screenshot of a report.
 APT_PACKAGES := pkg-config ocl-icd-opencl-dev opencl-headers libclblast-dev \
-                libopenblas-dev pocl-opencl-icd clinfo python3 python3-venv zlib1g-dev chromium
+                libopenblas-dev pocl-opencl-icd clinfo python3 python3-venv zlib1g-dev chromium \
+                libopenmpi-dev openmpi-bin
 # TensorBoard's own reader, for the tests that read the runs' event files back.
 TB_VENV      := .build/tbvenv
 RELEASE_BIN  := .build/release/aimclr

@@ -23,6 +23,9 @@ let package = Package(
         .systemLibrary(name: "COpenCL", path: "Sources/COpenCL", pkgConfig: "clblast",
                        providers: [.apt(["ocl-icd-opencl-dev", "opencl-headers", "libclblast-dev"])]),
         // zlib, for the tests that decode the PNG screenshots of a rendered report.
+        // Open MPI, for data-parallel training under `mpirun` (Sources/MPIRuntime).
+        .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c",
+                       providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
         // Device abstraction: Tensor, Device protocol, op catalogue, Philox, selector.
@@ -40,8 +43,12 @@ let package = Package(
 
         // Data, layers, method.
         .target(name: "Skeleton", dependencies: ["Compute"], swiftSettings: fastLoops),
-        .target(name: "NN", dependencies: ["Compute"]),
-        .target(name: "AimCLR", dependencies: ["NN", "Skeleton", "Compute", "Yams"], plugins: ["EmbedCommit"]),
+        // Ranks and collectives of a data-parallel job (no MPI here: one process is the identity).
+        .target(name: "DataParallel", dependencies: ["Compute"]),
+        // The same collectives over Open MPI, chosen when the binary runs under `mpirun`.
+        .target(name: "MPIRuntime", dependencies: ["DataParallel", "CMPI"]),
+        .target(name: "NN", dependencies: ["Compute", "DataParallel"]),
+        .target(name: "AimCLR", dependencies: ["NN", "Skeleton", "Compute", "DataParallel", "Yams"], plugins: ["EmbedCommit"]),
 
         // Benchmarks (op catalogue and training-step timing), used by `aimclr bench`.
         .target(name: "Benchmarking", dependencies: ["Compute", "CBLAS", "AimCLR", "Skeleton"], path: "Benchmarks/Benchmarking"),
@@ -49,6 +56,7 @@ let package = Package(
         // Command line.
         .executableTarget(name: "aimclr", dependencies: [
             "AimCLR", "NN", "Skeleton", "Compute", "Backends", "Benchmarking", "CPUBackend", "OpenCLBackend",
+            "DataParallel", "MPIRuntime",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -56,8 +64,8 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["CZlib"], path: "Tests/TestSupport"),
         .testTarget(name: "ComputeTests", dependencies: ["Compute", "CPUBackend", "OpenCLBackend", "Backends"]),
         .testTarget(name: "SkeletonTests", dependencies: ["Skeleton", "Compute", "TestSupport"]),
-        .testTarget(name: "NNTests", dependencies: ["NN", "Compute", "Backends", "CPUBackend", "OpenCLBackend"]),
-        .testTarget(name: "AimCLRTests", dependencies: ["TestSupport", "AimCLR", "NN", "Skeleton", "Compute", "Backends",
+        .testTarget(name: "NNTests", dependencies: ["NN", "Compute", "Backends", "CPUBackend", "OpenCLBackend", "DataParallel"]),
+        .testTarget(name: "AimCLRTests", dependencies: ["TestSupport", "AimCLR", "NN", "Skeleton", "Compute", "Backends", "DataParallel",
                                                          "CPUBackend"]),
     ]
 )

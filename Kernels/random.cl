@@ -39,6 +39,26 @@ __kernel void dropout_apply(__global const float* x, __global float* y, const in
     }
 }
 
+/// Dropout of a data-parallel rank's part of the batch with the whole batch's mask: the tensor
+/// is (outer, samples, inner), the whole batch's (outer, globalSamples, inner) with this part at
+/// sample `offset`; element i draws the Philox word of its global element index (see
+/// Sources/Compute/DropoutSampleSlice.swift). One work-item per element. y may alias x.
+__kernel void dropout_apply_slice(__global const float* x, __global float* y, const int n, const float p,
+                                  const float scale, const uint key0, const uint key1,
+                                  const uint stream, const uint step, const int samples,
+                                  const int globalSamples, const int offset, const int inner) {
+    const int i = get_global_id(0);
+    if (i >= n) return;
+    const long row = (long)samples * inner;
+    const long o = i / row, rest = i - o * row;
+    const long g = (o * globalSamples + offset) * inner + rest;
+    const uint4 r = philox4x32_10((uint4)((uint)(g / 4), stream, step, 0u), (uint2)(key0, key1));
+    const int w = (int)(g % 4);
+    const uint bits = w == 0 ? r.x : (w == 1 ? r.y : (w == 2 ? r.z : r.w));
+    const float u = (float)(bits >> 8) * (1.0f / 16777216.0f);
+    y[i] = u >= p ? x[i] * scale : 0.0f;
+}
+
 /// Fills u[i] with the uniform draw of element i (for tests and random initialisation).
 __kernel void philox_uniform(__global float* u, const int n, const uint key0, const uint key1,
                              const uint stream, const uint step) {

@@ -1,4 +1,5 @@
 import Compute
+import DataParallel
 import NN
 
 /// Host-side views of one pretraining batch, each (B, C, T, V, M) float32.
@@ -45,14 +46,43 @@ public final class AimCLRModel {
     /// Global iteration counter (keys dropout masks; restored on resume).
     public var iteration: Int = 0
 
+    /// The ranks this model's global batch is split over (one process: `SingleProcess`).
+    public let collective: Collective
+    /// Samples of the global batch this rank computes: batch_size / ranks.
+    public let localBatch: Int
+    /// Data parallelism only: every rank's keys in rank order (the global batch's, for the
+    /// enqueue), EADM's two rescales, and the gradient all-reduce.
+    let gatheredKeys: Tensor?
+    let eadmRescales: Tensor?
+    let gradientSum: StagedTensorSum?
+
+    public enum DataParallelError: Error, CustomStringConvertible {
+        case batchNotDivisible(batch: Int, ranks: Int)
+        public var description: String {
+            switch self {
+            case let .batchNotDivisible(b, n):
+                return "batch_size \(b) (the global batch) does not split over \(n) ranks; pick a batch size divisible by the number of ranks"
+            }
+        }
+    }
+
     /// - Parameters:
     ///   - adjacency: the (3, V, V) partitioned graph of the layout.
     ///   - joints: V. `frames` and `persons`: T and M of the input.
+    ///   - collective: the ranks of a data-parallel job; `batch_size` stays the global batch and
+    ///     each rank computes batch_size / ranks samples of it, with synchronised batch norm,
+    ///     whole-batch EADM counts, gathered keys and averaged gradients (see README).
     public init(config: PretrainConfig, device: Device, adjacency: [Float], joints: Int,
-                frames: Int, persons: Int) throws {
+                frames: Int, persons: Int, collective: Collective = SingleProcess()) throws {
         try config.validate()
+        guard config.batchSize % collective.size == 0 else {
+            throw DataParallelError.batchNotDivisible(batch: config.batchSize, ranks: collective.size)
+        }
         self.config = config
         self.device = device
+        self.collective = collective
+        let local = config.batchSize / collective.size
+        localBatch = local
         var encoderConfig = STGCNConfig(inChannels: config.inChannels, hiddenChannels: config.hiddenChannels,
                                         hiddenDim: config.hiddenDim, dropout: config.dropout,
                                         edgeImportance: config.edgeImportance, adjacency: adjacency, joints: joints,
@@ -67,15 +97,15 @@ public final class AimCLRModel {
         queue = try MoCoQueue(device: device, dimension: config.featureDim, size: config.queueSize,
                               batch: config.batchSize, seed: config.seed &+ 3)
         optimizer = SGD(parameters: encoderQ.parameters, momentum: 0.9, weightDecay: config.weightDecay)
-        objective = try ContrastiveObjective(device: device, batch: config.batchSize, queueSize: config.queueSize,
+        objective = try ContrastiveObjective(device: device, batch: local, queueSize: config.queueSize,
                                              temperature: config.temperature)
-        geometry = InputGeometry(samples: config.batchSize, channels: config.inChannels, frames: frames,
+        geometry = InputGeometry(samples: local, channels: config.inChannels, frames: frames,
                                  joints: joints, persons: persons)
         contextQuery = try encoderQ.makeContext(geometry)
         contextExtreme = try encoderQ.makeContext(geometry)
         contextKey = try encoderK.makeContext(geometry, requiresGrad: false)
         droppedHead = try encoderQ.makeHeadActivations(for: contextExtreme)
-        let emb = [config.batchSize, config.featureDim]
+        let emb = [local, config.featureDim]
         q = try device.makeTensor(emb); qExtreme = try device.makeTensor(emb)
         qDropped = try device.makeTensor(emb); k = try device.makeTensor(emb)
         dq = try device.makeTensor(emb); dqExtreme = try device.makeTensor(emb); dqDropped = try device.makeTensor(emb)
@@ -85,6 +115,16 @@ public final class AimCLRModel {
         eadmScale = try device.makeTensor(fshape)
         droppedFeatures = try device.makeTensor(fshape)
         dFeatures = try device.makeTensor(fshape)
+        if collective.size > 1 {
+            try encoderQ.synchronizeBatchNorm(over: collective)
+            try encoderK.synchronizeBatchNorm(over: collective)
+            for e in [encoderQ, encoderK] { e.batchPart = (collective.rank * local, config.batchSize) }
+            gatheredKeys = try device.makeTensor([config.batchSize, config.featureDim])
+            eadmRescales = try device.makeTensor([2])
+            gradientSum = StagedTensorSum(collective: collective)
+        } else {
+            gatheredKeys = nil; eadmRescales = nil; gradientSum = nil
+        }
     }
 
     /// Which positive set an epoch uses (NNM after the mining epoch; epochs are 1-based).
@@ -92,6 +132,8 @@ public final class AimCLRModel {
         epoch <= config.miningEpoch ? .infoNCE : .nearestNeighbours(topK: config.topK)
     }
 
+    /// Every rank uses the same keys; the encoders' `batchPart` restricts the whole batch's
+    /// masks to the rank's samples, so N ranks draw what one process draws.
     private func dropoutKeys(encoder: UInt32, view: UInt32) -> DropoutKeys {
         DropoutKeys(seed: config.seed, encoder: encoder, site: view, step: UInt32(truncatingIfNeeded: iteration))
     }
@@ -100,8 +142,9 @@ public final class AimCLRModel {
     @discardableResult
     public func step(_ views: PretrainViews, epoch: Int) throws -> LossTerms {
         let losses = try forwardBackward(views, epoch: epoch, momentumUpdate: true)
+        averageGradients()
         try optimizer.step(learningRate: config.schedule.learningRate(epoch: epoch))
-        queue.enqueue(k)
+        enqueueGlobalKeys()
         // An op that broke its contract was skipped; the step is then invalid (see OpContract).
         try device.checkErrors()
         iteration += 1
@@ -112,7 +155,52 @@ public final class AimCLRModel {
     /// enqueues the keys. Repeated K/B times before the first step, the queue holds real keys.
     public func enqueueKeys(of keyView: [Float]) throws {
         try computeKeys(keyView, dropoutSite: 3)
-        queue.enqueue(k)
+        enqueueGlobalKeys()
+    }
+
+    /// Enqueues the global batch's keys: this rank's alone, or every rank's gathered in rank
+    /// order (staged through the host), so every rank holds the same queue and pointer.
+    private func enqueueGlobalKeys() {
+        guard let all = gatheredKeys else { queue.enqueue(k); return }
+        let gathered = collective.allGather(device.read(k))
+        gathered.withUnsafeBufferPointer { device.upload($0, to: all) }
+        queue.enqueue(all)
+    }
+
+    /// Gradients of the global batch's mean loss: the ranks' gradients (each of its own mean
+    /// loss) averaged in one flat all-reduce, so SGD then runs identically on every rank.
+    private func averageGradients() {
+        guard let sum = gradientSum else { return }
+        let tensors = encoderQ.parameters.filter { $0.trainable && $0.hasGradient }.map(\.gradient)
+        sum.sum(tensors, on: device, scale: 1 / Float(collective.size))
+    }
+
+    /// Whole-batch EADM: the op rescaled by this rank's counts of kept joints and elements; the
+    /// counts summed over ranks give the factors one process would apply to the global batch.
+    private func globalizeEADM(shape: ActivationShape) {
+        guard let rescales = eadmRescales, !config.eadmNoOp else { return }
+        let r = device.read(rescales)
+        let units = [Double(shape.batch * shape.joints), Double(shape.count)]
+        // A factor is units/kept (0 when nothing is kept); recover the integer counts.
+        var counts = (0 ..< 2).map { i in r[i] > 0 ? (units[i] / Double(r[i])).rounded() : 0 }
+        let localBoth = Double(r[0]) * Double(r[1])
+        counts += units
+        collective.allReduceSum(&counts)
+        guard localBoth > 0 else { return } // everything of this rank dropped: stays zero
+        let joint = counts[0] > 0 ? Float(counts[2] / counts[0]) : 0
+        let element = counts[1] > 0 ? Float(counts[3] / counts[1]) : 0
+        let ratio = Float(Double(joint * element) / localBoth)
+        device.axpby(alpha: ratio, x: eadmScale, beta: 0, y: eadmScale)
+        device.axpby(alpha: ratio, x: droppedFeatures, beta: 0, y: droppedFeatures)
+    }
+
+    /// The ranks' mean of each loss term (each rank's is the mean over its samples).
+    private func globalLosses(_ l: LossTerms) -> LossTerms {
+        guard collective.size > 1 else { return l }
+        var v = [Double(l.contrastive), Double(l.d3mExtreme), Double(l.d3mDropped)]
+        collective.allReduceSum(&v)
+        let n = Double(collective.size)
+        return LossTerms(contrastive: Float(v[0] / n), d3mExtreme: Float(v[1] / n), d3mDropped: Float(v[2] / n))
     }
 
     /// k = normalize(f_k(view)) with f_k in train mode (batch BN statistics, dropout on).
@@ -143,7 +231,8 @@ public final class AimCLRModel {
                                                         dropout: dropoutKeys(encoder: 0, view: 1))
             encoderQ.forwardHead(features: features, head: contextExtreme.head)
             d.eadmForward(x: features, shape: contextExtreme.featureShape, threshold: 0.7, lambda: 1e-4,
-                          noOp: config.eadmNoOp, scale: eadmScale, y: droppedFeatures)
+                          noOp: config.eadmNoOp, scale: eadmScale, y: droppedFeatures, rescales: eadmRescales)
+            globalizeEADM(shape: contextExtreme.featureShape)
             encoderQ.forwardHead(features: droppedFeatures, head: droppedHead)
             d.l2NormalizeForward(x: contextExtreme.output, epsilon: 1e-12, y: qExtreme)
             d.l2NormalizeForward(x: droppedHead.output, epsilon: 1e-12, y: qDropped)
@@ -161,7 +250,7 @@ public final class AimCLRModel {
         } else {
             objective.skeletonclr(q: q, k: k, queue: queue, mining: mine, dq: dq)
         }
-        let losses = objective.readLosses()
+        let losses = globalLosses(objective.readLosses())
         try LossGuard.check(losses, iteration: iteration, epoch: epoch)
         // 5. Backward: normal view, then the extreme view's two head passes into one backbone pass.
         d.l2NormalizeBackward(x: contextQuery.output, epsilon: 1e-12, dy: dq, dx: dProjection)

@@ -1,4 +1,5 @@
 import Compute
+import DataParallel
 import Foundation
 import NN
 import Skeleton
@@ -39,13 +40,21 @@ public final class Pretrainer {
     let trainingData: NpyArray
     let trainingLabels: [Int]
     let trainingNames: [String]
+    /// The ranks of a data-parallel run; only rank 0 writes files and prints progress.
+    public let collective: Collective
+    var writesFiles: Bool { collective.rank == 0 }
 
     /// - Parameter skipBadSamples: train without samples holding NaN/Inf (each is named in a
     ///   warning) instead of refusing the data set. Those samples are then copied into memory.
+    ///   `collective`: the ranks the global batch (`batch_size`) is split over; each builds and
+    ///   computes its contiguous part of every batch.
     public init(config: PretrainConfig, device: Device, skipBadSamples: Bool = false,
+                collective: Collective = SingleProcess(),
                 warn: @escaping (String) -> Void = { FileHandle.standardError.write(($0 + "\n").data(using: .utf8)!) }) throws {
         try config.validate()
         self.config = config
+        self.collective = collective
+        progress.silent = collective.rank != 0
         self.device = device
         self.warn = warn
         var data = try NpyArray.read(config.dataPath)
@@ -83,8 +92,10 @@ public final class Pretrainer {
         let mode: BatchLoader.Mode = .pretrain(AugmentationDraws(seed: config.seed, config: augment))
         loader = try BatchLoader(data: data, labels: trainLabels, batchSize: config.batchSize, shuffle: true,
                                  dropLast: true, seed: config.seed, mode: mode, stream: config.stream, layout: layout)
+        try loader.setShard(index: collective.rank, count: collective.size)
         model = try AimCLRModel(config: config, device: device, adjacency: SpatialGraph(layout: layout).adjacency,
-                                joints: layout.jointCount, frames: data.shape[2], persons: data.shape[4])
+                                joints: layout.jointCount, frames: data.shape[2], persons: data.shape[4],
+                                collective: collective)
         workDirectory = URL(fileURLWithPath: config.workDir)
         trainingData = data; trainingLabels = trainLabels; trainingNames = trainNames
     }
@@ -110,7 +121,7 @@ public final class Pretrainer {
 
     /// Embedding statistics of the last step's batch: q, k and the normal view's logits, read back once.
     func measureHealth() -> EmbeddingHealth {
-        EmbeddingHealth.measure(query: device.read(model.q), key: device.read(model.k), rows: config.batchSize,
+        EmbeddingHealth.measure(query: device.read(model.q), key: device.read(model.k), rows: model.localBatch,
                                 dimension: config.featureDim, logits: device.read(model.objective.lastLogits),
                                 negatives: config.queueSize)
     }
@@ -138,8 +149,12 @@ public final class Pretrainer {
     /// Trains from the start, or from the newest readable checkpoint in the work folder when `resume`.
     @discardableResult
     public func run(resume: Bool) throws -> PretrainSummary {
-        try FileManager.default.createDirectory(at: workDirectory, withIntermediateDirectories: true)
-        PretrainCheckpoint.removeStaleTemporaries(in: workDirectory)
+        if writesFiles {
+            try FileManager.default.createDirectory(at: workDirectory, withIntermediateDirectories: true)
+            PretrainCheckpoint.removeStaleTemporaries(in: workDirectory)
+        }
+        try DataParallelChecks.requireSameRun(config: config, samples: trainingLabels.count, resume: resume,
+                                              collective: collective)
         var startEpoch = 1
         // Batches of the first epoch that a stopped run already trained (skipped, same order).
         var skip = 0
@@ -154,17 +169,21 @@ public final class Pretrainer {
                 warn("note: no checkpoint in \(workDirectory.path); starting from scratch")
             }
         }
+        try DataParallelChecks.requireSameState(model, when: "after loading the start state", collective: collective)
         if config.queueWarmup && startEpoch == 1 && model.iteration == 0 {
             try warmUpQueue()
         }
         let notes = recipeNotes
-        for note in notes { warn(note) }
-        let knnMonitor = try makeMonitor()
+        if writesFiles { for note in notes { warn(note) } }
+        // The kNN monitor runs on rank 0 alone (evaluation mode, no collectives).
+        let knnMonitor = writesFiles ? try makeMonitor() : nil
+        // Ranks other than 0 write their logs nowhere.
+        func sink(_ name: String) -> String { writesFiles ? workDirectory.appendingPathComponent(name).path : "/dev/null" }
         var detector = CollapseDetector(queueSize: config.queueSize, batchSize: config.batchSize)
         let provenance = Provenance(device: device.name, commandLine: commandLine)
-        let log = try JSONLinesWriter(path: workDirectory.appendingPathComponent("log.jsonl").path)
+        let log = try JSONLinesWriter(path: sink("log.jsonl"))
         try log.append(RunHeader(provenance: provenance, resumedFrom: resumedFrom, config: config, notes: notes))
-        let text = try TextLog(path: workDirectory.appendingPathComponent("log.txt").path)
+        let text = try TextLog(path: sink("log.txt"))
         try text.line("aimclr \(provenance.version) (commit \(provenance.commit)) on \(provenance.host), device \(device.name)"
             + (resumedFrom.map { ", resumed from \($0)" } ?? ""))
         try text.line("command: \(commandLine.joined(separator: " "))")
@@ -173,11 +192,17 @@ public final class Pretrainer {
             try text.line("kNN monitor: \(m.bank.count) samples of \(m.bank.source) as the memory bank, \(m.test.count) of "
                 + "\(m.test.source) as the test set, every \(monitor.every) epoch(s)")
         }
-        try AtomicTextFile.write(try config.yaml(), to: workDirectory.appendingPathComponent("config.yaml").path, what: "the configuration")
-        let board = tensorBoard ? TensorBoardWriter(directory: workDirectory.appendingPathComponent("tensorboard").path) : nil
+        if writesFiles {
+            try AtomicTextFile.write(try config.yaml(), to: workDirectory.appendingPathComponent("config.yaml").path, what: "the configuration")
+        }
+        if collective.size > 1 {
+            try text.line("data parallel: \(collective.size) ranks, \(model.localBatch) samples each of the global batch \(config.batchSize)")
+        }
+        let board = tensorBoard && writesFiles ? TensorBoardWriter(directory: workDirectory.appendingPathComponent("tensorboard").path) : nil
         try board?.flush()
         // Saves a checkpoint with the run's provenance and points latest.safetensors at it.
         func checkpoint(epoch: Int, partialIterations: Int = 0, to url: URL) throws {
+            guard writesFiles else { return }
             try log.flush()
             try board?.flush()
             try PretrainCheckpoint.save(model, epoch: epoch, partialIterations: partialIterations, provenance: provenance, to: url)
@@ -219,7 +244,7 @@ public final class Pretrainer {
                                        epoch, config.numEpoch, done, perEpoch, losses.total,
                                        epoch <= config.miningEpoch ? "info" : "nnm", losses.contrastive,
                                        losses.d3mExtreme, losses.d3mDropped, lr, rate, ProgressReporter.duration(remaining)))
-                if done < perEpoch && shouldStop() {
+                if done < perEpoch && agreeToStop() {
                     let url = workDirectory.appendingPathComponent(PretrainCheckpoint.partialFileName(epoch: epoch, iterations: done))
                     try checkpoint(epoch: epoch - 1, partialIterations: done, to: url)
                     progress.finish("stopped in epoch \(epoch) after \(done) of \(perEpoch) iterations")
@@ -247,15 +272,16 @@ public final class Pretrainer {
             board?.add(step: epoch, [("epoch/loss", mean.total), ("epoch/contrastive", mean.contrastive),
                                      ("epoch/d3m_extreme", mean.d3mExtreme), ("epoch/d3m_dropped", mean.d3mDropped),
                                      ("epoch/lr", lr), ("epoch/iterations_per_second", Float(itPerSecond))])
-            if trained > 0 {
+            try DataParallelChecks.requireSameState(model, when: "after epoch \(epoch)", collective: collective)
+            if trained > 0 && writesFiles {
                 try recordHealth(epoch: epoch, monitor: knnMonitor, detector: detector, log: log, text: text, board: board)
             }
             try board?.flush()
-            let stopping = epoch < config.numEpoch && shouldStop()
+            let stopping = epoch < config.numEpoch && agreeToStop()
             if epoch % config.saveInterval == 0 || epoch == config.numEpoch || stopping {
                 let url = workDirectory.appendingPathComponent(PretrainCheckpoint.fileName(epoch: epoch))
                 try checkpoint(epoch: epoch, to: url)
-                PretrainCheckpoint.removePartials(upTo: epoch, in: workDirectory)
+                if writesFiles { PretrainCheckpoint.removePartials(upTo: epoch, in: workDirectory) }
                 lastCheckpoint = url.path
             }
             if stopping {
@@ -273,6 +299,14 @@ public final class Pretrainer {
 }
 
 extension Pretrainer {
+    /// A stop request (signal) seen by any rank stops every rank at the same iteration.
+    func agreeToStop() -> Bool {
+        guard collective.size > 1 else { return shouldStop() }
+        var flag = [shouldStop() ? 1.0 : 0]
+        collective.allReduceSum(&flag)
+        return flag[0] > 0
+    }
+
     /// The epoch's health: embedding statistics of its last batch, the kNN top-1 when due, and a
     /// collapse warning when they say so; in every log and on the console.
     func recordHealth(epoch: Int, monitor knnMonitor: KNNMonitor?, detector: CollapseDetector,

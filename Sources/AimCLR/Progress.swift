@@ -8,10 +8,14 @@ public final class ProgressReporter {
     private let minimumInterval: Double
     private var lineOpen = false
 
+    /// Prints nothing (ranks other than 0 of a data-parallel job).
+    public var silent = false
+
     public init(minimumInterval: Double = 0.5) { self.minimumInterval = minimumInterval }
 
     /// Shows `text` unless the previous update was too recent (`force` always shows it).
     public func update(_ text: String, force: Bool = false) {
+        if silent { return }
         let now = Date().timeIntervalSince1970
         guard force || now - lastPrint >= (isTerminal ? minimumInterval : minimumInterval * 20) else { return }
         lastPrint = now
@@ -25,6 +29,7 @@ public final class ProgressReporter {
 
     /// Ends the current line and prints a permanent one to standard output.
     public func finish(_ text: String) {
+        if silent { return }
         if lineOpen {
             FileHandle.standardError.write("\r\u{1B}[K".data(using: .utf8)!)
             lineOpen = false

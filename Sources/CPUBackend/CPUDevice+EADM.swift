@@ -7,17 +7,19 @@ import Compute
 /// are stop-gradient constants, so the caller's backward is dy ⊙ scale.
 extension CPUDevice {
     public func eadmForward(x: Tensor, shape: ActivationShape, threshold: Float, lambda: Float,
-                            noOp: Bool, scale: Tensor, y: Tensor) {
+                            noOp: Bool, scale: Tensor, y: Tensor, rescales: Tensor?) {
         let c = shape.channels, n = shape.batch, tv = shape.frames * shape.joints, v = shape.joints
         let t = shape.frames
         let numel = shape.count
-        guard let cost = errors.check({ try OpContract.eadmForward(x: x, shape: shape, noOp: noOp, scale: scale, y: y) })
+        guard let cost = errors.check({ try OpContract.eadmForward(x: x, shape: shape, noOp: noOp, scale: scale, y: y,
+                                                                    rescales: rescales) })
         else { return }
         let px = x.cpuPointer, ps = scale.cpuPointer, py = y.cpuPointer
         if noOp {
             measure("eadmForward", cost) {
                 ps.update(repeating: 1, count: numel)
                 if py != px { py.update(from: px, count: numel) }
+                if let r = rescales { r.cpuPointer[0] = 1; r.cpuPointer[1] = 1 }
             }
             return
         }
@@ -55,6 +57,7 @@ extension CPUDevice {
                 let jointScale = keptJoints > 0 ? Float(Double(n * v) / Double(keptJoints)) : 0
                 let elementScale = keptElements > 0 ? Float(Double(numel) / Double(keptElements)) : 0
                 let both = jointScale * elementScale
+                if let r = rescales { r.cpuPointer[0] = jointScale; r.cpuPointer[1] = elementScale }
                 // 3. scale = m_s · m_t · rescales, y = F · scale.
                 parallelFor(c * n, threads: threads, minimumPerChunk: max(1, 8192 / max(tv, 1))) { planes in
                     for plane in planes {

@@ -138,14 +138,61 @@ extension CPUDevice {
         }
     }
 
-    public func dropoutForward(x: Tensor, p: Float, key: RandomKey, y: Tensor) {
-        applyDropoutMask("dropoutForward", x: x, p: p, key: key, y: y, record: true)
+    public func dropoutForward(x: Tensor, p: Float, key: RandomKey, slice: DropoutSampleSlice?, y: Tensor) {
+        if let s = slice, !s.isWhole {
+            applySlicedDropout("dropoutForward", x: x, p: p, key: key, slice: s, y: y)
+        } else {
+            applyDropoutMask("dropoutForward", x: x, p: p, key: key, y: y, record: true)
+        }
     }
 
     /// The mask is a pure function of (key, element); the backward reuses the one its forward
     /// recorded (see `DropoutMaskCache`) or regenerates it.
-    public func dropoutBackward(dy: Tensor, p: Float, key: RandomKey, dx: Tensor) {
-        applyDropoutMask("dropoutBackward", x: dy, p: p, key: key, y: dx, record: false)
+    public func dropoutBackward(dy: Tensor, p: Float, key: RandomKey, slice: DropoutSampleSlice?, dx: Tensor) {
+        if let s = slice, !s.isWhole {
+            applySlicedDropout("dropoutBackward", x: dy, p: p, key: key, slice: s, y: dx)
+        } else {
+            applyDropoutMask("dropoutBackward", x: dy, p: p, key: key, y: dx, record: false)
+        }
+    }
+
+    /// Dropout of a rank's part of the batch with the whole batch's mask: each (outer) row of
+    /// `samples·inner` elements is one contiguous run of global elements, drawn block by block
+    /// (a run need not start on a Philox block, so its first and last blocks are partial).
+    /// Regenerated in the backward (no mask cache: the data-parallel path only).
+    private func applySlicedDropout(_ op: String, x: Tensor, p: Float, key: RandomKey, slice s: DropoutSampleSlice,
+                                    y: Tensor) {
+        guard let cost = errors.check({ try OpContract.dropout(op, x: x, p: p, y: y, slice: s) }) else { return }
+        let n = x.count
+        let px = x.cpuPointer, py = y.cpuPointer
+        if p == 0 {
+            if px != py { measure(op, cost) { py.update(from: px, count: n) } }
+            return
+        }
+        let scale: Float = p < 1 ? 1 / (1 - p) : 0
+        let cut = UInt32((Double(p) * 16_777_216).rounded(.up))
+        let k0 = UInt32(truncatingIfNeeded: key.seed), k1 = UInt32(truncatingIfNeeded: key.seed >> 32)
+        let stream = key.stream, step = key.step
+        let row = s.samples * s.inner
+        measure(op, cost) {
+            parallelFor(n / row, threads: threads, minimumPerChunk: max(1, elementwiseChunk / row)) { rows in
+                for o in rows {
+                    let local = o * row, global = (o * s.globalSamples + s.offset) * s.inner
+                    var b = global / 4
+                    while 4 * b < global + row {
+                        let bits = philoxBlock(UInt32(truncatingIfNeeded: b), stream, step, 0, key: k0, k1)
+                        for w in 0 ..< 4 {
+                            let g = 4 * b + w
+                            guard g >= global && g < global + row else { continue }
+                            let word = w == 0 ? bits.0 : (w == 1 ? bits.1 : (w == 2 ? bits.2 : bits.3))
+                            let i = local + g - global
+                            py[i] = (word >> 8) >= cut ? px[i] * scale : 0
+                        }
+                        b += 1
+                    }
+                }
+            }
+        }
     }
 
     public func add(_ a: Tensor, _ b: Tensor, y: Tensor) { binary(Sum.self, "add", a, b, y) }

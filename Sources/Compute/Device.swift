@@ -177,10 +177,12 @@ public protocol Device: AnyObject {
     /// dx = dy where y > 0, else 0. In place is allowed (dx === dy).
     func reluBackward(y: Tensor, dy: Tensor, dx: Tensor)
     /// Inverted dropout: element i is kept iff key.uniform(i) >= p; kept values are scaled
-    /// by 1/(1-p). p == 0 copies. In place is allowed.
-    func dropoutForward(x: Tensor, p: Float, key: RandomKey, y: Tensor)
-    /// Same mask as the forward with the same key.
-    func dropoutBackward(dy: Tensor, p: Float, key: RandomKey, dx: Tensor)
+    /// by 1/(1-p). p == 0 copies. In place is allowed. With a `slice` (a data-parallel rank's
+    /// part of the batch), element i is kept iff key.uniform(slice.globalIndex(i)) >= p: the
+    /// whole batch's mask restricted to the part, whatever the split.
+    func dropoutForward(x: Tensor, p: Float, key: RandomKey, slice: DropoutSampleSlice?, y: Tensor)
+    /// Same mask as the forward with the same key and slice.
+    func dropoutBackward(dy: Tensor, p: Float, key: RandomKey, slice: DropoutSampleSlice?, dx: Tensor)
     /// y = a + b (y may alias a or b).
     func add(_ a: Tensor, _ b: Tensor, y: Tensor)
     /// y = max(a + b, 0): a residual sum and its ReLU in one pass (y may alias a or b).
@@ -237,8 +239,11 @@ public protocol Device: AnyObject {
     /// Energy-based attention drop over F (C, N, T, V) channel-major (spec §2.6):
     /// writes the kept-element scale (mask · batch-global rescales) into `scale` (same size as F)
     /// and y = F · scale. With `noOp` the scale is all ones.
+    /// `rescales`, when given (2 elements), receives the two batch-global factors applied,
+    /// [N·V / kept joints, numel / kept elements] (0 when none kept; with `noOp` [1, 1]), from
+    /// which a data-parallel caller recovers the counts of its part of the batch.
     func eadmForward(x: Tensor, shape: ActivationShape, threshold: Float, lambda: Float,
-                     noOp: Bool, scale: Tensor, y: Tensor)
+                     noOp: Bool, scale: Tensor, y: Tensor, rescales: Tensor?)
 
     // MARK: Optimisation
 
@@ -289,6 +294,21 @@ extension Device {
 
     /// Reads a one-element tensor.
     public func scalar(_ tensor: Tensor) -> Float { read(tensor)[0] }
+
+    /// Dropout over the whole batch (no sample slice).
+    public func dropoutForward(x: Tensor, p: Float, key: RandomKey, y: Tensor) {
+        dropoutForward(x: x, p: p, key: key, slice: nil, y: y)
+    }
+
+    public func dropoutBackward(dy: Tensor, p: Float, key: RandomKey, dx: Tensor) {
+        dropoutBackward(dy: dy, p: p, key: key, slice: nil, dx: dx)
+    }
+
+    /// `eadmForward` without reading back its rescale factors.
+    public func eadmForward(x: Tensor, shape: ActivationShape, threshold: Float, lambda: Float,
+                            noOp: Bool, scale: Tensor, y: Tensor) {
+        eadmForward(x: x, shape: shape, threshold: threshold, lambda: lambda, noOp: noOp, scale: scale, y: y, rescales: nil)
+    }
 
     /// Throws the first op-contract violation since the last check (see `OpContract`).
     public func checkErrors() throws {

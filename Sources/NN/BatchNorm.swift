@@ -17,12 +17,17 @@ public final class BatchNorm: Module {
     /// This layer in inference mode as a per-channel affine map (see `inferenceAffine()`).
     private let inferenceScale: Tensor
     private let inferenceShift: Tensor
+    /// Set when the batch is split over ranks: training forwards then use the statistics of the
+    /// whole global batch (synchronised batch norm); nil keeps the single-device path.
+    var synchronization: SynchronizedBatchNorm?
 
     /// Mean and 1/sqrt(var+eps) of one forward, read again by its backward.
     public final class Saved {
         let mean: Tensor
         let invStd: Tensor
         var training = true
+        /// The forward normalised with statistics of the whole global batch (see `SynchronizedBatchNorm`).
+        var synchronized = false
         init(device: Device, channels: Int) throws {
             mean = try device.makeTensor([channels])
             invStd = try device.makeTensor([channels])
@@ -54,6 +59,12 @@ public final class BatchNorm: Module {
     /// y = BN(x) (max(BN(x), 0) with `relu`); in training mode uses batch statistics and
     /// updates the running ones.
     func forward(x: Tensor, y: Tensor, saved: Saved, training: Bool, relu: Bool = false) {
+        if training, let sync = synchronization {
+            sync.forward(self, x: x, y: y, saved: saved, relu: relu)
+            numBatchesTracked.value += 1
+            return
+        }
+        saved.synchronized = false
         weight.device.batchNormForward(
             x: x, channels: channels, training: training, momentum: momentum, epsilon: epsilon,
             gamma: weight.value, beta: bias.value, runningMean: runningMean.value,
@@ -74,6 +85,10 @@ public final class BatchNorm: Module {
     /// dx from dy (overwritten); accumulates dGamma, dBeta into the parameters.
     func backward(x: Tensor, dy: Tensor, dx: Tensor, saved: Saved) throws {
         let device = weight.device
+        if saved.synchronized, let sync = synchronization {
+            try sync.backward(self, x: x, dy: dy, dx: dx, saved: saved)
+            return
+        }
         try weight.accumulateGradient { dGamma in
             try bias.accumulateGradient { dBeta in
                 device.batchNormBackward(x: x, channels: channels, training: saved.training,

@@ -131,6 +131,10 @@ public final class STGCN: Module {
     public let edgeImportance: [Parameter]
     /// The (K, V, V) adjacency on the device (the reference's `A` buffer).
     public let adjacency: Tensor
+    /// Data parallelism: this encoder's batches are samples [firstSample, firstSample + N) of
+    /// global batches of `globalSamples`; dropout then draws the whole batch's masks
+    /// (`DropoutSampleSlice`), so they do not depend on the split. nil: the batch is whole.
+    public var batchPart: (firstSample: Int, globalSamples: Int)?
 
     /// Gradient scratch per input geometry, shared by all contexts (backwards run one at a time).
     private var workspaces: [InputGeometry: Workspace] = [:]
@@ -371,6 +375,8 @@ public final class STGCN: Module {
         var x = context.data.output
         for (i, b) in blocks.enumerated() {
             b.forward(x: x, activations: context.blocks[i], training: training, dropoutKey: dropout.key(block: i),
+                      batchPart: batchPart.map { (offset: $0.firstSample * context.geometry.persons,
+                                                  total: $0.globalSamples * context.geometry.persons) },
                       forwardOnly: !context.requiresGrad)
             x = context.blocks[i].out
         }

@@ -161,6 +161,8 @@ public final class STGCNBlock: Module {
         let saved2: BatchNorm.Saved
         let savedResidual: BatchNorm.Saved?
         var dropoutKey: RandomKey?
+        /// The part of the whole batch this forward's dropout mask was drawn for (data parallelism).
+        var dropoutSlice: DropoutSampleSlice?
 
         /// `tensors` holds one tensor per role of `activationShapes(input)`.
         init(block: STGCNBlock, input: ActivationShape, tensors: [Role: Tensor]) throws {
@@ -229,10 +231,13 @@ public final class STGCNBlock: Module {
     var importanceTensor: Tensor { importance?.value ?? constantImportance }
 
     /// Runs the block on `x` (input geometry of `a`); the result is `a.out`.
-    /// `dropoutKey` selects the dropout mask (ignored when not training or p = 0).
+    /// `dropoutKey` selects the dropout mask (ignored when not training or p = 0); `batchPart`,
+    /// when the batch is one rank's part of a larger one, places its activation batch (N·M)
+    /// in the whole batch's, so the mask is the whole batch's mask restricted to the part.
     /// `forwardOnly`: no backward will follow (the graph conv then keeps no state for it, and an
     /// evaluation forward fuses each batch norm, the residual sum and the ReLUs into the convs).
     func forward(x: Tensor, activations a: Activations, training: Bool, dropoutKey: RandomKey,
+                 batchPart: (offset: Int, total: Int)? = nil,
                  forwardOnly: Bool = false) {
         // A frame-major block works on its input permuted to (C, T, N, V) and writes its result
         // into d, which is permuted back into out.
@@ -244,7 +249,7 @@ public final class STGCNBlock: Module {
         if forwardOnly && !training {
             forwardInference(x: input, activations: a, into: result)
         } else {
-            forwardTraining(x: input, activations: a, training: training, dropoutKey: dropoutKey,
+            forwardTraining(x: input, activations: a, training: training, dropoutKey: dropoutKey, batchPart: batchPart,
                             forwardOnly: forwardOnly, into: result)
         }
         if frameMajor {
@@ -280,6 +285,7 @@ public final class STGCNBlock: Module {
     }
 
     private func forwardTraining(x: Tensor, activations a: Activations, training: Bool, dropoutKey: RandomKey,
+                                 batchPart: (offset: Int, total: Int)?,
                                  forwardOnly: Bool, into result: Tensor) {
         let device = gcn.weight.device
         let view = graphView(a)
@@ -297,8 +303,10 @@ public final class STGCNBlock: Module {
         tconv.forward(x: a.a1, input: middleShape(a), columns: a.columns, y: a.c)
         bn2.forward(x: a.c, y: a.d, saved: a.saved2, training: training)
         if training && spec.dropout > 0 {
-            device.dropoutForward(x: a.d, p: spec.dropout, key: dropoutKey, y: a.d)
+            let slice = batchPart.map { dropoutSlice(a, offset: $0.offset, total: $0.total) }
+            device.dropoutForward(x: a.d, p: spec.dropout, key: dropoutKey, slice: slice, y: a.d)
             a.dropoutKey = dropoutKey
+            a.dropoutSlice = slice
         } else {
             a.dropoutKey = nil
         }
@@ -307,6 +315,15 @@ public final class STGCNBlock: Module {
         case .identity: device.addReLU(a.d, x, y: result)
         case .convolution: device.addReLU(a.d, a.r!, y: result)
         }
+    }
+
+    /// Where `a.d` (the dropout's input) sits in the whole batch: sample-major (C, N·M, T, V) is
+    /// (C, N·M, T·V); a frame-major block's (C, T, N·M, V) is (C·T, N·M, V) — the masks of the two
+    /// layouts differ, but each continues over the ranks' parts in its own order.
+    private func dropoutSlice(_ a: Activations, offset: Int, total: Int) -> DropoutSampleSlice {
+        let o = a.output
+        return DropoutSampleSlice(samples: o.batch, globalSamples: total, offset: offset,
+                                  inner: frameMajor ? o.joints : o.frames * o.joints)
     }
 
     /// The evaluation forward in two fused passes: ReLU(BN1(gcn(x))) as the graph conv's
@@ -348,7 +365,7 @@ public final class STGCNBlock: Module {
         // Main branch: dropout → tcn.3 → tcn.2 → ReLU → tcn.0 → gcn.
         let dAfterDropout: Tensor
         if let key = a.dropoutKey {
-            device.dropoutBackward(dy: dS, p: spec.dropout, key: key, dx: g.dD)
+            device.dropoutBackward(dy: dS, p: spec.dropout, key: key, slice: a.dropoutSlice, dx: g.dD)
             dAfterDropout = g.dD
         } else {
             dAfterDropout = dS

@@ -6,15 +6,17 @@ import Compute
 /// the masked output, with no host round trip. `scale` must not alias `x`.
 extension OpenCLDevice {
     public func eadmForward(x: Tensor, shape: ActivationShape, threshold: Float, lambda: Float,
-                            noOp: Bool, scale: Tensor, y: Tensor) {
+                            noOp: Bool, scale: Tensor, y: Tensor, rescales: Tensor?) {
         let c = shape.channels, n = shape.batch, t = shape.frames, v = shape.joints
         let count = shape.count, planes = c * n, plane = t * v
-        guard let cost = errors.check({ try OpContract.eadmForward(x: x, shape: shape, noOp: noOp, scale: scale, y: y) })
+        guard let cost = errors.check({ try OpContract.eadmForward(x: x, shape: shape, noOp: noOp, scale: scale, y: y,
+                                                                    rescales: rescales) })
         else { return }
         op("eadmForward", cost) {
             if noOp {
                 fill(scale, value: 1)
                 copy(x, srcOffset: 0, to: y, dstOffset: 0, count: count)
+                if let r = rescales { fill(r, value: 1) }
                 return
             }
             let kept = scratch(planes, "eadmForward")  // holds ints (same size as floats)
@@ -29,6 +31,7 @@ extension OpenCLDevice {
                                          .tensor(factors), .localPerItem(4)), groups: 1)
             launch(CLKernel.eadm_apply(.tensor(x), .tensor(spatial), .tensor(factors), .int(n), .int(t), .int(v),
                                        .int(count), .float(threshold), .tensor(scale), .tensor(y)), count: count)
+            if let r = rescales { copy(factors, srcOffset: 0, to: r, dstOffset: 0, count: 2) }
         }
     }
 }

@@ -48,15 +48,22 @@ public final class BatchLoader: @unchecked Sendable {
     /// Parallel sample workers per batch (1 = build on the producer thread only).
     public let workers: Int
     public let frames: Int, joints: Int, bodies: Int
+    /// Data parallelism: this process builds only part `shard.index` of `shard.count` equal,
+    /// contiguous parts of every global batch (rank r of N takes samples [r·B/N, (r+1)·B/N)).
+    /// The epoch order and each sample's draws do not depend on it, so the union of the parts
+    /// is the batch a single process builds.
+    public private(set) var shard = (index: 0, count: 1)
 
     public enum LoaderError: Error, CustomStringConvertible {
         case badShape(source: String, shape: [Int])
         case labelCount(source: String, samples: Int, labels: Int)
         case batchSize(Int)
+        case shard(batchSize: Int, parts: Int)
         case layout(source: String, layout: String, layoutJoints: Int, dataJoints: Int)
         public var description: String {
             switch self {
             case let .batchSize(b): return "batch size must be positive (got \(b))"
+            case let .shard(b, n): return "the global batch size \(b) does not split into \(n) equal parts (one per rank); pick a batch size divisible by the number of ranks"
             case let .layout(s, l, lj, dj):
                 return "\(s): the data has \(dj) joints per body but the layout \(l) has \(lj); pass --layout matching the data"
             case let .badShape(s, sh): return "\(s): expected an (N, 3, T, V, M) array, got shape \(sh)"
@@ -80,6 +87,14 @@ public final class BatchLoader: @unchecked Sendable {
         frames = data.shape[2]; joints = data.shape[3]; bodies = data.shape[4]
     }
 
+    /// Builds part `index` of `count` of every batch; the batch size must split evenly.
+    public func setShard(index: Int, count: Int) throws {
+        guard count >= 1, index >= 0, index < count, batchSize % count == 0 else {
+            throw LoaderError.shard(batchSize: batchSize, parts: count)
+        }
+        shard = (index, count)
+    }
+
     public var sampleCount: Int { data.shape[0] }
     /// Batches per epoch.
     public var batchCount: Int { dropLast ? sampleCount / batchSize : (sampleCount + batchSize - 1) / batchSize }
@@ -96,7 +111,9 @@ public final class BatchLoader: @unchecked Sendable {
 
     /// Builds batch `b` of `epoch` synchronously (given the epoch's `order`).
     public func makeBatch(epoch: Int, batch b: Int, order: [Int]) -> SkeletonBatch {
-        let lo = b * batchSize, hi = min(lo + batchSize, order.count)
+        let start = b * batchSize, end = min(start + batchSize, order.count)
+        let part = (end - start + shard.count - 1) / shard.count
+        let lo = min(start + shard.index * part, end), hi = min(lo + part, end)
         let indices = Array(order[lo..<hi])
         let n = indices.count, per = 3 * frames * joints * bodies
         let viewCount: Int

@@ -1,6 +1,8 @@
 import AimCLR
 import ArgumentParser
+import DataParallel
 import Foundation
+import MPIRuntime
 import Skeleton
 
 /// `aimclr pretrain`: self-supervised pretraining with the reference configuration keys.
@@ -23,7 +25,11 @@ struct PretrainCommand: ParsableCommand {
         another run is refused unless --resume or --overwrite. Ctrl-C (or SIGTERM) finishes the current \
         iteration, writes a checkpoint and exits 130 (143); a second one stops at once. The data is \
         scanned for NaN/Inf before training; bad samples are named and stop the run unless --skip-bad-samples. \
-        The recipe is checked before training (a note per risky setting). Every epoch logs the health of the \
+        The recipe is checked before training (a note per risky setting). \
+        Data parallel: `mpirun -np N aimclr pretrain ...` splits every batch over N ranks (one device each); \
+        --batch-size (batch_size) stays the GLOBAL batch, so N ranks with B/N samples each train exactly as one \
+        process with B (synchronised batch norm, gathered keys, averaged gradients); it must be divisible by N. \
+        Only rank 0 writes files and prints; checkpoints resume on any rank count that divides the batch. Every epoch logs the health of the \
         embeddings (alignment, uniformity, per-dimension std, positive and negative logits), the kNN top-1 of the \
         query encoder on a labelled part (--monitor-data; --no-monitor skips it) and warns when the embeddings collapse.
         """)
@@ -42,7 +48,7 @@ struct PretrainCommand: ParsableCommand {
     @Option(help: "Skeleton layout: ntu-rgb+d | kinect-v1 | openpose | a layout JSON file, the config's `layout` (default: \(Self.defaults.layout)).")
     var layout: String?
     @Option(parsing: .unconditional, help: "Epochs, num_epoch (default: \(Self.defaults.numEpoch)).") var epochs: Int?
-    @Option(name: .customLong("batch-size"), parsing: .unconditional, help: "Batch size (default: \(Self.defaults.batchSize)).") var batchSize: Int?
+    @Option(name: .customLong("batch-size"), parsing: .unconditional, help: "Global batch size, split over the ranks under mpirun (default: \(Self.defaults.batchSize)).") var batchSize: Int?
     @Option(name: .customLong("queue-size"), parsing: .unconditional, help: "MoCo queue length K, a multiple of the batch size (default: \(Self.defaults.queueSize)).") var queueSize: Int?
     @Option(name: .customLong("base-lr"), parsing: .unconditional, help: "Base learning rate (default: \(Self.defaults.baseLR)).") var baseLR: Float?
     @Option(name: .customLong("lr-steps"), parsing: .upToNextOption, help: "Epochs after which lr drops x0.1 (default: \(Self.defaults.steps.map(String.init).joined(separator: " "))).") var lrSteps: [Int] = []
@@ -159,15 +165,29 @@ struct PretrainCommand: ParsableCommand {
     }
 
     func run() throws {
-        do { try train() } catch { throw namingFlags(error) }
+        let collective: Collective
+        do { collective = try Launch.collective() } catch { throw CommandFailure("\(error)") }
+        do {
+            try train(collective)
+            collective.finish()
+        } catch {
+            guard collective.size > 1 else { throw namingFlags(error) }
+            if error is ExitCode || error is DataParallelChecks.Mismatch {
+                // Every rank stopped at the same point: rank 0 reports, all leave cleanly.
+                collective.finish()
+                if collective.rank == 0 { throw namingFlags(error) }
+                throw ExitCode((error as? ExitCode)?.rawValue ?? 1)
+            }
+            collective.abort("\(namingFlags(error))", code: 1)
+        }
     }
 
-    func train() throws {
+    func train(_ collective: Collective) throws {
         guard !(resume && overwrite) else { throw CommandFailure("give --resume or --overwrite, not both") }
         var c = try makeConfig()
         let workFlag = workDir != nil ? "--work-dir" : "work_dir"
         try OutputLocation.requireFolder(c.workDir, flag: workFlag)
-        let device = try deviceOptions.makeDevice()
+        let device = try deviceOptions.makeDevice(rank: collective)
         device.profilingEnabled = profile
         let folder = WorkFolder(c.workDir)
         let previous = folder.previousRun
@@ -182,13 +202,20 @@ struct PretrainCommand: ParsableCommand {
             try ResumeCheck.require(asked, matches: stored, checkpoint: url)
             c = asked
         }
-        print("pretraining \(c.method.rawValue) (\(c.stream.rawValue) stream) on \(device.name)")
-        let trainer = try Pretrainer(config: c, device: device, skipBadSamples: skipBadSamples)
-        if overwrite && !previous.isEmpty {
+        let lead = collective.rank == 0
+        if lead { print("pretraining \(c.method.rawValue) (\(c.stream.rawValue) stream) on \(device.name)") }
+        if collective.size > 1 {
+            print("rank \(collective.rank) of \(collective.size) on \(collective.hostname) (local rank \(collective.localRank)): \(device.name)")
+        }
+        let trainer = try Pretrainer(config: c, device: device, skipBadSamples: skipBadSamples, collective: collective)
+        if overwrite && !previous.isEmpty && lead {
             try folder.clear()
             warn("note: --overwrite: deleted \(WorkFolder.list(previous)) from \(c.workDir)")
         }
-        print("data \(c.dataPath): \(trainer.iterationsPerEpoch) iterations/epoch x \(c.numEpoch) epochs, batch \(c.batchSize), queue \(c.queueSize)")
+        if lead {
+            print("data \(c.dataPath): \(trainer.iterationsPerEpoch) iterations/epoch x \(c.numEpoch) epochs, batch \(c.batchSize)"
+                + (collective.size > 1 ? " (\(collective.size) ranks x \(c.batchSize / collective.size))" : "") + ", queue \(c.queueSize)")
+        }
         let signals = StopSignals()
         trainer.shouldStop = { signals.requested }
         trainer.tensorBoard = !noTensorBoard
@@ -197,10 +224,16 @@ struct PretrainCommand: ParsableCommand {
         signals.uninstall()
         if summary.stopped {
             let sig = signals.signal
-            warn("stopped by \(sig == SIGINT ? "interrupt" : "SIGTERM"): checkpoint \(summary.checkpoint ?? "none"); continue with --resume")
+            if lead { warn("stopped by \(sig == SIGINT ? "interrupt" : "SIGTERM"): checkpoint \(summary.checkpoint ?? "none"); continue with --resume") }
             throw ExitCode(128 + sig)
         }
+        guard lead else { return }
         print(String(format: "done: %d iterations, %.3f s/iteration", summary.iterations, summary.secondsPerIteration))
+        if collective.size > 1 {
+            let t = collective.traffic, n = Double(max(summary.iterations, 1))
+            print(String(format: "communication (rank 0): %.3f s/iteration in %d collectives, %.2f MB sent per iteration",
+                         t.seconds / n, t.calls, Double(t.bytes) / n / 1e6))
+        }
         if let ckpt = summary.checkpoint { print("checkpoint: \(ckpt)") }
         if profile { printProfile(device.profile()) }
     }

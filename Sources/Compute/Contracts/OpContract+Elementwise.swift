@@ -12,10 +12,20 @@ extension OpContract {
     }
 
     /// `op` is dropoutForward or dropoutBackward: input x (or dy), output y (or dx).
-    public static func dropout(_ op: String, x: Tensor, p: Float, y: Tensor) throws -> OpCost {
+    /// With a `slice`, x holds whole (outer, samples, inner) rows, the part lies inside the whole
+    /// batch, and the whole batch's element indices fit Philox's 32-bit block counter.
+    public static func dropout(_ op: String, x: Tensor, p: Float, y: Tensor, slice: DropoutSampleSlice? = nil) throws
+        -> OpCost {
         let n = x.count
         try require(y.count >= n, op, "input \(x.shape), output \(y.shape)")
         try require(p >= 0 && p <= 1, op, "p \(p) outside [0, 1]")
+        if let s = slice {
+            try require(s.samples > 0 && s.inner > 0 && s.offset >= 0 && s.offset + s.samples <= s.globalSamples, op,
+                        "sample slice \(s)")
+            try require(n % (s.samples * s.inner) == 0, op, "input \(x.shape) is not (outer, \(s.samples), \(s.inner))")
+            let global = n / (s.samples * s.inner) * s.globalSamples * s.inner
+            try require(global / 4 < Int(UInt32.max), op, "the whole batch's \(global) elements overflow the Philox counter")
+        }
         return OpCost(flops: Double(n), bytes: floats(2 * n))
     }
 
