@@ -138,7 +138,7 @@ public final class Pretrainer {
     @discardableResult
     public func run(resume: Bool) throws -> PretrainSummary {
         try FileManager.default.createDirectory(at: workDirectory, withIntermediateDirectories: true)
-        PretrainCheckpoint.removeStaleTemporaries(in: workDirectory)
+        CheckpointFiles.removeStaleTemporaries(in: workDirectory)
         var startEpoch = 1
         // Batches of the first epoch that a stopped run already trained (skipped, same order).
         var skip = 0
@@ -219,7 +219,7 @@ public final class Pretrainer {
                                        epoch <= config.miningEpoch ? "info" : "nnm", losses.contrastive,
                                        losses.d3mExtreme, losses.d3mDropped, lr, rate, ProgressReporter.duration(remaining)))
                 if done < perEpoch && shouldStop() {
-                    let url = workDirectory.appendingPathComponent(PretrainCheckpoint.partialFileName(epoch: epoch, iterations: done))
+                    let url = workDirectory.appendingPathComponent(CheckpointFiles.partialFileName(epoch: epoch, iterations: done))
                     try checkpoint(epoch: epoch - 1, partialIterations: done, to: url)
                     progress.finish("stopped in epoch \(epoch) after \(done) of \(perEpoch) iterations")
                     try text.line("stopped in epoch \(epoch) after \(done) of \(perEpoch) iterations; checkpoint \(url.lastPathComponent)")
@@ -252,9 +252,9 @@ public final class Pretrainer {
             try board?.flush()
             let stopping = epoch < config.numEpoch && shouldStop()
             if epoch % config.saveInterval == 0 || epoch == config.numEpoch || stopping {
-                let url = workDirectory.appendingPathComponent(PretrainCheckpoint.fileName(epoch: epoch))
+                let url = workDirectory.appendingPathComponent(CheckpointFiles.fileName(epoch: epoch))
                 try checkpoint(epoch: epoch, to: url)
-                PretrainCheckpoint.removePartials(upTo: epoch, in: workDirectory)
+                CheckpointFiles.removePartials(upTo: epoch, in: workDirectory)
                 lastCheckpoint = url.path
             }
             if stopping {
@@ -266,7 +266,7 @@ public final class Pretrainer {
         }
         summary.iterations = trainedIterations
         summary.secondsPerIteration = trainedIterations > 0 ? trainedSeconds / Double(trainedIterations) : 0
-        summary.checkpoint = lastCheckpoint ?? PretrainCheckpoint.candidates(in: workDirectory).first?.url.path
+        summary.checkpoint = lastCheckpoint ?? CheckpointFiles.candidates(in: workDirectory).first?.url.path
         return summary
     }
 }
