@@ -98,6 +98,15 @@ public enum CheckpointFiles {
         return file
     }
 
+    /// The configuration a checkpoint of `format` stores as JSON under the metadata key `key`.
+    static func storedConfig<C: Decodable>(_ url: URL, format: String, kind: String, key: String = "config") throws -> C {
+        let file = try read(url, format: format, kind: kind)
+        guard let json = file.metadata[key]?.data(using: .utf8), let config = try? JSONDecoder().decode(C.self, from: json) else {
+            throw Error.notACheckpoint(file: url.path, kind: kind, detail: "no readable configuration in its metadata")
+        }
+        return config
+    }
+
     /// The first of `resumeCandidates` that `load` accepts, warning about (and skipping) the others.
     static func newest<T>(in directory: URL, warn: (String) -> Void, _ load: (URL) throws -> T) -> T? {
         for (_, url) in resumeCandidates(in: directory) {

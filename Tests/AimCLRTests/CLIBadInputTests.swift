@@ -332,25 +332,11 @@ final class CLIBadInputTests: XCTestCase {
         let f = try fixture()
         let work = ScratchPaths.make("aimclr-train-signal").path
         defer { try? FileManager.default.removeItem(atPath: work) }
-        let p = Process()
-        p.executableURL = try aimclrBinary()
-        p.arguments = ["train", "--data", f.d, "--work-dir", work, "--epochs", "1000", "--batch-size", "2", "--hidden-channels", "4",
-                       "--hidden-dim", "16", "--eval-interval", "1000", "--no-tensorboard", "--device", "cpu"]
-        let err = f.root + "/.stderr-train-signal"
-        FileManager.default.createFile(atPath: err, contents: nil)
-        defer { unlink(err) }
-        p.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: err))
-        p.standardOutput = FileHandle.nullDevice
-        try p.run()
-        let deadline = Date().addingTimeInterval(60)
-        while Date() < deadline, p.isRunning {
-            if ((try? String(contentsOfFile: work + "/log.jsonl", encoding: .utf8)) ?? "").contains("\"type\":\"epoch\"") { break }
-            usleep(20_000)
-        }
-        kill(p.processIdentifier, SIGINT)
-        p.waitUntilExit()
-        let stderr = (try? String(contentsOfFile: err, encoding: .utf8)) ?? ""
-        XCTAssertEqual(p.terminationStatus, 130, stderr)
+        let (status, stderr) = try interrupting(["train", "--data", f.d, "--work-dir", work, "--epochs", "1000", "--batch-size", "2",
+                                                 "--hidden-channels", "4", "--hidden-dim", "16", "--eval-interval", "1000",
+                                                 "--no-tensorboard", "--device", "cpu"],
+                                                once: work + "/log.jsonl", holds: "\"type\":\"epoch\"", by: SIGINT)
+        XCTAssertEqual(status, 130, stderr)
         XCTAssertTrue(stderr.contains("continue with --resume"), stderr)
         let newest = try XCTUnwrap(CheckpointFiles.resumeCandidates(in: URL(fileURLWithPath: work)).first)
         let file = try SafeTensors.read(contentsOf: newest.url)
@@ -369,10 +355,20 @@ final class CLIBadInputTests: XCTestCase {
     func interrupted(by signal: Int32, times: Int = 1) throws -> (status: Int32, stderr: String, work: String) {
         let f = try fixture()
         let work = ScratchPaths.make("aimclr-signal").path
+        let (status, stderr) = try interrupting(["pretrain", "--data", f.d, "--work-dir", work, "--epochs", "100", "--batch-size", "2",
+                                                 "--queue-size", "4", "--hidden-channels", "4", "--save-interval", "1000", "--device", "cpu"],
+                                                once: work + "/log.jsonl", holds: "\"type\":\"iteration\"", by: signal, times: times)
+        return (status, stderr, work)
+    }
+
+    /// Runs `aimclr args` and sends `signal` (`times` times, 20 ms apart) once the file `log`
+    /// holds `marker`; returns the exit status and standard error.
+    func interrupting(_ args: [String], once log: String, holds marker: String, by signal: Int32,
+                      times: Int = 1) throws -> (status: Int32, stderr: String) {
+        let f = try fixture()
         let p = Process()
         p.executableURL = try aimclrBinary()
-        p.arguments = ["pretrain", "--data", f.d, "--work-dir", work, "--epochs", "100", "--batch-size", "2", "--queue-size", "4",
-                       "--hidden-channels", "4", "--save-interval", "1000", "--device", "cpu"]
+        p.arguments = args
         let err = f.root + "/.stderr-signal-\(signal)"
         FileManager.default.createFile(atPath: err, contents: nil)
         defer { unlink(err) }
@@ -381,8 +377,7 @@ final class CLIBadInputTests: XCTestCase {
         try p.run()
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline, p.isRunning {
-            let log = (try? String(contentsOfFile: work + "/log.jsonl", encoding: .utf8)) ?? ""
-            if log.contains("\"type\":\"iteration\"") { break }
+            if ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains(marker) { break }
             usleep(20_000)
         }
         for i in 0..<times {
@@ -390,7 +385,7 @@ final class CLIBadInputTests: XCTestCase {
             kill(p.processIdentifier, signal)
         }
         p.waitUntilExit()
-        return (p.terminationStatus, (try? String(contentsOfFile: err, encoding: .utf8)) ?? "", work)
+        return (p.terminationStatus, (try? String(contentsOfFile: err, encoding: .utf8)) ?? "")
     }
 
     func testSIGINTCheckpointsAndExits130() throws {

@@ -109,12 +109,7 @@ public enum SupervisedCheckpoint {
 
     /// The configuration stored in a checkpoint that reads cleanly (format and checksum checked).
     public static func storedConfig(_ url: URL) throws -> SupervisedTrainingConfig {
-        let file = try CheckpointFiles.read(url, format: format, kind: kind)
-        guard let json = file.metadata["train_config"]?.data(using: .utf8),
-              let config = try? JSONDecoder().decode(SupervisedTrainingConfig.self, from: json) else {
-            throw Error.notACheckpoint(file: url.path, kind: kind, detail: "no readable configuration in its metadata")
-        }
-        return config
+        try CheckpointFiles.storedConfig(url, format: format, kind: kind, key: "train_config")
     }
 
     /// The newest checkpoint that reads cleanly and its configuration, warning about broken ones.
