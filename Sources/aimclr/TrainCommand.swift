@@ -25,8 +25,8 @@ struct TrainCommand: ParsableCommand {
         shear amplitude 0.5); ST-GCN's NTU feeder has none (--no-augment). The encoder has AimCLR's widths \
         (--hidden-channels 16, --hidden-dim 256), so it is the same network the probes read; ST-GCN's own is 64 wide.
 
-        Writes WORK_DIR/epochN_model.safetensors after every epoch (atomically) and WORK_DIR/latest.safetensors, \
-        a link to the newest; each is a classifier checkpoint that linear, knn, finetune and embed load with \
+        Writes WORK_DIR/epochN_model.safetensors after every epoch (atomically; --save-interval N keeps every N-th \
+        and the newest) and WORK_DIR/latest.safetensors, a link to the newest; each is a classifier checkpoint that linear, knn, finetune and embed load with \
         --checkpoint. Also WORK_DIR/log.txt (one line per epoch), WORK_DIR/log.jsonl (a header record per start, \
         one record per epoch, the result), WORK_DIR/config.json, WORK_DIR/tensorboard/ (--no-tensorboard skips it) \
         and at the end WORK_DIR/train_result.json (best and last top-1/top-5, history, per-class accuracy, \
@@ -34,7 +34,7 @@ struct TrainCommand: ParsableCommand {
         other protocols. The best is selected on the test set, as the reference's evaluations do.
 
         --resume continues from the newest readable checkpoint in WORK_DIR with the configuration stored there \
-        (only --epochs, --device and --threads may change) and ends exactly as the uninterrupted run on the same \
+        (only --epochs, --save-interval, --device and --threads may change) and ends exactly as the uninterrupted run on the same \
         device. A work folder holding another run is refused unless --resume or --overwrite. Ctrl-C (or SIGTERM) \
         finishes the current iteration, writes a checkpoint and exits 130 (143); a second one stops at once.
         """)
@@ -56,6 +56,9 @@ struct TrainCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Dropout in blocks 2-10 (default: \(Self.defaults.dropout), ST-GCN's).") var dropout: Float?
     @Option(name: .customLong("num-class"), parsing: .unconditional, help: "Classes of the classifier (default: the largest label + 1).")
     var numClass: Int?
+    @Option(name: .customLong("save-interval"), parsing: .unconditional,
+            help: "Keep the checkpoint of every N-th epoch; the newest is always kept for --resume (default: \(Self.defaults.saveInterval), every epoch).")
+    var saveInterval: Int?
     @Option(parsing: .unconditional, help: "Epochs (default: \(Self.recipe.epochs), ST-GCN's).") var epochs: Int?
     @Option(name: .customLong("lr"), parsing: .unconditional, help: "Base learning rate (default: \(Self.recipe.baseLR), ST-GCN's).")
     var learningRate: Float?
@@ -86,7 +89,7 @@ struct TrainCommand: ParsableCommand {
 
     /// `--resume` may change only these (coding-key paths of `SupervisedTrainingConfig`).
     static let resumeCheck = ResumeCheck(
-        changeable: ["workDir", "training.epochs"],
+        changeable: ["workDir", "training.epochs", "saveInterval"],
         flags: [
             "data": "--data", "trainPart": "--train-part", "testPart": "--test-part", "layout": "--layout", "stream": "--stream",
             "hiddenChannels": "--hidden-channels", "hiddenDim": "--hidden-dim", "dropout": "--dropout", "numClass": "--num-class",
@@ -95,14 +98,14 @@ struct TrainCommand: ParsableCommand {
             "training.evalInterval": "--eval-interval", "training.seed": "--seed", "training.augment": "--no-augment",
             "training.nesterov": "--no-nesterov",
         ],
-        allowed: "--epochs, --device and --threads")
+        allowed: "--epochs, --save-interval, --device and --threads")
 
     /// Settings named in the library's errors, and their flags.
     static let flagOfSetting = [
         "epochs": "--epochs", "learning rate": "--lr", "lr steps": "--lr-steps", "momentum": "--momentum",
         "weight decay": "--weight-decay", "batch size": "--batch-size", "eval interval": "--eval-interval",
         "hidden channels": "--hidden-channels", "hidden dim": "--hidden-dim", "dropout": "--dropout",
-        "num class": "--num-class", "test part": "--test-part",
+        "num class": "--num-class", "test part": "--test-part", "save interval": "--save-interval",
     ]
 
     /// `base` (the defaults, or a checkpoint's on resume) with the flags given applied.
@@ -118,6 +121,7 @@ struct TrainCommand: ParsableCommand {
         if let v = hiddenDim { c.hiddenDim = v }
         if let v = dropout { c.dropout = v }
         if let v = numClass { c.numClass = v }
+        if let v = saveInterval { c.saveInterval = v }
         if let v = epochs { c.training.epochs = v }
         if let v = learningRate { c.training.baseLR = v }
         if !lrSteps.isEmpty { c.training.steps = lrSteps }

@@ -281,7 +281,7 @@ final class CLIBadInputTests: XCTestCase {
         let base = ["train", "--data", "D", "--work-dir", "TRAIN", "--device", "cpu"]
         for (flag, value) in [("--epochs", "0"), ("--lr", "0"), ("--dropout", "1"), ("--eval-interval", "0"), ("--hidden-channels", "0"),
                               ("--hidden-dim", "0"), ("--batch-size", "0"), ("--lr-steps", "0"), ("--weight-decay", "-1"),
-                              ("--momentum", "1"), ("--num-class", "0"), ("--test-part", "train")] {
+                              ("--momentum", "1"), ("--num-class", "0"), ("--test-part", "train"), ("--save-interval", "0")] {
             try assertCleanFailure(base + [flag, value], names: [flag])
         }
         try assertCleanFailure(base + ["--num-class", "2"], names: ["--num-class", "D train", "8 classes"])

@@ -160,14 +160,17 @@ final class SupervisedTrainTests: XCTestCase {
     }
 
     /// Stopped inside epoch 2, resumed and stopped after epoch 2, resumed to the end: the same
-    /// weights, BN statistics, history, best evaluation and result as one uninterrupted run.
+    /// weights, BN statistics, history, best evaluation and result as one uninterrupted run; with
+    /// `saveInterval` 2 the checkpoints of epochs 1 and 3 go once the next one is written.
     func testResumeEqualsAnUninterruptedRun() throws {
         let data = try tinyFolder()
         let root = ScratchPaths.make("aimclr-train-resume").path
         defer { try? FileManager.default.removeItem(atPath: data); try? FileManager.default.removeItem(atPath: root) }
         let device = CPUDevice(threads: 2)
         func trainer(_ work: String, stopAtCall stop: Int?) throws -> SupervisedTrainer {
-            let t = try SupervisedTrainer(config: tinyConfig(data: data, work: root + "/" + work), device: device, warn: { _ in })
+            var c = tinyConfig(data: data, work: root + "/" + work)
+            c.saveInterval = 2
+            let t = try SupervisedTrainer(config: c, device: device, warn: { _ in })
             t.tensorBoard = false
             var calls = 0
             t.shouldStop = { calls += 1; return calls == stop }
@@ -208,6 +211,8 @@ final class SupervisedTrainTests: XCTestCase {
             let q = try XCTUnwrap(whole.encoder.parameter(named: p.name))
             XCTAssertEqual(p.momentumBuffer.map(device.read), q.momentumBuffer.map(device.read), "momentum of \(p.name)")
         }
+        // Every second epoch's checkpoint stays (and the newest, here the same).
+        XCTAssertEqual(CheckpointFiles.resumeCandidates(in: URL(fileURLWithPath: root + "/parts")).map(\.epoch), [4, 2])
         // A run resumed after its last epoch trains nothing and reports the same.
         let again = try trainer("parts", stopAtCall: nil)
         let repeated = try XCTUnwrap(again.run(resume: true).outcome)

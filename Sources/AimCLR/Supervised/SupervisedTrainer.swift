@@ -132,6 +132,11 @@ public final class SupervisedTrainer {
             board?.add(step: e.epoch, scalars)
             try checkpoint(state, name: CheckpointFiles.fileName(epoch: e.epoch))
             CheckpointFiles.removePartials(upTo: e.epoch, in: workDirectory)
+            // The previous epoch's checkpoint was kept for a resume; off the save interval it goes now.
+            let previous = e.epoch - 1
+            if previous >= 1 && previous % config.saveInterval != 0 {
+                unlink(workDirectory.appendingPathComponent(CheckpointFiles.fileName(epoch: previous)).path)
+            }
         }
         trainer.onStop = { [self] state in
             let epoch = state.completedEpochs + 1

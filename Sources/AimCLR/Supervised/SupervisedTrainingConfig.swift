@@ -20,6 +20,8 @@ public struct SupervisedTrainingConfig: Codable, Sendable, Equatable {
     public var dropout: Float = 0.5
     /// Classes of the classifier; nil: the largest label of either part + 1.
     public var numClass: Int?
+    /// Keep the checkpoints of every this many epochs; the newest is always there for `--resume`.
+    public var saveInterval = 1
     public var training: ClassifierTrainingConfig = .supervised
 
     public init(data: String, workDir: String) {
@@ -36,6 +38,7 @@ public struct SupervisedTrainingConfig: Codable, Sendable, Equatable {
         try need(hiddenDim > 0, "hidden dim", "must be positive (got \(hiddenDim))")
         try need(dropout.isFinite && dropout >= 0 && dropout < 1, "dropout", "must be in [0, 1) (got \(dropout))")
         if let n = numClass { try need(n >= 1, "num class", "must be at least 1 (got \(n))") }
+        try need(saveInterval >= 1, "save interval", "must be at least 1 (got \(saveInterval))")
         try need(trainPart != testPart, "test part", "must differ from the training part (both \(trainPart.rawValue))")
         try training.validate()
     }
