@@ -151,7 +151,7 @@ public final class Pretrainer {
     public func run(resume: Bool) throws -> PretrainSummary {
         if writesFiles {
             try FileManager.default.createDirectory(at: workDirectory, withIntermediateDirectories: true)
-            PretrainCheckpoint.removeStaleTemporaries(in: workDirectory)
+            CheckpointFiles.removeStaleTemporaries(in: workDirectory)
         }
         try DataParallelChecks.requireSameRun(config: config, samples: trainingLabels.count, resume: resume,
                                               collective: collective)
@@ -245,7 +245,7 @@ public final class Pretrainer {
                                        epoch <= config.miningEpoch ? "info" : "nnm", losses.contrastive,
                                        losses.d3mExtreme, losses.d3mDropped, lr, rate, ProgressReporter.duration(remaining)))
                 if done < perEpoch && agreeToStop() {
-                    let url = workDirectory.appendingPathComponent(PretrainCheckpoint.partialFileName(epoch: epoch, iterations: done))
+                    let url = workDirectory.appendingPathComponent(CheckpointFiles.partialFileName(epoch: epoch, iterations: done))
                     try checkpoint(epoch: epoch - 1, partialIterations: done, to: url)
                     progress.finish("stopped in epoch \(epoch) after \(done) of \(perEpoch) iterations")
                     try text.line("stopped in epoch \(epoch) after \(done) of \(perEpoch) iterations; checkpoint \(url.lastPathComponent)")
@@ -279,9 +279,9 @@ public final class Pretrainer {
             try board?.flush()
             let stopping = epoch < config.numEpoch && agreeToStop()
             if epoch % config.saveInterval == 0 || epoch == config.numEpoch || stopping {
-                let url = workDirectory.appendingPathComponent(PretrainCheckpoint.fileName(epoch: epoch))
+                let url = workDirectory.appendingPathComponent(CheckpointFiles.fileName(epoch: epoch))
                 try checkpoint(epoch: epoch, to: url)
-                if writesFiles { PretrainCheckpoint.removePartials(upTo: epoch, in: workDirectory) }
+                if writesFiles { CheckpointFiles.removePartials(upTo: epoch, in: workDirectory) }
                 lastCheckpoint = url.path
             }
             if stopping {
@@ -293,7 +293,7 @@ public final class Pretrainer {
         }
         summary.iterations = trainedIterations
         summary.secondsPerIteration = trainedIterations > 0 ? trainedSeconds / Double(trainedIterations) : 0
-        summary.checkpoint = lastCheckpoint ?? PretrainCheckpoint.candidates(in: workDirectory).first?.url.path
+        summary.checkpoint = lastCheckpoint ?? CheckpointFiles.candidates(in: workDirectory).first?.url.path
         return summary
     }
 }

@@ -9,9 +9,9 @@ public enum AimCLRVersion {
     public static let description = "\(current) (commit \(commit))"
 }
 
-/// The first record a pretraining run writes to `log.jsonl` (again on every resume): what was
-/// run, with which configuration and on which device, so a log explains itself.
-struct RunHeader: Encodable {
+/// The first record a training run (pretraining, `aimclr train`) writes to `log.jsonl` (again on
+/// every resume): what was run, with which configuration and on which device, so a log explains itself.
+struct RunHeader<Config: Encodable>: Encodable {
     var type = "header"
     var version = AimCLRVersion.current
     var commit = AimCLRVersion.commit
@@ -20,11 +20,11 @@ struct RunHeader: Encodable {
     var command: [String]
     var device: String
     var resumedFrom: String?
-    var config: PretrainConfig
+    var config: Config
     /// The pre-flight recipe notes (see `RecipeCheck`).
     var notes: [String]
 
-    init(provenance p: Provenance, resumedFrom: String?, config: PretrainConfig, notes: [String] = []) {
+    init(provenance p: Provenance, resumedFrom: String?, config: Config, notes: [String] = []) {
         version = p.version; commit = p.commit; host = p.host; started = p.started
         command = p.commandLine; device = p.device
         self.resumedFrom = resumedFrom; self.config = config; self.notes = notes

@@ -3,7 +3,7 @@ import Compute
 /// Parameter updates and the squared norm used for clipping and diagnostics.
 extension CPUDevice {
     public func sgdStep(weight: Tensor, grad: Tensor, momentumBuffer: Tensor, learningRate: Float,
-                        momentum: Float, weightDecay: Float, firstStep: Bool) {
+                        momentum: Float, weightDecay: Float, firstStep: Bool, nesterov: Bool) {
         guard let cost = errors.check({
             try OpContract.sgdStep(weight: weight, grad: grad, momentumBuffer: momentumBuffer)
         }) else { return }
@@ -15,7 +15,7 @@ extension CPUDevice {
                     let d = pg[i] + weightDecay * pw[i]
                     let buf = firstStep ? d : momentum * pb[i] + d
                     pb[i] = buf
-                    pw[i] -= learningRate * buf
+                    pw[i] -= learningRate * (nesterov ? d + momentum * buf : buf)
                 }
             }
         }

@@ -247,9 +247,10 @@ public protocol Device: AnyObject {
 
     // MARK: Optimisation
 
-    /// PyTorch SGD: d = g + wd·w; buf = momentum·buf + d (buf = d when `firstStep`); w -= lr·buf.
+    /// PyTorch SGD: d = g + wd·w; buf = momentum·buf + d (buf = d when `firstStep`); w -= lr·buf,
+    /// or with `nesterov` w -= lr·(d + momentum·buf).
     func sgdStep(weight: Tensor, grad: Tensor, momentumBuffer: Tensor, learningRate: Float,
-                 momentum: Float, weightDecay: Float, firstStep: Bool)
+                 momentum: Float, weightDecay: Float, firstStep: Bool, nesterov: Bool)
     /// Momentum-encoder update: k = m·k + (1 − m)·q.
     func momentumUpdate(key: Tensor, query: Tensor, momentum: Float)
     /// out[0] = Σ x_i² (for gradient clipping and diagnostics).
@@ -308,6 +309,13 @@ extension Device {
     public func eadmForward(x: Tensor, shape: ActivationShape, threshold: Float, lambda: Float,
                             noOp: Bool, scale: Tensor, y: Tensor) {
         eadmForward(x: x, shape: shape, threshold: threshold, lambda: lambda, noOp: noOp, scale: scale, y: y, rescales: nil)
+    }
+
+    /// Plain (heavy-ball) SGD, the reference optimiser of pre-training and evaluation.
+    public func sgdStep(weight: Tensor, grad: Tensor, momentumBuffer: Tensor, learningRate: Float,
+                        momentum: Float, weightDecay: Float, firstStep: Bool) {
+        sgdStep(weight: weight, grad: grad, momentumBuffer: momentumBuffer, learningRate: learningRate,
+                momentum: momentum, weightDecay: weightDecay, firstStep: firstStep, nesterov: false)
     }
 
     /// Throws the first op-contract violation since the last check (see `OpContract`).

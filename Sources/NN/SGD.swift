@@ -1,7 +1,8 @@
 import Compute
 
-/// Stochastic gradient descent with PyTorch semantics (`torch.optim.SGD`, nesterov off):
-/// d = g + wd·w; buf = m·buf + d (buf = d on a parameter's first step); w -= lr·buf.
+/// Stochastic gradient descent with PyTorch semantics (`torch.optim.SGD`, no dampening):
+/// d = g + wd·w; buf = m·buf + d (buf = d on a parameter's first step); w -= lr·buf, or with
+/// `nesterov` (the supervised ST-GCN recipe) w -= lr·(d + m·buf).
 ///
 /// Weight decay applies to every parameter it is given (the reference decays biases, BN affine
 /// parameters and edge importance alike). Parameters that are frozen or received no gradient
@@ -10,13 +11,15 @@ public final class SGD {
     public let parameters: [Parameter]
     public var momentum: Float
     public var weightDecay: Float
+    public var nesterov: Bool
     /// Number of `step` calls so far.
     public private(set) var steps = 0
 
-    public init(parameters: [Parameter], momentum: Float = 0.9, weightDecay: Float = 1e-4) {
+    public init(parameters: [Parameter], momentum: Float = 0.9, weightDecay: Float = 1e-4, nesterov: Bool = false) {
         self.parameters = parameters
         self.momentum = momentum
         self.weightDecay = weightDecay
+        self.nesterov = nesterov
     }
 
     /// One update with learning rate `learningRate`.
@@ -26,7 +29,7 @@ public final class SGD {
             if first { p.momentumBuffer = try p.device.makeTensor(p.shape) }
             p.device.sgdStep(weight: p.value, grad: p.gradient, momentumBuffer: p.momentumBuffer!,
                              learningRate: learningRate, momentum: momentum, weightDecay: weightDecay,
-                             firstStep: first)
+                             firstStep: first, nesterov: nesterov)
         }
         steps += 1
     }

@@ -4,7 +4,7 @@ import Compute
 /// SGD, momentum-encoder update and Σx² (`Kernels/optimizer.cl`, `Kernels/reduce.cl`).
 extension OpenCLDevice {
     public func sgdStep(weight: Tensor, grad: Tensor, momentumBuffer: Tensor, learningRate: Float,
-                        momentum: Float, weightDecay: Float, firstStep: Bool) {
+                        momentum: Float, weightDecay: Float, firstStep: Bool, nesterov: Bool) {
         guard let cost = errors.check({
             try OpContract.sgdStep(weight: weight, grad: grad, momentumBuffer: momentumBuffer)
         }) else { return }
@@ -12,7 +12,7 @@ extension OpenCLDevice {
         op("sgdStep", cost) {
             launch(CLKernel.sgd_step(.tensor(weight), .tensor(grad), .tensor(momentumBuffer), .int(n),
                                      .float(learningRate), .float(momentum), .float(weightDecay),
-                                     .int(firstStep ? 1 : 0)), count: n)
+                                     .int(firstStep ? 1 : 0), .int(nesterov ? 1 : 0)), count: n)
         }
     }
 

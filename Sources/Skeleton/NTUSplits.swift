@@ -40,7 +40,7 @@ public enum NTUBenchmark: String, CaseIterable, Sendable {
 }
 
 /// The two parts of a benchmark.
-public enum DataPart: String, CaseIterable, Sendable {
+public enum DataPart: String, CaseIterable, Sendable, Codable {
     case train, val
 }
 

@@ -199,7 +199,7 @@ struct PretrainCommand: ParsableCommand {
         if resume, let (url, stored) = PretrainCheckpoint.newestConfig(in: folder.url, warn: { _ in }) {
             var asked = try makeConfig(base: stored)
             asked.workDir = c.workDir // the folder resumed in, wherever the first run was started from
-            try ResumeCheck.require(asked, matches: stored, checkpoint: url)
+            try ResumeCheck.pretraining.require(asked, matches: stored, checkpoint: url)
             c = asked
         }
         let lead = collective.rank == 0

@@ -1,25 +1,30 @@
 import AimCLR
 import Foundation
 
-/// What a pretraining work folder already holds, so a new run neither mixes its checkpoints
-/// and log with another run's nor silently deletes them.
+/// What a work folder (pretraining, `aimclr train`) already holds, so a new run neither mixes its
+/// checkpoints and log with another run's nor silently deletes them.
 struct WorkFolder {
     let url: URL
+    /// What the run writes besides its checkpoints and log.jsonl (see `pretrainingFiles`).
+    let companions: [String]
 
-    init(_ path: String) { url = URL(fileURLWithPath: path) }
+    init(_ path: String, companions: [String] = Self.pretrainingFiles) {
+        url = URL(fileURLWithPath: path)
+        self.companions = companions
+    }
 
     /// Checkpoints (newest first) and the log of an earlier run; empty for a fresh folder.
     var previousRun: [String] {
-        var names = PretrainCheckpoint.resumeCandidates(in: url).map(\.url.lastPathComponent)
+        var names = CheckpointFiles.resumeCandidates(in: url).map(\.url.lastPathComponent)
         if FileManager.default.fileExists(atPath: logPath) { names.append("log.jsonl") }
         return names
     }
 
     var logPath: String { url.appendingPathComponent("log.jsonl").path }
 
-    /// What a run writes besides its checkpoints and log.jsonl; an overwrite deletes these too,
-    /// so the new run's text log and TensorBoard curves do not continue the old run's.
-    static let companions = ["log.txt", "config.yaml", LatestCheckpoint.fileName, "tensorboard"]
+    /// What a pretraining run writes besides its checkpoints and log.jsonl; an overwrite deletes
+    /// these too, so the new run's text log and TensorBoard curves do not continue the old run's.
+    static let pretrainingFiles = ["log.txt", "config.yaml", LatestCheckpoint.fileName, "tensorboard"]
 
     /// Deletes the earlier run's checkpoints, logs, configuration and TensorBoard events (only
     /// those; other files stay).
@@ -30,7 +35,7 @@ struct WorkFolder {
                 throw CommandFailure("--overwrite: cannot delete \(path) (\(String(cString: strerror(errno))))")
             }
         }
-        for name in Self.companions {
+        for name in companions {
             let path = url.appendingPathComponent(name).path
             // fileExists follows links: a dangling latest.safetensors link must go as well.
             guard (try? FileManager.default.attributesOfItem(atPath: path)) != nil else { continue }
@@ -38,7 +43,7 @@ struct WorkFolder {
                 throw CommandFailure("--overwrite: cannot delete \(path) (\(error.localizedDescription))")
             }
         }
-        PretrainCheckpoint.removeStaleTemporaries(in: url)
+        CheckpointFiles.removeStaleTemporaries(in: url)
     }
 
     /// "epoch3_model.safetensors, epoch2_model.safetensors, log.jsonl" (at most four names).

@@ -289,6 +289,79 @@ final class CLIBadInputTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: copy + "/tensorboard").count, 1)
     }
 
+    // MARK: aimclr train
+
+    func testTrainBadFlagsNameTheFlag() throws {
+        let base = ["train", "--data", "D", "--work-dir", "TRAIN", "--device", "cpu"]
+        for (flag, value) in [("--epochs", "0"), ("--lr", "0"), ("--dropout", "1"), ("--eval-interval", "0"), ("--hidden-channels", "0"),
+                              ("--hidden-dim", "0"), ("--batch-size", "0"), ("--lr-steps", "0"), ("--weight-decay", "-1"),
+                              ("--momentum", "1"), ("--num-class", "0"), ("--test-part", "train"), ("--save-interval", "0")] {
+            try assertCleanFailure(base + [flag, value], names: [flag])
+        }
+        try assertCleanFailure(base + ["--num-class", "2"], names: ["--num-class", "D train", "8 classes"])
+        try assertCleanFailure(["train", "--work-dir", "TRAIN"], names: ["--data"])
+        try assertCleanFailure(["train", "--data", "K20", "--work-dir", "TRAIN", "--device", "cpu"], names: ["20 joints", "--layout"])
+        try assertCleanFailure(["train", "--data", "D", "--work-dir", "FILE"], names: ["--work-dir", "FILE"])
+        try assertCleanFailure(["train", "--data", "D", "--work-dir", "RUN"], names: ["--work-dir", "RUN", "--resume", "--overwrite"])
+        try assertCleanFailure(["train", "--work-dir", "RUN", "--resume", "--device", "cpu"],
+                               names: ["--resume", "RUN", "aimclr train", "not a supervised-training checkpoint", "--overwrite"])
+        try assertCleanFailure(["train", "--data", "D", "--work-dir", "TRAIN", "--resume", "--overwrite"], names: ["--resume", "--overwrite"])
+    }
+
+    /// A trained encoder is evaluated with the same verbs as a pretrained one; a resume of the
+    /// finished run changes nothing but --epochs.
+    func testTrainedCheckpointsFeedTheEvaluationVerbs() throws {
+        let f = try fixture()
+        let work = ScratchPaths.make("aimclr-train-cli").path
+        let out = ScratchPaths.make("aimclr-train-knn").path
+        defer { try? FileManager.default.removeItem(atPath: work); try? FileManager.default.removeItem(atPath: out) }
+        let r = try Self.aimclr(["train", "--data", "D", "--work-dir", work, "--epochs", "2", "--batch-size", "4", "--hidden-channels", "4",
+                                 "--hidden-dim", "16", "--eval-interval", "1", "--device", "cpu"], in: f.root)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("2 iterations/epoch x 2 epochs"), r.stdout)
+        let names = try FileManager.default.contentsOfDirectory(atPath: work)
+        for name in ["epoch1_model.safetensors", "epoch2_model.safetensors", "latest.safetensors", "log.txt", "log.jsonl", "config.json",
+                     "tensorboard", "train_result.json", "train_best_logits.npy", "train_last_model.safetensors", "train_best_model.safetensors"] {
+            XCTAssertTrue(names.contains(name), "\(name) missing from \(names.sorted())")
+        }
+        let result = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: work + "/train_result.json"))) as? [String: Any]
+        XCTAssertEqual(result?["protocol"] as? String, "train")
+        XCTAssertEqual((result?["history"] as? [Any])?.count, 2)
+        XCTAssertEqual((result?["hyper_parameters"] as? [String: String])?["nesterov"], "true")
+        for (verb, extra) in [("knn", ["--k", "3"]), ("linear", ["--epochs", "1"])] {
+            let e = try Self.aimclr([verb, "--checkpoint", work + "/epoch1_model.safetensors", "--data", "D", "--out", out, "--device", "cpu"] + extra,
+                                    in: f.root)
+            XCTAssertEqual(e.status, 0, e.stderr)
+            XCTAssertTrue(e.stdout.contains("(classifier; hidden 4, dim 16)"), e.stdout)
+        }
+        let again = try Self.aimclr(["train", "--work-dir", work, "--resume", "--epochs", "2", "--device", "cpu"], in: f.root)
+        XCTAssertEqual(again.status, 0, again.stderr)
+        XCTAssertTrue(again.stdout.contains("resumed from epoch 2"), again.stdout)
+        try assertCleanFailure(["train", "--work-dir", work, "--resume", "--lr", "0.5", "--seed", "3"],
+                               names: ["--resume", "--lr: 0.1 in the checkpoint, 0.5 given", "--seed: 0 in the checkpoint, 3 given", "--epochs"])
+    }
+
+    /// Ctrl-C during training: a checkpoint, exit 130, and --resume finishes the run from it.
+    func testTrainSIGINTCheckpointsAndResumes() throws {
+        let f = try fixture()
+        let work = ScratchPaths.make("aimclr-train-signal").path
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        let (status, stderr) = try interrupting(["train", "--data", f.d, "--work-dir", work, "--epochs", "1000", "--batch-size", "2",
+                                                 "--hidden-channels", "4", "--hidden-dim", "16", "--eval-interval", "1000",
+                                                 "--no-tensorboard", "--device", "cpu"],
+                                                once: work + "/log.jsonl", holds: "\"type\":\"epoch\"", by: SIGINT)
+        XCTAssertEqual(status, 130, stderr)
+        XCTAssertTrue(stderr.contains("continue with --resume"), stderr)
+        let newest = try XCTUnwrap(CheckpointFiles.resumeCandidates(in: URL(fileURLWithPath: work)).first)
+        let file = try SafeTensors.read(contentsOf: newest.url)
+        XCTAssertEqual(file.metadata["format"], SupervisedCheckpoint.format)
+        XCTAssertEqual(file.metadata["checksum_fnv1a64"], CheckpointFiles.checksum(file.entries))
+        let r = try Self.aimclr(["train", "--work-dir", work, "--resume", "--epochs", "\(newest.epoch + 1)", "--device", "cpu"], in: f.root)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: work + "/epoch\(newest.epoch + 1)_model.safetensors"))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: work + "/train_result.json"))
+    }
+
     // MARK: Signals
 
     /// Starts a long tiny pretraining and sends `signal` (`times` times, 20 ms apart) once its first
@@ -296,10 +369,20 @@ final class CLIBadInputTests: XCTestCase {
     func interrupted(by signal: Int32, times: Int = 1) throws -> (status: Int32, stderr: String, work: String) {
         let f = try fixture()
         let work = ScratchPaths.make("aimclr-signal").path
+        let (status, stderr) = try interrupting(["pretrain", "--data", f.d, "--work-dir", work, "--epochs", "100", "--batch-size", "2",
+                                                 "--queue-size", "4", "--hidden-channels", "4", "--save-interval", "1000", "--device", "cpu"],
+                                                once: work + "/log.jsonl", holds: "\"type\":\"iteration\"", by: signal, times: times)
+        return (status, stderr, work)
+    }
+
+    /// Runs `aimclr args` and sends `signal` (`times` times, 20 ms apart) once the file `log`
+    /// holds `marker`; returns the exit status and standard error.
+    func interrupting(_ args: [String], once log: String, holds marker: String, by signal: Int32,
+                      times: Int = 1) throws -> (status: Int32, stderr: String) {
+        let f = try fixture()
         let p = Process()
         p.executableURL = try aimclrBinary()
-        p.arguments = ["pretrain", "--data", f.d, "--work-dir", work, "--epochs", "100", "--batch-size", "2", "--queue-size", "4",
-                       "--hidden-channels", "4", "--save-interval", "1000", "--device", "cpu"]
+        p.arguments = args
         let err = f.root + "/.stderr-signal-\(signal)"
         FileManager.default.createFile(atPath: err, contents: nil)
         defer { unlink(err) }
@@ -308,8 +391,7 @@ final class CLIBadInputTests: XCTestCase {
         try p.run()
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline, p.isRunning {
-            let log = (try? String(contentsOfFile: work + "/log.jsonl", encoding: .utf8)) ?? ""
-            if log.contains("\"type\":\"iteration\"") { break }
+            if ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains(marker) { break }
             usleep(20_000)
         }
         for i in 0..<times {
@@ -317,7 +399,7 @@ final class CLIBadInputTests: XCTestCase {
             kill(p.processIdentifier, signal)
         }
         p.waitUntilExit()
-        return (p.terminationStatus, (try? String(contentsOfFile: err, encoding: .utf8)) ?? "", work)
+        return (p.terminationStatus, (try? String(contentsOfFile: err, encoding: .utf8)) ?? "")
     }
 
     func testSIGINTCheckpointsAndExits130() throws {
@@ -326,11 +408,11 @@ final class CLIBadInputTests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("interrupt: stopping after the current iteration"), r.stderr)
         XCTAssertTrue(r.stderr.contains("continue with --resume"), r.stderr)
         XCTAssertFalse(r.stderr.lowercased().contains("backtrac"), r.stderr)
-        let saved = PretrainCheckpoint.resumeCandidates(in: URL(fileURLWithPath: r.work))
+        let saved = CheckpointFiles.resumeCandidates(in: URL(fileURLWithPath: r.work))
         XCTAssertEqual(saved.count, 1, "one checkpoint where the run stopped")
         if let url = saved.first?.url {
             let file = try SafeTensors.read(contentsOf: url)
-            XCTAssertEqual(file.metadata["checksum_fnv1a64"], PretrainCheckpoint.checksum(file.entries))
+            XCTAssertEqual(file.metadata["checksum_fnv1a64"], CheckpointFiles.checksum(file.entries))
             XCTAssertGreaterThanOrEqual(Int(file.metadata["iteration"] ?? "") ?? 0, 1)
         }
     }
@@ -339,13 +421,13 @@ final class CLIBadInputTests: XCTestCase {
         let r = try interrupted(by: SIGINT, times: 2)
         XCTAssertEqual(r.status, 130, r.stderr)
         XCTAssertTrue(r.stderr.contains("interrupt again: stopping at once, without a checkpoint"), r.stderr)
-        XCTAssertEqual(PretrainCheckpoint.resumeCandidates(in: URL(fileURLWithPath: r.work)).count, 0)
+        XCTAssertEqual(CheckpointFiles.resumeCandidates(in: URL(fileURLWithPath: r.work)).count, 0)
     }
 
     func testSIGTERMCheckpointsAndExits143() throws {
         let r = try interrupted(by: SIGTERM)
         XCTAssertEqual(r.status, 143, r.stderr)
         XCTAssertTrue(r.stderr.contains("SIGTERM: stopping after the current iteration"), r.stderr)
-        XCTAssertEqual(PretrainCheckpoint.resumeCandidates(in: URL(fileURLWithPath: r.work)).count, 1)
+        XCTAssertEqual(CheckpointFiles.resumeCandidates(in: URL(fileURLWithPath: r.work)).count, 1)
     }
 }

@@ -37,10 +37,10 @@ final class CrashSafetyTests: XCTestCase {
 
     /// Epochs of the checkpoints under their final names; each must read cleanly with a valid checksum.
     func validCheckpoints(_ dir: String, file: StaticString = #filePath, line: UInt = #line) -> [Int] {
-        PretrainCheckpoint.candidates(in: URL(fileURLWithPath: dir)).map { epoch, url in
+        CheckpointFiles.candidates(in: URL(fileURLWithPath: dir)).map { epoch, url in
             do {
                 let f = try SafeTensors.read(contentsOf: url)
-                XCTAssertEqual(f.metadata["checksum_fnv1a64"], PretrainCheckpoint.checksum(f.entries),
+                XCTAssertEqual(f.metadata["checksum_fnv1a64"], CheckpointFiles.checksum(f.entries),
                                "\(url.lastPathComponent) is torn", file: file, line: line)
                 XCTAssertEqual(f.metadata["epoch"], String(epoch), file: file, line: line)
             } catch {

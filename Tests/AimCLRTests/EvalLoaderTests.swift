@@ -19,7 +19,7 @@ final class EvalLoaderTests: XCTestCase {
         let model = try Tiny.model(Tiny.config(), device: d)
         let dir = try tempDir()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let url = dir.appendingPathComponent(PretrainCheckpoint.fileName(epoch: 1))
+        let url = dir.appendingPathComponent(CheckpointFiles.fileName(epoch: 1))
         try PretrainCheckpoint.save(model, epoch: 1, to: url)
 
         let loaded = try EncoderLoader.load(.checkpoint(path: url.path), layout: .ntuRGBD, numClass: 5, device: d, headSeed: 3)

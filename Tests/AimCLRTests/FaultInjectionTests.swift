@@ -31,7 +31,7 @@ final class FaultInjectionTests: XCTestCase {
     /// The checkpoint reads, its checksum holds, and it says `epoch`.
     func assertIntact(_ path: String, epoch: Int, file: StaticString = #filePath, line: UInt = #line) throws {
         let f = try SafeTensors.read(contentsOf: URL(fileURLWithPath: path))
-        XCTAssertEqual(f.metadata["checksum_fnv1a64"], PretrainCheckpoint.checksum(f.entries), file: file, line: line)
+        XCTAssertEqual(f.metadata["checksum_fnv1a64"], CheckpointFiles.checksum(f.entries), file: file, line: line)
         XCTAssertEqual(f.metadata["epoch"], String(epoch), file: file, line: line)
     }
 

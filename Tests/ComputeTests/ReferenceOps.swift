@@ -297,15 +297,15 @@ enum Ref {
 
     // MARK: Optimisation
 
-    /// torch.optim.SGD(momentum, weight_decay, dampening 0, nesterov False), one step.
+    /// torch.optim.SGD(momentum, weight_decay, dampening 0, nesterov), one step.
     static func sgd(weight: inout [Double], grad: [Double], buffer: inout [Double]?, lr: Double,
-                    momentum: Double, weightDecay: Double) {
+                    momentum: Double, weightDecay: Double, nesterov: Bool = false) {
         let d = zip(grad, weight).map { $0 + weightDecay * $1 }
         if let b = buffer {
             buffer = zip(b, d).map { momentum * $0 + $1 }
         } else {
             buffer = d
         }
-        for i in weight.indices { weight[i] -= lr * buffer![i] }
+        for i in weight.indices { weight[i] -= lr * (nesterov ? d[i] + momentum * buffer![i] : buffer![i]) }
     }
 }

@@ -14,14 +14,18 @@ final class OptimizerTests: XCTestCase {
     }
 
     func testSGDMatchesPyTorchSemanticsOverThreeSteps() throws {
+        for nesterov in [false, true] { try checkSGD(nesterov: nesterov) }
+    }
+
+    func checkSGD(nesterov: Bool) throws {
         let device = TestSupport.cpu()
         let w0: [Float] = [0.5, -1.25, 2.0, 0.0]
         let grads: [[Float]] = [[0.1, 0.2, -0.3, 0.4], [-0.5, 0.25, 0.0, 1.0], [0.3, -0.1, 0.2, -0.2]]
         let lrs: [Float] = [0.1, 0.1, 0.01]
         let (m, wd) = (0.9, 1e-4)
         let p = try parameter(device, w0)
-        let sgd = SGD(parameters: [p], momentum: Float(m), weightDecay: Float(wd))
-        // Reference: torch.optim.SGD step, nesterov off, dampening 0.
+        let sgd = SGD(parameters: [p], momentum: Float(m), weightDecay: Float(wd), nesterov: nesterov)
+        // Reference: torch.optim.SGD step, dampening 0.
         var w = w0.map(Double.init)
         var buf = [Double](repeating: 0, count: 4)
         for (step, g) in grads.enumerated() {
@@ -31,9 +35,9 @@ final class OptimizerTests: XCTestCase {
             for i in 0..<4 {
                 let d = Double(g[i]) + wd * w[i]
                 buf[i] = step == 0 ? d : m * buf[i] + d
-                w[i] -= Double(lrs[step]) * buf[i]
+                w[i] -= Double(lrs[step]) * (nesterov ? d + m * buf[i] : buf[i])
             }
-            assertClose(device.read(p.value), w.map { Float($0) }, abs: 1e-6, rel: 1e-6, "weights after step \(step + 1)")
+            assertClose(device.read(p.value), w.map { Float($0) }, abs: 1e-6, rel: 1e-6, "weights after step \(step + 1) (nesterov \(nesterov))")
             assertClose(device.read(p.momentumBuffer!), buf.map { Float($0) }, abs: 1e-6, rel: 1e-6,
                         "momentum after step \(step + 1)")
         }

@@ -19,8 +19,12 @@ public struct ClassifierTrainingConfig: Codable, Sendable, Equatable {
     public var gradientClip: Float?
     /// Crop + shear on the training samples (BatchLoader `.augmented`).
     public var augment: Bool
-    /// Seeds the shuffle, the augmentations and the classifier initialisation.
+    /// Seeds the shuffle, the augmentations, the dropout masks and the classifier initialisation.
     public var seed: UInt64 = 0
+    /// Mode of the model during the training steps (evaluations always run in eval mode).
+    public var modelMode: ClassifierModelMode = .eval
+    /// Nesterov momentum (the supervised ST-GCN recipe); the reference evaluation protocols use plain SGD.
+    public var nesterov = false
 
     public init(epochs: Int, baseLR: Float, steps: [Int], weightDecay: Float, gradientClip: Float? = nil, augment: Bool = false) {
         self.epochs = epochs; self.baseLR = baseLR; self.steps = steps; self.weightDecay = weightDecay
@@ -36,9 +40,21 @@ public struct ClassifierTrainingConfig: Codable, Sendable, Equatable {
         try need(evalInterval > 0, "eval interval", "must be positive (got \(evalInterval))")
         try need(baseLR.isFinite && baseLR > 0, "learning rate", "must be positive (got \(baseLR))")
         if let c = gradientClip { try need(c > 0, "gradient clip", "must be positive (got \(c))") }
+        try need(weightDecay.isFinite && weightDecay >= 0, "weight decay", "must be zero or positive (got \(weightDecay))")
+        try need(momentum.isFinite && momentum >= 0 && momentum < 1, "momentum", "must be in [0, 1) (got \(momentum))")
+        try need(steps.allSatisfy { $0 >= 1 }, "lr steps", "must be epochs of at least 1 (got \(steps))")
     }
 
     public var schedule: StepLRSchedule { StepLRSchedule(baseLearningRate: baseLR, milestones: steps) }
+}
+
+/// Mode of the model during training steps.
+public enum ClassifierModelMode: String, Codable, Sendable {
+    /// The reference evaluation protocols: BN running statistics frozen, no dropout.
+    case eval
+    /// Supervised training from scratch: BN normalises with batch statistics and updates its
+    /// running statistics, dropout is active.
+    case train
 }
 
 /// What a classifier is trained on.
@@ -81,7 +97,12 @@ public struct ClassifierTrainingOutcome: Sendable {
 /// The supervised training loop of the reference evaluation processors: the model stays in
 /// eval mode throughout (BN running statistics frozen, no dropout), SGD with momentum and the
 /// step schedule, softmax cross-entropy, shuffled training batches with `drop_last`, and the
-/// test set evaluated every `evalInterval` epochs and at the last.
+/// test set evaluated every `evalInterval` epochs and at the last. With `modelMode = .train`
+/// (whole network only) the steps run in train mode instead: supervised training from scratch.
+///
+/// A run can stop between two steps (`shouldStop`) and continue from a `ClassifierTrainingState`
+/// with the weights and momentum of that moment; batch order, augmentations and dropout masks are
+/// keyed by (seed, epoch, batch), so the continued run ends as the uninterrupted one.
 public final class ClassifierTrainer {
     public let encoder: STGCN
     public let config: ClassifierTrainingConfig
@@ -91,6 +112,13 @@ public final class ClassifierTrainer {
     public var progress: ProgressReporter?
     /// Called with each evaluation as it happens.
     public var onEvaluation: ((EvaluationRecord) -> Void)?
+    /// Called after every epoch (and its evaluation, when due) with the state after it.
+    public var onEpoch: ((ClassifierEpoch, ClassifierTrainingState) throws -> Void)?
+    /// Asked after every step; true stops the run there (`onStop` gets the state inside an epoch,
+    /// after an epoch `onEpoch` already had it).
+    public var shouldStop: () -> Bool = { false }
+    /// Called with the state of a run stopped inside an epoch.
+    public var onStop: ((ClassifierTrainingState) throws -> Void)?
 
     let device: Device
     let optimizer: SGD
@@ -118,6 +146,9 @@ public final class ClassifierTrainer {
         guard case .classifier = encoder.config.head else {
             throw EvaluationError.invalidSetting(name: "encoder head", detail: "the encoder needs a classifier head")
         }
+        if config.modelMode == .train && mode != .wholeNetwork {
+            throw EvaluationError.invalidSetting(name: "model mode", detail: "train mode needs the whole network trained (got \(mode.rawValue))")
+        }
         self.encoder = encoder; self.config = config; self.mode = mode; self.stream = stream; self.layout = layout
         device = encoder.device
         let trainable: [Parameter]
@@ -129,7 +160,7 @@ public final class ClassifierTrainer {
             encoder.head.setTrainable(true)
             trainable = encoder.head.parameters
         }
-        optimizer = SGD(parameters: trainable, momentum: config.momentum, weightDecay: config.weightDecay)
+        optimizer = SGD(parameters: trainable, momentum: config.momentum, weightDecay: config.weightDecay, nesterov: config.nesterov)
         clipper = config.gradientClip.map { GradientClipper(parameters: trainable, maxNorm: $0) }
     }
 
@@ -142,6 +173,12 @@ public final class ClassifierTrainer {
 
     /// Trains on `train` and evaluates on `test`.
     public func run(train: EvaluationSet, test: EvaluationSet) throws -> ClassifierTrainingOutcome {
+        try Self.finished(self.train(train: train, test: test))
+    }
+
+    /// Trains on `train` from `state` (nil: from the start) and evaluates on `test`; the encoder and
+    /// its momentum buffers must be those of `state`. Ends early when `shouldStop` says so.
+    public func train(train: EvaluationSet, test: EvaluationSet, from state: ClassifierTrainingState? = nil) throws -> ClassifierTrainingEnd {
         let classes = encoder.head.outFeatures
         for (set, what) in [(train, "training"), (test, "test")] {
             if let bad = set.labels.first(where: { $0 < 0 || $0 >= classes }) {
@@ -152,12 +189,15 @@ public final class ClassifierTrainer {
         let extractor = FeatureExtractor(encoder: encoder, batchSize: config.batchSize, stream: stream, layout: layout,
                                          progress: progress)
         if mode == .cachedFeatures {
+            guard state == nil else {
+                throw EvaluationError.invalidSetting(name: "training", detail: "cached-feature training does not resume")
+            }
             let cachedTrain = try extractor.representations(of: train, label: "features train")
             let cachedTest = try extractor.representations(of: test, label: "features test")
             progress?.finish("features cached: train \(train.count) x \(cachedTrain.dimension), test \(test.count)")
             var outcome = try run(trainFeatures: cachedTrain, testFeatures: cachedTest)
             outcome.seconds = Date().timeIntervalSince(started)
-            return outcome
+            return .finished(outcome)
         }
         let augmentation: BatchLoader.Mode = config.augment
             ? .augmented(AugmentationDraws(seed: config.seed, config: { var a = AugmentationConfig(); a.flipPermutation = layout.flip; return a }()))
@@ -165,19 +205,34 @@ public final class ClassifierTrainer {
         let loader = try BatchLoader(data: train.positions, labels: train.labels, batchSize: config.batchSize, shuffle: true,
                                      dropLast: dropLast(train.count), seed: config.seed, mode: augmentation,
                                      stream: stream, layout: layout)
-        let total = config.epochs * loader.batchCount
-        return try loop(started: started, batchCount: loader.batchCount, testLabels: test.labels, trainEpoch: { epoch, lr in
-            var sum = 0.0, n = 0
-            for batch in loader.batches(epoch: epoch) {
-                sum += try self.stepEncoder(batch, set: train, lr: lr)
-                n += 1
-                self.progress?.update(String(format: "epoch %d/%d  batch %d/%d  lr %g  ", epoch, self.config.epochs, n, loader.batchCount, lr)
-                    + ProgressReporter.rate(done: (epoch - 1) * loader.batchCount + n, of: total, since: started, unit: "batches"))
+        let perEpoch = loader.batchCount
+        let total = config.epochs * perEpoch
+        var trainedHere = 0 // batches this process trained (the rate and ETA of a resumed run)
+        return try loop(started: started, batchCount: perEpoch, testLabels: test.labels, from: state, trainEpoch: { epoch, lr, state in
+            let skip = state.partialBatches
+            for batch in loader.batches(epoch: epoch) where batch.index >= skip {
+                state.partialLossSum += try self.stepEncoder(batch, set: train, lr: lr, step: (epoch - 1) * perEpoch + batch.index)
+                state.partialBatches += 1
+                trainedHere += 1
+                let remaining = total - (epoch - 1) * perEpoch - state.partialBatches
+                self.progress?.update(String(format: "epoch %d/%d  batch %d/%d  lr %g  ", epoch, self.config.epochs,
+                                             state.partialBatches, perEpoch, lr)
+                    + ProgressReporter.rate(done: trainedHere, of: trainedHere + remaining, since: started, unit: "batches"))
+                if state.partialBatches < perEpoch && self.shouldStop() { return true }
             }
-            return (sum, n)
+            return false
         }, evaluate: { epoch in
             try extractor.logits(of: test, label: "evaluating epoch \(epoch)").values
         })
+    }
+
+    /// The outcome of a run that cannot have been stopped (no `shouldStop`).
+    static func finished(_ end: ClassifierTrainingEnd) throws -> ClassifierTrainingOutcome {
+        switch end {
+        case .finished(let outcome): return outcome
+        case .stopped(let state):
+            throw EvaluationError.invalidSetting(name: "training", detail: "stopped after epoch \(state.completedEpochs)")
+        }
     }
 
     /// Trains the fc alone on ready-made representations (the cached-feature path; the encoder
@@ -193,17 +248,17 @@ public final class ClassifierTrainer {
         }
         let batchCount = dropLast(train.count) ? train.count / config.batchSize : (train.count + config.batchSize - 1) / config.batchSize
         let started = Date(), total = config.epochs * batchCount
-        return try loop(started: started, batchCount: batchCount, testLabels: test.labels, trainEpoch: { epoch, lr in
+        return try Self.finished(loop(started: started, batchCount: batchCount, testLabels: test.labels, from: nil, trainEpoch: { epoch, lr, state in
             let order = Self.epochOrder(count: train.count, seed: self.config.seed, epoch: epoch)
-            var sum = 0.0
             for b in 0..<batchCount {
                 let idx = Array(order[(b * self.config.batchSize)..<min((b + 1) * self.config.batchSize, order.count)])
-                sum += try self.stepCached(train, indices: idx, lr: lr)
+                state.partialLossSum += try self.stepCached(train, indices: idx, lr: lr)
+                state.partialBatches += 1
                 self.progress?.update(String(format: "epoch %d/%d  batch %d/%d  lr %g  ", epoch, self.config.epochs, b + 1, batchCount, lr)
                     + ProgressReporter.rate(done: (epoch - 1) * batchCount + b + 1, of: total, since: started, unit: "batches"))
             }
-            return (sum, batchCount)
-        }, evaluate: { _ in try self.classify(test) })
+            return false
+        }, evaluate: { _ in try self.classify(test) }))
     }
 
     /// `drop_last` as the reference train loader, unless the set is smaller than one batch.
@@ -219,40 +274,60 @@ public final class ClassifierTrainer {
     }
 
     /// Epochs, schedule, periodic evaluation and best/last bookkeeping around one epoch of training.
-    private func loop(started: Date, batchCount: Int, testLabels: [Int],
-                      trainEpoch: (Int, Float) throws -> (Double, Int),
-                      evaluate: (Int) throws -> [Float]) throws -> ClassifierTrainingOutcome {
+    /// `trainEpoch` trains the batches of an epoch not yet in the state, adding each to it, and
+    /// returns true when it stopped inside the epoch.
+    private func loop(started: Date, batchCount: Int, testLabels: [Int], from initial: ClassifierTrainingState?,
+                      trainEpoch: (Int, Float, inout ClassifierTrainingState) throws -> Bool,
+                      evaluate: (Int) throws -> [Float]) throws -> ClassifierTrainingEnd {
         guard batchCount > 0 else {
             throw EvaluationError.invalidSetting(name: "training", detail: "no training batch (empty training set)")
         }
         let classes = encoder.head.outFeatures
-        var history: [EvaluationRecord] = []
-        var best: (ClassificationReport, Int, [Float])?
-        var bestState: [(name: String, tensor: HostTensor)] = []
-        var last: (ClassificationReport, Int)?
-        for epoch in 1...config.epochs {
+        var state = initial ?? ClassifierTrainingState()
+        var epoch = state.completedEpochs + 1
+        while epoch <= config.epochs {
             let lr = config.schedule.learningRate(epoch: epoch)
-            let (lossSum, batches) = try trainEpoch(epoch, lr)
-            let meanLoss = lossSum / Double(max(batches, 1))
+            let epochStart = Date()
+            if try trainEpoch(epoch, lr, &state) {
+                try onStop?(state)
+                return .stopped(state)
+            }
+            let batches = state.partialBatches
+            let meanLoss = state.partialLossSum / Double(max(batches, 1))
             guard meanLoss.isFinite else {
                 throw EvaluationError.invalidSetting(name: "training", detail: "non-finite loss \(meanLoss) in epoch \(epoch) (lr \(lr))")
             }
+            state.completedEpochs = epoch
+            state.partialBatches = 0
+            state.partialLossSum = 0
+            var record: EvaluationRecord?
             if epoch % config.evalInterval == 0 || epoch == config.epochs {
                 let logits = try evaluate(epoch)
                 let report = ClassificationMetrics.report(scores: logits, classes: classes, labels: testLabels)
-                let record = EvaluationRecord(epoch: epoch, top1: report.top1, top5: report.top5, trainLoss: meanLoss, learningRate: lr)
-                history.append(record)
-                onEvaluation?(record)
-                if best == nil || report.top1 > best!.0.top1 {
-                    best = (report, epoch, logits)
-                    bestState = encoder.exportState()
+                let r = EvaluationRecord(epoch: epoch, top1: report.top1, top5: report.top5, trainLoss: meanLoss, learningRate: lr)
+                state.history.append(r)
+                onEvaluation?(r)
+                if state.best == nil || report.top1 > state.best!.report.top1 {
+                    state.best = .init(epoch: epoch, logits: logits, state: encoder.exportState(), report: report)
                 }
-                last = (report, epoch)
+                state.lastReport = report
+                record = r
             }
+            try onEpoch?(ClassifierEpoch(epoch: epoch, learningRate: lr, trainLoss: meanLoss, batches: batches,
+                                         seconds: Date().timeIntervalSince(epochStart), evaluation: record), state)
+            if epoch < config.epochs && shouldStop() { return .stopped(state) }
+            epoch += 1
         }
-        return ClassifierTrainingOutcome(history: history, last: last!.0, lastEpoch: last!.1, best: best!.0, bestEpoch: best!.1,
-                                         bestLogits: best!.2, bestState: bestState, classes: classes,
-                                         seconds: Date().timeIntervalSince(started))
+        // A run resumed after its last epoch: the last evaluation again (eval mode, same weights).
+        if state.lastReport == nil {
+            state.lastReport = ClassificationMetrics.report(scores: try evaluate(config.epochs), classes: classes, labels: testLabels)
+        }
+        guard let best = state.best, let last = state.lastReport else {
+            throw EvaluationError.invalidSetting(name: "training", detail: "no evaluation (0 epochs)")
+        }
+        return .finished(ClassifierTrainingOutcome(history: state.history, last: last, lastEpoch: state.history.last?.epoch ?? config.epochs,
+                                                   best: best.report, bestEpoch: best.epoch, bestLogits: best.logits,
+                                                   bestState: best.state, classes: classes, seconds: Date().timeIntervalSince(started)))
     }
 
     /// Runs the fc over cached representations (N, D) batch by batch; returns (N, classes) logits.
@@ -292,8 +367,14 @@ public final class ClassifierTrainer {
         return try update(lr: lr, loss: b.loss)
     }
 
-    /// One SGD step with the encoder run on the batch (frozen, or trained with the fc).
-    func stepEncoder(_ batch: SkeletonBatch, set: EvaluationSet, lr: Float) throws -> Double {
+    /// The dropout masks of training step `step` (0-based over the whole run) in train mode.
+    public func dropoutKeys(step: Int) -> DropoutKeys {
+        DropoutKeys(seed: config.seed, encoder: 0x53, site: 0, step: UInt32(truncatingIfNeeded: step))
+    }
+
+    /// One SGD step with the encoder run on the batch (frozen, or trained with the fc); `step`
+    /// (0-based over the whole run) keys the dropout masks in train mode.
+    func stepEncoder(_ batch: SkeletonBatch, set: EvaluationSet, lr: Float, step: Int) throws -> Double {
         let n = batch.indices.count
         let b = try batchBuffers(n)
         let whole = mode == .wholeNetwork
@@ -303,7 +384,8 @@ public final class ClassifierTrainer {
         batch.data.withUnsafeBufferPointer { device.upload($0, to: context.input) }
         uploadLabels(batch.labels, to: b.labels)
         encoder.zeroGradients()
-        let head = try encoder.forward(context.input, context: context, training: false)
+        let head = try encoder.forward(context.input, context: context, training: config.modelMode == .train,
+                                       dropout: dropoutKeys(step: step))
         device.softmaxCrossEntropy(logits: head.output, labels: b.labels, scale: 1, loss: b.loss, dLogits: b.dLogits)
         if whole {
             try encoder.backward(context: context, dOutput: b.dLogits)

@@ -100,29 +100,32 @@ public enum EncoderLoader {
     }
 
     /// Builds the encoder and loads `source`. The classifier head is initialised N(0, 0.02²) / 0
-    /// from `headSeed` unless a classifier checkpoint's own head is kept.
+    /// from `headSeed` unless a classifier checkpoint's own head is kept. `dropout` matters only to
+    /// training in train mode (evaluation runs in eval mode, without dropout).
     public static func load(_ source: EncoderSource, layout: SkeletonLayout, numClass: Int, device: Device,
                             randomShape: EncoderShape = EncoderShape(), headSeed: UInt64 = 0,
-                            keepClassifier: Bool = false) throws -> Loaded {
+                            keepClassifier: Bool = false, dropout: Float = 0.5) throws -> Loaded {
         switch source {
         case .randomInit(let seed):
-            let encoder = try STGCN(config: config(shape: randomShape, layout: layout, numClass: numClass),
+            let encoder = try STGCN(config: config(shape: randomShape, layout: layout, numClass: numClass, dropout: dropout),
                                     device: device, seed: seed)
             encoder.initializeHead(seed: headSeed)
             return Loaded(encoder: encoder, shape: randomShape, kind: "random", loadedClassifier: false)
         case .checkpoint(let path):
             let tensors = try readTensors(path: path)
             return try load(tensors: tensors, file: path, layout: layout, numClass: numClass, device: device,
-                            headSeed: headSeed, keepClassifier: keepClassifier)
+                            headSeed: headSeed, keepClassifier: keepClassifier, dropout: dropout)
         }
     }
 
     /// As `load(_:…)` from tensors already in memory.
     public static func load(tensors: [String: HostTensor], file: String, layout: SkeletonLayout, numClass: Int,
-                            device: Device, headSeed: UInt64 = 0, keepClassifier: Bool = false) throws -> Loaded {
+                            device: Device, headSeed: UInt64 = 0, keepClassifier: Bool = false,
+                            dropout: Float = 0.5) throws -> Loaded {
         let prefix = try encoderPrefix(tensors, file: file)
         let shape = try inferShape(tensors, prefix: prefix, joints: layout.jointCount, file: file)
-        let encoder = try STGCN(config: config(shape: shape, layout: layout, numClass: numClass), device: device, seed: headSeed)
+        let encoder = try STGCN(config: config(shape: shape, layout: layout, numClass: numClass, dropout: dropout),
+                                device: device, seed: headSeed)
         encoder.initializeHead(seed: headSeed)
         // A classifier checkpoint's head is kept only when asked and when it has the right size.
         let fcShape = tensors[prefix + "fc.weight"]?.shape

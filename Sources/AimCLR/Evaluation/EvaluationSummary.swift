@@ -10,7 +10,7 @@ public struct EpochAccuracy: Codable, Sendable, Equatable {
 
 /// The JSON result file every evaluation writes into its output folder (`<protocol>_result.json`).
 public struct EvaluationSummary: Codable, Sendable {
-    /// "linear", "knn", "semi-supervised", "finetune" or "ensemble".
+    /// "linear", "knn", "semi-supervised", "finetune", "train" or "ensemble".
     public var protocolName: String
     /// Data folder (or the label file for an ensemble).
     public var dataset: String
@@ -78,7 +78,9 @@ public struct EvaluationSummary: Codable, Sendable {
             "epochs": "\(c.epochs)", "base_lr": "\(c.baseLR)", "lr_steps": "\(c.steps)", "momentum": "\(c.momentum)",
             "weight_decay": "\(c.weightDecay)", "batch_size": "\(c.batchSize)", "eval_interval": "\(c.evalInterval)",
             "gradient_clip": c.gradientClip.map { "\($0)" } ?? "none", "augmentation": c.augment ? "crop+shear" : "none",
-            "seed": "\(c.seed)", "mode": mode.rawValue, "model_mode": "eval (BN statistics frozen, no dropout)",
+            "seed": "\(c.seed)", "mode": mode.rawValue, "nesterov": "\(c.nesterov)",
+            "model_mode": c.modelMode == .train ? "train (BN batch statistics, running statistics updated, dropout active)"
+                : "eval (BN statistics frozen, no dropout)",
         ]
     }
 }

@@ -17,4 +17,19 @@ extension ClassifierTrainingConfig {
         ClassifierTrainingConfig(epochs: 100, baseLR: 0.1, steps: [80], weightDecay: 1e-4,
                                  gradientClip: labelFraction < 1 ? 2.0 : nil, augment: true)
     }
+
+    /// Supervised training from scratch, the ST-GCN recipe (yysijie/st-gcn
+    /// `config/st_gcn/ntu-xsub/train.yaml` and its recognition processor): SGD lr 0.1, momentum 0.9,
+    /// Nesterov, weight decay 1e-4, lr ×0.1 after epochs 10 and 50, 80 epochs, batch 64, the model
+    /// in train mode (dropout 0.5 is the encoder's), the test set every 5 epochs (its `eval_interval`).
+    /// Augmentation: crop + shear, AimCLR's `Feeder_single` (the pre-training query view); ST-GCN's
+    /// NTU feeder has none (`augment = false`).
+    public static var supervised: ClassifierTrainingConfig {
+        var c = ClassifierTrainingConfig(epochs: 80, baseLR: 0.1, steps: [10, 50], weightDecay: 1e-4, gradientClip: nil, augment: true)
+        c.batchSize = 64
+        c.evalInterval = 5
+        c.modelMode = .train
+        c.nesterov = true
+        return c
+    }
 }

@@ -13,7 +13,7 @@ public struct CheckpointMetadata: Sendable {
 
     /// nil when the folder holds no checkpoint.
     public static func newest(in runDirectory: String) throws -> CheckpointMetadata? {
-        let all = PretrainCheckpoint.candidates(in: URL(fileURLWithPath: runDirectory))
+        let all = CheckpointFiles.candidates(in: URL(fileURLWithPath: runDirectory))
         guard let newest = all.first else { return nil }
         let path = (runDirectory.hasSuffix("/") ? runDirectory : runDirectory + "/") + newest.url.lastPathComponent
         let attributes = try? FileManager.default.attributesOfItem(atPath: path)
