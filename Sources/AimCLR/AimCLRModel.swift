@@ -32,6 +32,10 @@ public final class AimCLRModel {
     let contextQuery: STGCN.Context
     let contextExtreme: STGCN.Context
     let contextKey: STGCN.Context
+    /// Sub-batch key contexts for shuffled key BN (`keyShuffleSplits` > 1), with their embeddings.
+    let keySplits: ShuffledKeyBatches?
+    let contextKeySplit: STGCN.Context?
+    let kSplit: Tensor?
     let droppedHead: Head.Activations
     // Normalised embeddings and their gradients.
     let q: Tensor, qExtreme: Tensor, qDropped: Tensor, k: Tensor
@@ -104,6 +108,25 @@ public final class AimCLRModel {
         contextQuery = try encoderQ.makeContext(geometry)
         contextExtreme = try encoderQ.makeContext(geometry)
         contextKey = try encoderK.makeContext(geometry, requiresGrad: false)
+        if config.keyShuffleSplits > 1 {
+            // Across ranks the synchronised key BN already mixes statistics; the two are not combined.
+            guard collective.size == 1 else {
+                throw PretrainConfig.ConfigError.invalid(key: "shuffle_bn_splits", detail: "runs on one rank only "
+                    + "(this job has \(collective.size)); leave it at 1 under mpirun")
+            }
+            guard local % config.keyShuffleSplits == 0, local / config.keyShuffleSplits >= 2 else {
+                throw PretrainConfig.ConfigError.invalid(key: "shuffle_bn_splits", detail: "must divide each rank's batch "
+                    + "(\(local)) into sub-batches of at least 2 samples (got \(config.keyShuffleSplits))")
+            }
+            let splits = ShuffledKeyBatches(splits: config.keyShuffleSplits, batch: local, seed: config.seed)
+            var sub = geometry
+            sub.samples = splits.subBatch
+            keySplits = splits
+            contextKeySplit = try encoderK.makeContext(sub, requiresGrad: false)
+            kSplit = try device.makeTensor([splits.subBatch, config.featureDim])
+        } else {
+            keySplits = nil; contextKeySplit = nil; kSplit = nil
+        }
         droppedHead = try encoderQ.makeHeadActivations(for: contextExtreme)
         let emb = [local, config.featureDim]
         q = try device.makeTensor(emb); qExtreme = try device.makeTensor(emb)
@@ -205,10 +228,40 @@ public final class AimCLRModel {
 
     /// k = normalize(f_k(view)) with f_k in train mode (batch BN statistics, dropout on).
     private func computeKeys(_ view: [Float], dropoutSite: UInt32) throws {
+        if let splits = keySplits, let context = contextKeySplit, let kSplit {
+            try computeShuffledKeys(view, splits: splits, context: context, kSplit: kSplit, dropoutSite: dropoutSite)
+            return
+        }
         view.withUnsafeBufferPointer { device.upload($0, to: contextKey.input) }
         try encoderK.forward(contextKey.input, context: contextKey, training: true,
                              dropout: dropoutKeys(encoder: 1, view: dropoutSite))
         device.l2NormalizeForward(x: contextKey.output, epsilon: 1e-12, y: k)
+    }
+
+    /// The keys with shuffled BN: f_k runs on each sub-batch of a shuffled batch (its own batch
+    /// statistics and dropout draw), and the normalised keys return to their samples' rows.
+    private func computeShuffledKeys(_ view: [Float], splits: ShuffledKeyBatches, context: STGCN.Context, kSplit: Tensor,
+                                     dropoutSite: UInt32) throws {
+        let order = splits.order(iteration: iteration)
+        let b = splits.subBatch, d = config.featureDim
+        let sampleLength = view.count / localBatch
+        var sub = [Float](repeating: 0, count: b * sampleLength)
+        var keys = [Float](repeating: 0, count: localBatch * d)
+        for c in 0..<splits.splits {
+            let rows = order[(c * b)..<((c + 1) * b)]
+            view.withUnsafeBufferPointer { v in
+                sub.withUnsafeMutableBufferPointer { ShuffledKeyBatches.gather(v, rows: rows, rowLength: sampleLength, into: $0) }
+            }
+            sub.withUnsafeBufferPointer { device.upload($0, to: context.input) }
+            try encoderK.forward(context.input, context: context, training: true,
+                                 dropout: dropoutKeys(encoder: 1, view: dropoutSite &+ UInt32(c) &* 16))
+            device.l2NormalizeForward(x: context.output, epsilon: 1e-12, y: kSplit)
+            let normalized = device.read(kSplit)
+            normalized.withUnsafeBufferPointer { n in
+                keys.withUnsafeMutableBufferPointer { ShuffledKeyBatches.scatter(n, rows: rows, rowLength: d, into: $0) }
+            }
+        }
+        keys.withUnsafeBufferPointer { device.upload($0, to: k) }
     }
 
     /// Everything of a step but the SGD update and the enqueue: forwards, momentum update of the

@@ -55,6 +55,15 @@ public struct PretrainConfig: Codable, Sendable, Equatable {
     /// schedules that collapse is never undone (see the README's demo section).
     public var queueWarmup: Bool = false
 
+    /// Shuffled key BN: run the key encoder on this many shuffled sub-batches (MoCo's remedy for
+    /// batch-statistics leakage between a query and its positive key). 1, the reference: one
+    /// pass over the whole batch. Stored optional so checkpoints written before it decode.
+    public var shuffleBNSplits: Int? = nil
+    public var keyShuffleSplits: Int {
+        get { shuffleBNSplits ?? 1 }
+        set { shuffleBNSplits = newValue == 1 ? nil : newValue }
+    }
+
     /// Keep each block's temporal-conv im2col from the forward for the backward (about 2.4 GB
     /// per trainable view at the reference shapes) instead of rebuilding it there. nil (auto):
     /// keep them on a GPU with memory to spare (`keepsTemporalColumns(on:)`), rebuild on the CPU.
@@ -187,6 +196,8 @@ public struct PretrainConfig: Codable, Sendable, Equatable {
                  "learning rate, weight decay and shear must be finite")
         try need(maxIterationsPerEpoch >= 0, "max_iterations", "must not be negative (got \(maxIterationsPerEpoch))")
         try need(miningEpoch >= 0, "mining_epoch", "must not be negative (got \(miningEpoch))")
+        try need(keyShuffleSplits >= 1 && batchSize % keyShuffleSplits == 0 && (keyShuffleSplits == 1 || batchSize / keyShuffleSplits >= 2),
+                 "shuffle_bn_splits", "must divide batch_size into sub-batches of at least 2 samples (got \(keyShuffleSplits) for batch \(batchSize))")
     }
 
     /// The step schedule: lr = base · 0.1^(number of steps < epoch), epochs 1-based.
@@ -256,6 +267,7 @@ struct YAMLReader {
             case "eadm_no_op": c.eadmNoOp = try bool(key, value)
             case "extreme_time_flip": c.extremeTimeFlip = try bool(key, value)
             case "queue_warmup": c.queueWarmup = try bool(key, value)
+            case "shuffle_bn_splits": c.keyShuffleSplits = try int(key, value)
             case "keep_temporal_columns":
                 if (value as? String)?.lowercased() == "auto" {
                     c.keepTemporalColumns = nil

@@ -32,7 +32,7 @@ extension PretrainConfig {
             ("batch_size", number(batchSize)), ("num_epoch", number(numEpoch)),
             ("mining_epoch", number(miningEpoch)), ("topk", number(topK)),
             ("eadm_no_op", bool(eadmNoOp)), ("extreme_time_flip", bool(extremeTimeFlip)),
-            ("queue_warmup", bool(queueWarmup)),
+            ("queue_warmup", bool(queueWarmup)), ("shuffle_bn_splits", number(keyShuffleSplits)),
             ("keep_temporal_columns", keepTemporalColumns.map(bool) ?? scalar("auto")),
             ("frame_major_blocks", bool(frameMajorBlocks)),
             ("save_interval", number(saveInterval)), ("seed", number(seed)),

@@ -66,6 +66,10 @@ struct PretrainCommand: ParsableCommand {
     @Flag(name: .customLong("extreme-time-flip"), help: "December 2021 behaviour: temporal flip in the extreme chain.") var timeFlip = false
     @Flag(name: .customLong("queue-warmup"), help: "Fill the queue with the untrained key encoder's keys before the first update (not in the reference; helps short schedules).")
     var queueWarmup = false
+    @Option(parsing: .unconditional, help: "Softmax temperature of the contrastive logits (default: \(Self.defaults.temperature)).")
+    var temperature: Float?
+    @Option(name: .customLong("shuffle-bn"), parsing: .unconditional, help: "Shuffled key BN: the key encoder runs on N shuffled sub-batches (MoCo's remedy for batch-statistics leakage; not in the reference, 1 = off) (default: 1).")
+    var shuffleBN: Int?
     @Flag(help: "Continue the run in the work folder from its newest good checkpoint, with the configuration stored there (only --epochs, --save-interval, --device and --threads may change).")
     var resume = false
     @Flag(help: "Start over in a work folder that holds another run: its checkpoints and log.jsonl are deleted first.")
@@ -116,6 +120,8 @@ struct PretrainCommand: ParsableCommand {
         if eadmNoOp { c.eadmNoOp = true }
         if timeFlip { c.extremeTimeFlip = true }
         if queueWarmup { c.queueWarmup = true }
+        if let v = shuffleBN { c.keyShuffleSplits = v }
+        if let v = temperature { c.temperature = v }
         try c.validate()
         return c
     }
@@ -129,6 +135,8 @@ struct PretrainCommand: ParsableCommand {
         if epochs != nil { m["num_epoch"] = "--epochs" }
         if batchSize != nil { m["batch_size"] = "--batch-size" }
         if queueSize != nil { m["queue_size"] = "--queue-size" }
+        if shuffleBN != nil { m["shuffle_bn_splits"] = "--shuffle-bn" }
+        if temperature != nil { m["Temperature"] = "--temperature" }
         if baseLR != nil { m["base_lr"] = "--base-lr" }
         if momentum != nil { m["momentum"] = "--momentum" }
         if dropout != nil { m["dropout"] = "--dropout" }

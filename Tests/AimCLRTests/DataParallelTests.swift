@@ -167,7 +167,7 @@ final class DataParallelTests: XCTestCase {
         XCTAssertTrue(childProcesses(of: job.processIdentifier).isEmpty)
 
         // Resume on one rank (the batch of 32 divides over any count): it continues where the 2 ranks stopped.
-        let newest = PretrainCheckpoint.candidates(in: URL(fileURLWithPath: work)).map(\.epoch).max() ?? 0
+        let newest = CheckpointFiles.candidates(in: URL(fileURLWithPath: work)).map(\.epoch).max() ?? 0
         XCTAssertGreaterThanOrEqual(newest, 2)
         var resume = args
         resume[resume.firstIndex(of: "--epochs")! + 1] = "\(newest + 1)"
