@@ -93,6 +93,7 @@ public final class AimCLRModel {
                                         head: .projection(hidden: config.hiddenDim, out: config.featureDim))
         encoderConfig.recomputeTemporalColumns = !config.keepsTemporalColumns(on: device)
         if !config.frameMajorBlocks { encoderConfig.frameMajorMinimumChannels = nil }
+        encoderConfig.projectionBatchNorm = config.projectionBatchNorm
         // The reference re-initialises the whole model after copying q into k, so the key
         // encoder gets its own random draw (spec §8.2).
         encoderQ = try STGCN(config: encoderConfig, device: device, seed: config.seed &+ 1)

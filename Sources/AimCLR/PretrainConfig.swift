@@ -59,6 +59,14 @@ public struct PretrainConfig: Codable, Sendable, Equatable {
     /// batch-statistics leakage between a query and its positive key). 1, the reference: one
     /// pass over the whole batch. Stored optional so checkpoints written before it decode.
     public var shuffleBNSplits: Int? = nil
+
+    /// Projection head `Linear → BatchNorm1d → ReLU → Linear` instead of the reference's
+    /// `Linear → ReLU → Linear` (MoCo v3 / SimCLR style). Stored optional so older checkpoints decode.
+    public var projectorBN: Bool? = nil
+    public var projectionBatchNorm: Bool {
+        get { projectorBN ?? false }
+        set { projectorBN = newValue ? true : nil }
+    }
     public var keyShuffleSplits: Int {
         get { shuffleBNSplits ?? 1 }
         set { shuffleBNSplits = newValue == 1 ? nil : newValue }
@@ -268,6 +276,7 @@ struct YAMLReader {
             case "extreme_time_flip": c.extremeTimeFlip = try bool(key, value)
             case "queue_warmup": c.queueWarmup = try bool(key, value)
             case "shuffle_bn_splits": c.keyShuffleSplits = try int(key, value)
+            case "projector_bn": c.projectionBatchNorm = try bool(key, value)
             case "keep_temporal_columns":
                 if (value as? String)?.lowercased() == "auto" {
                     c.keepTemporalColumns = nil

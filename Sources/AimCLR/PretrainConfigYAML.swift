@@ -33,6 +33,7 @@ extension PretrainConfig {
             ("mining_epoch", number(miningEpoch)), ("topk", number(topK)),
             ("eadm_no_op", bool(eadmNoOp)), ("extreme_time_flip", bool(extremeTimeFlip)),
             ("queue_warmup", bool(queueWarmup)), ("shuffle_bn_splits", number(keyShuffleSplits)),
+            ("projector_bn", bool(projectionBatchNorm)),
             ("keep_temporal_columns", keepTemporalColumns.map(bool) ?? scalar("auto")),
             ("frame_major_blocks", bool(frameMajorBlocks)),
             ("save_interval", number(saveInterval)), ("seed", number(seed)),

@@ -20,10 +20,14 @@ public final class Head: Module {
     public let inFeatures: Int
     /// `fc` (classifier) or `fc.0` (projection).
     public let first: Linear?
-    /// `fc.2` (projection only).
+    /// `fc.2` (projection only), or `fc.3` after a hidden batch norm.
     public let second: Linear?
+    /// `fc.1`: BatchNorm1d on the projection's hidden layer (off in the reference), as
+    /// `Linear → BatchNorm1d → ReLU → Linear`. Per-channel batch statistics keep the hidden units
+    /// from settling on one output for every sample (the small-data collapse, see the README).
+    public let hiddenNorm: BatchNorm?
 
-    init(device: Device, kind: HeadKind, inFeatures: Int) throws {
+    init(device: Device, kind: HeadKind, inFeatures: Int, hiddenBatchNorm: Bool = false) throws {
         self.device = device
         self.kind = kind
         self.inFeatures = inFeatures
@@ -31,16 +35,29 @@ public final class Head: Module {
         case .classifier(let numClass):
             first = try Linear(device: device, inFeatures: inFeatures, outFeatures: numClass, name: "fc")
             second = nil
+            hiddenNorm = nil
         case .projection(let hidden, let out):
             first = try Linear(device: device, inFeatures: inFeatures, outFeatures: hidden, name: "fc.0")
-            second = try Linear(device: device, inFeatures: hidden, outFeatures: out, name: "fc.2")
+            if hiddenBatchNorm {
+                hiddenNorm = try BatchNorm(device: device, channels: hidden, name: "fc.1")
+                second = try Linear(device: device, inFeatures: hidden, outFeatures: out, name: "fc.3")
+            } else {
+                hiddenNorm = nil
+                second = try Linear(device: device, inFeatures: hidden, outFeatures: out, name: "fc.2")
+            }
         case .none:
             first = nil
             second = nil
+            hiddenNorm = nil
         }
     }
 
-    public var parameters: [Parameter] { (first?.parameters ?? []) + (second?.parameters ?? []) }
+    /// PyTorch registration order: fc.0, fc.1 (batch norm), fc.2 / fc.3.
+    public var parameters: [Parameter] {
+        (first?.parameters ?? []) + (hiddenNorm?.parameters ?? []) + (second?.parameters ?? [])
+    }
+    public var buffers: [StateBuffer] { hiddenNorm?.buffers ?? [] }
+    public var counters: [Counter] { hiddenNorm?.counters ?? [] }
 
     /// Width of the head output.
     public var outFeatures: Int {
@@ -69,6 +86,14 @@ public final class Head: Module {
         let dHidden: Tensor?
         /// Gradient of the feature map (C, N·M, T, V); nil for representation-only activations.
         let dFeaturesStorage: Tensor?
+        /// Hidden batch norm only: its (hidden, N) channel-major input and output, their
+        /// gradients, and the statistics of this pass.
+        let norm: NormActivations?
+
+        struct NormActivations {
+            let input: Tensor, output: Tensor, dInput: Tensor, dOutput: Tensor
+            let saved: BatchNorm.Saved
+        }
         /// Gradient of the feature map (C, N·M, T, V).
         public var dFeatures: Tensor {
             guard let t = dFeaturesStorage else { preconditionFailure("representation-only head activations have no feature gradient") }
@@ -98,6 +123,14 @@ public final class Head: Module {
                 output = representation
             }
             dFeaturesStorage = withFeatureGradient ? try device.makeTensor(features.dims) : nil
+            if let bn = head.hiddenNorm {
+                let shape = [bn.channels, samples]
+                norm = NormActivations(input: try device.makeTensor(shape), output: try device.makeTensor(shape),
+                                       dInput: try device.makeTensor(shape), dOutput: try device.makeTensor(shape),
+                                       saved: try bn.makeSaved())
+            } else {
+                norm = nil
+            }
         }
     }
 
@@ -116,11 +149,11 @@ public final class Head: Module {
     }
 
     /// Runs the head on `representation` (N, inFeatures), copied into `a.representation`.
-    public func forward(representation: Tensor, activations a: Activations) {
+    public func forward(representation: Tensor, activations a: Activations, training: Bool = true) {
         precondition(representation.count == a.representation.count,
                      "head input \(representation.shape) vs \(a.representation.shape)")
         device.copy(representation, srcOffset: 0, to: a.representation, dstOffset: 0, count: representation.count)
-        runLayers(a)
+        runLayers(a, training: training)
     }
 
     /// Backward of the head layers only: accumulates fc gradients and returns the gradient of
@@ -132,19 +165,27 @@ public final class Head: Module {
     }
 
     /// Pools `features` and runs the head; results in `a.representation` and `a.output`.
-    public func forward(features: Tensor, activations a: Activations) {
+    /// `training` selects batch or running statistics of the hidden batch norm (when present).
+    public func forward(features: Tensor, activations a: Activations, training: Bool = true) {
         device.poolForward(x: features, channels: a.features.channels, samples: a.samples, persons: a.persons,
                            plane: a.features.frames * a.features.joints, y: a.representation)
-        runLayers(a)
+        runLayers(a, training: training)
     }
 
-    private func runLayers(_ a: Activations) {
+    private func runLayers(_ a: Activations, training: Bool) {
         switch kind {
         case .classifier:
             first!.forward(x: a.representation, y: a.output)
         case .projection:
             first!.forward(x: a.representation, y: a.hidden!)
-            device.reluForward(x: a.hidden!, y: a.hidden!)
+            if let bn = hiddenNorm, let n = a.norm {
+                // The batch norm reads channel-major (hidden, N); the linears sample-major (N, hidden).
+                device.permute(x: a.hidden!, shape: [a.samples, bn.channels], perm: [1, 0], y: n.input)
+                bn.forward(x: n.input, y: n.output, saved: n.saved, training: training, relu: true)
+                device.permute(x: n.output, shape: [bn.channels, a.samples], perm: [1, 0], y: a.hidden!)
+            } else {
+                device.reluForward(x: a.hidden!, y: a.hidden!)
+            }
             second!.forward(x: a.hidden!, y: a.output)
         case .none:
             break
@@ -159,6 +200,11 @@ public final class Head: Module {
         case .projection:
             try second!.backward(x: a.hidden!, dy: dOutput, dx: a.dHidden!)
             device.reluBackward(y: a.hidden!, dy: a.dHidden!, dx: a.dHidden!)
+            if let bn = hiddenNorm, let n = a.norm {
+                device.permute(x: a.dHidden!, shape: [a.samples, bn.channels], perm: [1, 0], y: n.dOutput)
+                try bn.backward(x: n.input, dy: n.dOutput, dx: n.dInput, saved: n.saved)
+                device.permute(x: n.dInput, shape: [bn.channels, a.samples], perm: [1, 0], y: a.dHidden!)
+            }
             try first!.backward(x: a.representation, dy: a.dHidden!, dx: a.dRepresentation)
         case .none:
             device.copy(dOutput, srcOffset: 0, to: a.dRepresentation, dstOffset: 0, count: dOutput.count)

@@ -26,6 +26,8 @@ public struct STGCNConfig: Sendable {
     public var adjacency: [Float]
     public var joints: Int
     public var head: HeadKind
+    /// A BatchNorm1d on the projection head's hidden layer (not in the reference).
+    public var projectionBatchNorm = false
     /// The block stack; defaults to the 10-block table of spec §2.3.
     public var blocks: [BlockSpec]
     public var temporalKernel: Int = 9
@@ -177,7 +179,8 @@ public final class STGCN: Module {
                                         temporalKernel: config.temporalKernel, frameMajor: config.runsFrameMajor(spec)))
         }
         blocks = built
-        head = try Head(device: device, kind: config.head, inFeatures: config.blocks.last!.outChannels)
+        head = try Head(device: device, kind: config.head, inFeatures: config.blocks.last!.outChannels,
+                        hiddenBatchNorm: config.projectionBatchNorm)
         initialize(seed: seed)
     }
 
@@ -185,8 +188,8 @@ public final class STGCN: Module {
     public var parameters: [Parameter] {
         dataBN.parameters + blocks.flatMap { $0.parameters } + head.parameters + edgeImportance
     }
-    public var buffers: [StateBuffer] { dataBN.buffers + blocks.flatMap { $0.buffers } }
-    public var counters: [Counter] { dataBN.counters + blocks.flatMap { $0.counters } }
+    public var buffers: [StateBuffer] { dataBN.buffers + blocks.flatMap { $0.buffers } + head.buffers }
+    public var counters: [Counter] { dataBN.counters + blocks.flatMap { $0.counters } + head.counters }
 
     /// Parameters without the head (what linear evaluation loads from a pre-training checkpoint).
     public var backboneParameters: [Parameter] {
@@ -384,8 +387,8 @@ public final class STGCN: Module {
     }
 
     /// Pools a feature map of `head`'s geometry and runs the head into `head`.
-    public func forwardHead(features: Tensor, head activations: Head.Activations) {
-        head.forward(features: features, activations: activations)
+    public func forwardHead(features: Tensor, head activations: Head.Activations, training: Bool = true) {
+        head.forward(features: features, activations: activations, training: training)
     }
 
     /// Full forward; returns the head activations (`representation`, `output`) of `context`.
@@ -393,7 +396,7 @@ public final class STGCN: Module {
     public func forward(_ input: Tensor, context: Context, training: Bool,
                         dropout: DropoutKeys = DropoutKeys(seed: 0)) throws -> Head.Activations {
         let features = try forwardFeatures(input, context: context, training: training, dropout: dropout)
-        head.forward(features: features, activations: context.head)
+        head.forward(features: features, activations: context.head, training: training)
         return context.head
     }
 

@@ -131,6 +131,7 @@ extension STGCN {
     public func synchronizeBatchNorm(over collective: Collective?) throws {
         var layers = [dataBN.bn]
         for block in blocks { layers += [block.bn1, block.bn2] + (block.residualBN.map { [$0] } ?? []) }
+        if let norm = head.hiddenNorm { layers.append(norm) }
         for layer in layers { try layer.synchronize(over: collective) }
     }
 }

@@ -68,6 +68,8 @@ struct PretrainCommand: ParsableCommand {
     var queueWarmup = false
     @Option(parsing: .unconditional, help: "Softmax temperature of the contrastive logits (default: \(Self.defaults.temperature)).")
     var temperature: Float?
+    @Flag(name: .customLong("projector-bn"), help: "BatchNorm1d on the projection head's hidden layer (Linear-BN-ReLU-Linear; not in the reference; keeps the small-data runs from collapsing, see the README).")
+    var projectorBN = false
     @Option(name: .customLong("shuffle-bn"), parsing: .unconditional, help: "Shuffled key BN: the key encoder runs on N shuffled sub-batches (MoCo's remedy for batch-statistics leakage; not in the reference, 1 = off) (default: 1).")
     var shuffleBN: Int?
     @Flag(help: "Continue the run in the work folder from its newest good checkpoint, with the configuration stored there (only --epochs, --save-interval, --device and --threads may change).")
@@ -122,6 +124,7 @@ struct PretrainCommand: ParsableCommand {
         if queueWarmup { c.queueWarmup = true }
         if let v = shuffleBN { c.keyShuffleSplits = v }
         if let v = temperature { c.temperature = v }
+        if projectorBN { c.projectionBatchNorm = true }
         try c.validate()
         return c
     }

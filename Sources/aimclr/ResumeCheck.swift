@@ -21,7 +21,7 @@ struct ResumeCheck {
             "hiddenChannels": "--hidden-channels", "hiddenDim": "--hidden-dim", "featureDim": "--feature-dim",
             "maxIterationsPerEpoch": "--max-iterations", "seed": "--seed", "eadmNoOp": "--eadm-no-op",
             "extremeTimeFlip": "--extreme-time-flip", "queueWarmup": "--queue-warmup",
-            "shuffleBNSplits": "--shuffle-bn", "temperature": "--temperature",
+            "shuffleBNSplits": "--shuffle-bn", "projectorBN": "--projector-bn", "temperature": "--temperature",
         ],
         allowed: "--epochs, --save-interval, --device and --threads")
 

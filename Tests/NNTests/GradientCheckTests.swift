@@ -22,7 +22,7 @@ final class GradientCheckTests: XCTestCase {
     let frames = 12
 
     /// `frameMajor`: every stride-1 block runs on the frame-major view (blocks 1 and 2).
-    func smallEncoder(device: Device, dropout: Float, frameMajor: Bool = false) throws -> STGCN {
+    func smallEncoder(device: Device, dropout: Float, frameMajor: Bool = false, projectorBN: Bool = false) throws -> STGCN {
         let blocks = [
             BlockSpec(inChannels: 3, outChannels: 4, stride: 1, residual: .none, dropout: 0),
             BlockSpec(inChannels: 4, outChannels: 4, stride: 1, residual: .identity, dropout: dropout),
@@ -32,6 +32,7 @@ final class GradientCheckTests: XCTestCase {
                                  adjacency: TestSupport.adjacency(joints: joints), joints: joints,
                                  head: .projection(hidden: 5, out: 3), blocks: blocks)
         config.frameMajorMinimumChannels = frameMajor ? 1 : nil
+        config.projectionBatchNorm = projectorBN
         let e = try STGCN(config: config, device: device, seed: 11)
         XCTAssertEqual(e.blocks.map { $0.frameMajor }, [frameMajor, frameMajor, false])
         TestSupport.randomizeState(e, seed: 5)
@@ -73,14 +74,15 @@ final class GradientCheckTests: XCTestCase {
         Array(Set((0..<k).map { ($0 * 7919 + 13) % count })).sorted()
     }
 
-    func runWholeEncoderCheck(training: Bool, frameMajor: Bool = false, dataSeed: UInt64 = 9) throws {
+    func runWholeEncoderCheck(training: Bool, frameMajor: Bool = false, dataSeed: UInt64 = 9,
+                              projectorBN: Bool = false, samples: Int = 2) throws {
         let device = TestSupport.cpu()
-        let e = try smallEncoder(device: device, dropout: 0.5, frameMajor: frameMajor)
-        let ctx = try e.makeContext(samples: 2, frames: frames, persons: 2)
+        let e = try smallEncoder(device: device, dropout: 0.5, frameMajor: frameMajor, projectorBN: projectorBN)
+        let ctx = try e.makeContext(samples: samples, frames: frames, persons: 2)
         let input = TestSupport.uniform(count: ctx.geometry.count, lo: -1, hi: 1, seed: dataSeed, stream: 1)
         input.withUnsafeBufferPointer { device.upload($0, to: ctx.input) }
-        let r = TestSupport.uniform(count: 2 * 3, lo: -1, hi: 1, seed: dataSeed, stream: 2)
-        let rTensor = try device.tensor(r, shape: [2, 3])
+        let r = TestSupport.uniform(count: samples * 3, lo: -1, hi: 1, seed: dataSeed, stream: 2)
+        let rTensor = try device.tensor(r, shape: [samples, 3])
         let keys = DropoutKeys(seed: 42, encoder: 1, site: 3, step: 7)
 
         func loss() throws -> (Double, Double) {
@@ -117,6 +119,48 @@ final class GradientCheckTests: XCTestCase {
 
     func testWholeEncoderGradientsEvalMode() throws {
         try runWholeEncoderCheck(training: false)
+    }
+
+    /// The `--projector-bn` head (Linear → BatchNorm1d → ReLU → Linear, names fc.0, fc.1, fc.3):
+    /// the representation and head-parameter gradients against central differences in training
+    /// mode (batch statistics over four samples, so every input moves every output), and the
+    /// whole encoder in eval mode. (In training mode the whole-encoder probes of this tiny network
+    /// meet the head's 20 batch-normalised ReLUs, whose kinks every backbone weight moves at once.)
+    func testProjectorBatchNormGradients() throws {
+        let device = TestSupport.cpu()
+        let e = try smallEncoder(device: device, dropout: 0, projectorBN: true)
+        XCTAssertEqual(e.head.parameters.map(\.name), ["fc.0.weight", "fc.0.bias", "fc.1.weight", "fc.1.bias",
+                                                       "fc.3.weight", "fc.3.bias"])
+        XCTAssertEqual(e.buffers.suffix(2).map(\.name), ["fc.1.running_mean", "fc.1.running_var"])
+        let n = 4
+        let a = try e.head.makeRepresentationActivations(samples: n)
+        let representation = TestSupport.uniform(count: n * 6, lo: -1, hi: 1, seed: 3, stream: 1)
+        let repTensor = try device.tensor(representation, shape: [n, 6])
+        let r = TestSupport.uniform(count: n * 3, lo: -1, hi: 1, seed: 3, stream: 2)
+        func loss() -> (Double, Double) {
+            e.head.forward(representation: repTensor, activations: a, training: true)
+            let out = device.read(a.output)
+            var l = 0.0, s = 0.0
+            for i in out.indices { l += Double(r[i] * out[i]); s += Double(abs(r[i] * out[i])) }
+            return (l, s)
+        }
+        let (_, scale) = loss()
+        e.zeroGradients()
+        let dRep = device.read(try e.head.backwardRepresentation(activations: a, dOutput: try device.tensor(r, shape: [n, 3])))
+        var skipped = 0, total = 0
+        for p in e.head.parameters {
+            try check(p.name, values: device.read(p.value), analytic: device.read(p.gradient),
+                      probes: probes(count: p.count, k: 4), h: 2e-3, scale: scale,
+                      apply: { v in v.withUnsafeBufferPointer { device.upload($0, to: p.value) } },
+                      evaluate: { loss().0 }, skipped: &skipped, total: &total)
+        }
+        try check("representation", values: representation, analytic: dRep, probes: Array(0..<(n * 6)), h: 2e-3,
+                  scale: scale, apply: { v in v.withUnsafeBufferPointer { device.upload($0, to: repTensor) } },
+                  evaluate: { loss().0 }, skipped: &skipped, total: &total)
+        XCTAssertLessThanOrEqual(skipped * 4, total, "too many probes straddle a kink (\(skipped) of \(total))")
+        // fc.0's bias feeds a training-mode batch norm: its gradient is zero.
+        XCTAssertLessThan(device.read(e.head.parameters[1].gradient).map { abs($0) }.max() ?? 1, 1e-5)
+        try runWholeEncoderCheck(training: false, projectorBN: true, samples: 4)
     }
 
     /// Frame-major blocks with dropout (their masks are drawn over the frame-major order, so the

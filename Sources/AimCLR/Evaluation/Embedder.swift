@@ -30,10 +30,14 @@ public enum Embedder {
         case .representation:
             config.head = .none
         case .projection:
-            guard let first = tensors[prefix + "fc.0.weight"], let second = tensors[prefix + "fc.2.weight"] else {
-                throw EvaluationError.checkpoint(file: path, detail: "no projection head ('\(prefix)fc.0.weight', '\(prefix)fc.2.weight')")
+            // fc.1 is the hidden batch norm of a `--projector-bn` head; its second linear is then fc.3.
+            let normed = tensors[prefix + "fc.1.weight"] != nil
+            let secondName = prefix + (normed ? "fc.3.weight" : "fc.2.weight")
+            guard let first = tensors[prefix + "fc.0.weight"], let second = tensors[secondName] else {
+                throw EvaluationError.checkpoint(file: path, detail: "no projection head ('\(prefix)fc.0.weight', '\(secondName)')")
             }
             config.head = .projection(hidden: first.shape[0], out: second.shape[0])
+            config.projectionBatchNorm = normed
         case .logits:
             guard let fc = tensors[prefix + "fc.weight"], fc.shape.count == 2 else {
                 throw EvaluationError.checkpoint(file: path, detail: "no classifier head ('\(prefix)fc.weight'); use --output representation")
