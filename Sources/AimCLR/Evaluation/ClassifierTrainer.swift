@@ -1,4 +1,5 @@
 import Compute
+import DataParallel
 import Foundation
 import NN
 import Skeleton
@@ -119,6 +120,9 @@ public final class ClassifierTrainer {
     public var shouldStop: () -> Bool = { false }
     /// Called with the state of a run stopped inside an epoch.
     public var onStop: ((ClassifierTrainingState) throws -> Void)?
+    /// The ranks of a data-parallel job: the feature extractions (cached features, evaluations)
+    /// are shared out over them.
+    public var collective: Collective = SingleProcess()
 
     let device: Device
     let optimizer: SGD
@@ -188,6 +192,7 @@ public final class ClassifierTrainer {
         let started = Date()
         let extractor = FeatureExtractor(encoder: encoder, batchSize: config.batchSize, stream: stream, layout: layout,
                                          progress: progress)
+        extractor.collective = collective
         if mode == .cachedFeatures {
             guard state == nil else {
                 throw EvaluationError.invalidSetting(name: "training", detail: "cached-feature training does not resume")
