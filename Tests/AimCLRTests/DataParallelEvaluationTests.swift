@@ -1,4 +1,6 @@
+import CPUBackend
 import Foundation
+import TestSupport
 import XCTest
 @testable import AimCLR
 import NN
@@ -73,4 +75,42 @@ extension DataParallelTests {
         XCTAssertEqual(v1, v2)
         XCTAssertGreaterThan(v1.map { abs($0) }.max() ?? 0, 0)
     }
+}
+
+extension DataParallelTests {
+    /// `mpirun -np 2 aimclr bench step`: rank 0 reports the job, and the bytes it sent per iteration
+    /// cover at least the flat gradient all-reduce (4 bytes per trainable parameter of the query
+    /// encoder) plus the synchronised BN and key gathers, but not a second copy of the gradients.
+    func testBenchStepOnTwoRanksReportsCommunication() throws {
+        try requireMPI()
+        let dir = ScratchPaths.make("aimclr-bench").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let json = dir + "/step.jsonl"
+        let (status, output) = try run(Self.mpirun, ["-np", "2"] + mpirunFlags + [try aimclrBinary().path, "bench", "step",
+            "--device", "cpu", "--batch", "4", "--queue-size", "64", "--hidden-channels", "2", "--runs", "1", "--warmup", "1",
+            "--json", json], log: dir + "/bench.log")
+        XCTAssertEqual(status, 0, output)
+        XCTAssertTrue(output.contains("2 ranks x 2 samples: median"), output)
+        let lines = try String(contentsOfFile: json, encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(lines.count, 1, "only rank 0 writes the JSON line")
+        let r = try JSONDecoder().decode(StepBenchmarkLine.self, from: Data(lines[0].utf8))
+        XCTAssertEqual(r.ranks, 2)
+        var c = PretrainConfig()
+        c.batchSize = 4; c.queueSize = 64; c.hiddenChannels = 2
+        let model = try AimCLRModel(config: c, device: CPUDevice(threads: 1), adjacency: SpatialGraph(layout: .ntuRGBD).adjacency,
+                                    joints: 25, frames: 50, persons: 2)
+        let gradientBytes = Double(4 * model.encoderQ.parameters.filter(\.trainable).reduce(0) { $0 + $1.count })
+        XCTAssertGreaterThan(r.bytesSentPerIteration, gradientBytes)
+        XCTAssertLessThan(r.bytesSentPerIteration, 1.5 * gradientBytes)
+        XCTAssertGreaterThan(r.communicationSecondsPerIteration, 0)
+        XCTAssertGreaterThan(r.collectivesPerIteration, 10)
+    }
+}
+
+/// The fields of a `bench step` JSON line this test reads.
+struct StepBenchmarkLine: Decodable {
+    var ranks: Int
+    var bytesSentPerIteration: Double
+    var communicationSecondsPerIteration: Double
+    var collectivesPerIteration: Double
 }
