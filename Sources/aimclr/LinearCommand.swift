@@ -58,7 +58,7 @@ struct LinearCommand: ParsableCommand {
         let mode: ClassifierTrainingMode = recomputeFeatures ? .frozenEncoder : .cachedFeatures
         let trainer = try ClassifierTrainer(encoder: loaded.encoder, config: c, mode: mode,
                                             stream: evaluation.skeletonStream, layout: try evaluation.skeletonLayout())
-        trainer.collective = collective
+        try trainer.share(over: collective)
         let progress = ProgressReporter()
         progress.silent = !lead
         trainer.progress = progress
