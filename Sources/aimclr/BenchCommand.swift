@@ -156,7 +156,7 @@ struct BenchStepCommand: ParsableCommand {
                                    Double(r.peakRSSBytes) / 1_073_741_824, Double(r.residentAfterWarmup) / 1_073_741_824,
                                    Double(r.residentAtEnd) / 1_073_741_824, r.inferenceSamplesPerSecond))
             }
-            if collective.size > 1 {
+            if !(collective is SingleProcess) {
                 // The slowest rank sets the pace; rank 0 reports every rank's median.
                 let medians = collective.allGather(r.medianSeconds)
                 reporter.finish(String(format: "%d ranks x %d samples: median %.3f s/iteration (ranks: %@); rank 0 inside collectives %.3f s/iteration (%.0f%%), %.3f MB sent in %.0f collectives per iteration",
