@@ -51,7 +51,7 @@ let package = Package(
         .target(name: "AimCLR", dependencies: ["NN", "Skeleton", "Compute", "DataParallel", "Yams"], plugins: ["EmbedCommit"]),
 
         // Benchmarks (op catalogue and training-step timing), used by `aimclr bench`.
-        .target(name: "Benchmarking", dependencies: ["Compute", "CBLAS", "AimCLR", "Skeleton"], path: "Benchmarks/Benchmarking"),
+        .target(name: "Benchmarking", dependencies: ["Compute", "CBLAS", "AimCLR", "Skeleton", "DataParallel"], path: "Benchmarks/Benchmarking"),
 
         // Command line.
         .executableTarget(name: "aimclr", dependencies: [

@@ -1,5 +1,6 @@
 import AimCLR
 import Compute
+import DataParallel
 import Foundation
 import Skeleton
 
@@ -18,7 +19,12 @@ public struct StepBenchmark {
     /// Keep the temporal convolutions' im2col from forward to backward (speed for memory).
     /// nil: the pretraining default for the device (`PretrainConfig.keepsTemporalColumns(on:)`).
     public var keepTemporalColumns: Bool? = nil
+    /// Width of blocks 1-4 (16 in the reference); a smaller encoder for quick data-parallel figures.
+    public var hiddenChannels = 16
     public var cpuPeakGFLOPS: Double
+    /// The ranks of an `mpirun` job: `batch` stays the global batch, each rank steps on its slice
+    /// of it, and the result adds the time inside collectives and the bytes sent per iteration.
+    public var collective: Collective = SingleProcess()
 
     public init(cpuPeakGFLOPS: Double) { self.cpuPeakGFLOPS = cpuPeakGFLOPS }
 
@@ -36,6 +42,12 @@ public struct StepBenchmark {
         /// RSS after the warm-up and after the last iteration (no growth expected).
         public var residentAfterWarmup: Int
         public var residentAtEnd: Int
+        /// Ranks of the job, and this rank's time inside collectives, bytes sent and collective
+        /// calls per timed iteration (zero on one process).
+        public var ranks: Int = 1
+        public var communicationSecondsPerIteration: Double = 0
+        public var bytesSentPerIteration: Double = 0
+        public var collectivesPerIteration: Double = 0
     }
 
     /// Forward FLOPs of one view of `batch` samples (two persons each), times 7: the query and
@@ -65,13 +77,16 @@ public struct StepBenchmark {
         config.batchSize = batch
         config.queueSize = queueSize
         config.keepTemporalColumns = keepTemporalColumns
+        config.hiddenChannels = hiddenChannels
         let layout = SkeletonLayout.ntuRGBD
         let model = try AimCLRModel(config: config, device: device, adjacency: SpatialGraph(layout: layout).adjacency,
-                                    joints: 25, frames: 50, persons: 2)
-        let count = batch * 3 * 50 * 25 * 2
+                                    joints: 25, frames: 50, persons: 2, collective: collective)
+        // This rank's slice of the global batch's random views (the whole batch on one process).
+        let perSample = 3 * 50 * 25 * 2, local = model.localBatch
+        let first = collective.rank * local * perSample
         func randomView(_ stream: UInt32) -> [Float] {
             let key = RandomKey(seed: 1, stream: stream, step: 0)
-            return (0..<count).map { 0.3 * key.gaussian($0) }
+            return (first..<(first + local * perSample)).map { 0.3 * key.gaussian($0) }
         }
         let views = PretrainViews(extreme: randomView(1), query: randomView(2), key: randomView(3))
         let warmup = inferenceOnly ? 0 : self.warmup
@@ -89,6 +104,7 @@ public struct StepBenchmark {
         }
         let afterWarmup = currentResidentBytes()
         device.resetProfile()
+        let trafficBefore = collective.traffic
         var samples: [Double] = []
         for i in 0..<runs {
             let start = monotonicSeconds()
@@ -98,11 +114,12 @@ public struct StepBenchmark {
             progress(String(format: "iteration %d/%d: %.3f s", i + 1, runs, samples.last!))
         }
         let stats = samples.isEmpty ? TimingStats(seconds: [0]) : TimingStats(seconds: samples)
+        let traffic = collective.traffic, perRun = 1 / Double(max(runs, 1))
         let atEnd = currentResidentBytes()
         let profile = device.profile()
 
         // Eval-mode inference of the query encoder's backbone + pooling on the query view.
-        let context = try model.encoderQ.makeContext(samples: batch, frames: 50, persons: 2, requiresGrad: false)
+        let context = try model.encoderQ.makeContext(samples: local, frames: 50, persons: 2, requiresGrad: false)
         views.query.withUnsafeBufferPointer { device.upload($0, to: context.input) }
         try model.encoderQ.forward(context.input, context: context, training: false)
         device.synchronize()
@@ -115,16 +132,22 @@ public struct StepBenchmark {
             batchSeconds.append(monotonicSeconds() - start)
         }
         // The median batch: one slow batch (the machine's other load) does not move the figure.
-        let inference = Double(batch) / TimingStats(seconds: batchSeconds).median
+        let inference = Double(local) / TimingStats(seconds: batchSeconds).median
         let inferenceProfile = device.profile()
 
         // Inference-only runs report no iteration rate (zeros in the training fields).
-        let flops = stats.median > 0 ? Self.iterationFLOPs(batch: batch) : 0
-        return (Result(device: label, batch: batch, runs: runs, medianSeconds: stats.median, minSeconds: stats.min,
-                      maxSeconds: stats.max, gflops: stats.median > 0 ? flops / stats.median / 1e9 : 0,
-                      fractionOfCPUPeak: stats.median > 0 ? flops / stats.median / 1e9 / cpuPeakGFLOPS : 0, peakRSSBytes: peakResidentBytes(),
-                      inferenceSamplesPerSecond: inference, residentAfterWarmup: afterWarmup, residentAtEnd: atEnd),
-                profile, inferenceProfile)
+        // This rank's share of the FLOPs: the GFLOP/s and peak fraction are per rank.
+        let flops = stats.median > 0 ? Self.iterationFLOPs(batch: local, hidden: hiddenChannels) : 0
+        var result = Result(device: label, batch: batch, runs: runs, medianSeconds: stats.median, minSeconds: stats.min,
+                            maxSeconds: stats.max, gflops: stats.median > 0 ? flops / stats.median / 1e9 : 0,
+                            fractionOfCPUPeak: stats.median > 0 ? flops / stats.median / 1e9 / cpuPeakGFLOPS : 0,
+                            peakRSSBytes: peakResidentBytes(),
+                            inferenceSamplesPerSecond: inference, residentAfterWarmup: afterWarmup, residentAtEnd: atEnd)
+        result.ranks = collective.size
+        result.communicationSecondsPerIteration = (traffic.seconds - trafficBefore.seconds) * perRun
+        result.bytesSentPerIteration = Double(traffic.bytes - trafficBefore.bytes) * perRun
+        result.collectivesPerIteration = Double(traffic.calls - trafficBefore.calls) * perRun
+        return (result, profile, inferenceProfile)
     }
 }
 

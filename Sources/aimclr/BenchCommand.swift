@@ -3,8 +3,10 @@ import Backends
 import Benchmarking
 import CPUBackend
 import Compute
+import DataParallel
 import AimCLR
 import Foundation
+import MPIRuntime
 import OpenCLBackend
 
 /// `aimclr bench ops|step`.
@@ -72,7 +74,9 @@ struct BenchStepCommand: ParsableCommand {
         abstract: "Time whole pretraining iterations (batch 128, queue 32768) and eval-mode inference.",
         discussion: "Prints median/min/max seconds per iteration, GFLOP/s (1.10 TFLOP per batch-128 iteration), "
             + "fraction of the measured CPU peak, peak and per-iteration RSS, inference samples/s, and the per-op "
-            + "breakdown from the engine's profiler. Compare with Benchmarks/pytorch_reference.py (make bench-compare).")
+            + "breakdown from the engine's profiler. Compare with Benchmarks/pytorch_reference.py (make bench-compare). "
+            + "Under `mpirun -np N` the ranks step together on slices of the --batch global batch (one device each, "
+            + "picked as for pretrain) and rank 0 adds the time inside collectives, bytes sent and collectives per iteration.")
 
     @Option(help: "Devices: all | auto | cpu | opencl | opencl:N.") var device: String = "cpu"
     @Option(help: "CPU threads for the CPU backend.") var threads: Int?
@@ -80,6 +84,7 @@ struct BenchStepCommand: ParsableCommand {
     @Option(help: "Untimed warm-up iterations (continued until at least one second has passed, for GPU clocks to ramp up).") var warmup: Int = 1
     @Option(help: "Batch size (samples; two persons each).") var batch: Int = 128
     @Option(name: .customLong("queue-size"), help: "MoCo queue length.") var queueSize: Int = 32768
+    @Option(name: .customLong("hidden-channels"), help: "Width of blocks 1-4 (16 in the reference).") var hiddenChannels: Int = 16
     @Flag(help: "Print the per-op breakdown.") var profile = false
     @Flag(name: .customLong("profile-kernels"), help: "With --profile on OpenCL: one row per kernel of each op (op/kernel).")
     var profileKernels = false
@@ -90,7 +95,23 @@ struct BenchStepCommand: ParsableCommand {
     var keepColumns: Bool? = nil
     @Option(help: "Append a JSON line to this file.") var json: String = "bench-step.jsonl"
 
+    func validate() throws {
+        guard batch >= 1 else { throw CommandFailure("--batch must be at least 1 (got \(batch))") }
+        guard (1...4096).contains(hiddenChannels) else { throw CommandFailure("--hidden-channels must be in 1...4096 (got \(hiddenChannels))") }
+    }
+
     func run() throws {
+        guard Launch.launcherWorldSize() != nil else { return try measure(SingleProcess()) }
+        try RankedRun.run { collective in
+            guard device != "all" else { throw CommandFailure("--device all: under mpirun each rank steps on one device; name it") }
+            guard batch % collective.size == 0 else {
+                throw CommandFailure("--batch \(batch) does not divide into \(collective.size) ranks")
+            }
+            try measure(collective)
+        }
+    }
+
+    func measure(_ collective: Collective) throws {
         let peak = CPUInfo.measureFMAPeakGFLOPS(seconds: 1.0)
         print(String(format: "CPU fp32 FMA peak: %.1f GFLOP/s (%d cores, %@); CPU kernels: %@", peak, CPUInfo.cores, CPUInfo.fmaPath,
                      CPUKernelPath.current.description))
@@ -98,9 +119,22 @@ struct BenchStepCommand: ParsableCommand {
         bench.runs = runs; bench.warmup = warmup; bench.batch = batch; bench.queueSize = queueSize
         bench.keepTemporalColumns = keepColumns
         bench.inferenceOnly = inferenceOnly
-        let out = try JSONLinesWriter(path: json)
+        bench.hiddenChannels = hiddenChannels
+        bench.collective = collective
+        let lead = collective.rank == 0
+        let out: JSONLinesWriter? = lead ? try JSONLinesWriter(path: json) : nil
         let reporter = ProgressReporter()
-        for (label, d) in try benchmarkDevices(device, threads: threads) {
+        reporter.silent = !lead
+        let devices: [(label: String, device: Device)]
+        if collective.size > 1 {
+            // One device per rank, chosen as pretrain chooses it (local rank, cores shared out).
+            let d = try DeviceOptions.parse(["--device", device] + (threads.map { ["--threads", "\($0)"] } ?? []))
+                .makeDevice(rank: collective)
+            devices = [(d.name, d)]
+        } else {
+            devices = try benchmarkDevices(device, threads: threads)
+        }
+        for (label, d) in devices {
             d.profilingEnabled = profile
             (d as? OpenCLDevice)?.profileKernels = profileKernels
             if !inferenceOnly {
@@ -122,8 +156,17 @@ struct BenchStepCommand: ParsableCommand {
                                    Double(r.peakRSSBytes) / 1_073_741_824, Double(r.residentAfterWarmup) / 1_073_741_824,
                                    Double(r.residentAtEnd) / 1_073_741_824, r.inferenceSamplesPerSecond))
             }
-            out.write(r)
-            if profile {
+            if !(collective is SingleProcess) {
+                // The slowest rank sets the pace; rank 0 reports every rank's median.
+                let medians = collective.allGather(r.medianSeconds)
+                reporter.finish(String(format: "%d ranks x %d samples: median %.3f s/iteration (ranks: %@); rank 0 inside collectives %.3f s/iteration (%.0f%%), %.3f MB sent in %.0f collectives per iteration",
+                                       collective.size, batch / collective.size, medians.max() ?? 0,
+                                       medians.map { String(format: "%.3f", $0) }.joined(separator: ", "),
+                                       r.communicationSecondsPerIteration, 100 * r.communicationSecondsPerIteration / max(r.medianSeconds, 1e-9),
+                                       r.bytesSentPerIteration / 1e6, r.collectivesPerIteration))
+            }
+            out?.write(r)
+            if profile && lead {
                 if !inferenceOnly {
                     print("training iterations (\(r.runs)):")
                     printProfile(timings)

@@ -36,10 +36,10 @@ struct DeviceOptions: ParsableArguments {
         return indices
     }
 
-    /// The device of a verb that runs as one process (everything but `pretrain` for now).
+    /// The device of a verb that runs as one process (`train`, `demo`; the others take `makeDevice(rank:)`).
     func makeDevice() throws -> Device {
         if let n = Launch.launcherWorldSize(), n > 1 {
-            throw CommandFailure("this command runs as one process; only `aimclr pretrain` is data-parallel under mpirun "
+            throw CommandFailure("this command runs as one process; only `aimclr pretrain`, `finetune`, `linear`, `knn`, `embed` and `bench step` are data-parallel under mpirun "
                 + "(got \(n) ranks): run it without mpirun")
         }
         return try makeDevice(rank: SingleProcess())

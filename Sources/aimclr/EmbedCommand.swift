@@ -1,5 +1,6 @@
 import AimCLR
 import ArgumentParser
+import DataParallel
 import Foundation
 import Skeleton
 
@@ -29,19 +30,28 @@ struct EmbedCommand: ParsableCommand {
     }
 
     func run() throws {
+        try RankedRun.run(embed)
+    }
+
+    /// Under N ranks each encodes its share of the batches; rank 0 writes the whole array.
+    func embed(_ collective: Collective) throws {
         let kind = output, s = stream
-        let device = try deviceOptions.makeDevice()
+        let lead = collective.rank == 0
+        let device = try deviceOptions.makeDevice(rank: collective)
         let array = try NpyArray.read(data)
         try DataScan.requireFinite(array)
-        if let warning = RecordedStream.mismatch(checkpoint: weights, evaluatedOn: s) {
+        if lead, let warning = RecordedStream.mismatch(checkpoint: weights, evaluatedOn: s) {
             FileHandle.standardError.write(Data((warning + "\n").utf8))
         }
         let progress = ProgressReporter()
+        progress.silent = !lead
         let (values, dim) = try Embedder.embed(weights: weights, data: array, output: kind, stream: s,
                                                layout: try SkeletonLayout.resolve(layout), device: device,
-                                               batchSize: batchSize, progress: progress)
+                                               batchSize: batchSize, progress: progress, collective: collective)
+        guard lead else { return }
         let n = array.shape.first ?? 0
         try reportingErrors("--out \(out)") { try NpyArray(shape: [n, dim], floats: values).write(to: out) }
-        progress.finish("wrote \(out): (\(n), \(dim)) \(kind.rawValue) on \(device.name)")
+        progress.finish("wrote \(out): (\(n), \(dim)) \(kind.rawValue) on \(device.name)"
+            + (collective.size > 1 ? " and \(collective.size - 1) more rank(s)" : ""))
     }
 }

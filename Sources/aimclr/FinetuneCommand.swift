@@ -1,5 +1,6 @@
 import AimCLR
 import ArgumentParser
+import DataParallel
 import Foundation
 
 /// `aimclr finetune`: semi-supervised evaluation (label fraction < 1) and fine-tuning (spec §5.5-5.6).
@@ -45,7 +46,14 @@ struct FinetuneCommand: ParsableCommand {
     }
 
     func run() throws {
-        let device = try deviceOptions.makeDevice()
+        try RankedRun.run(fineTune)
+    }
+
+    /// Under N ranks each step trains on the rank's slice of the global batch (gradients averaged
+    /// in one all-reduce; eval-mode BN needs no synchronisation); rank 0 writes.
+    func fineTune(_ collective: Collective) throws {
+        let lead = collective.rank == 0
+        let device = try deviceOptions.makeDevice(rank: collective)
         let provenance = Provenance(device: device.name)
         let (fullTrain, test) = try evaluation.openSets()
         let classes = try evaluation.classCount(fullTrain, test)
@@ -64,13 +72,16 @@ struct FinetuneCommand: ParsableCommand {
         if noAugment { c.augment = false }
         let trainer = try ClassifierTrainer(encoder: loaded.encoder, config: c, mode: .wholeNetwork,
                                             stream: evaluation.skeletonStream, layout: try evaluation.skeletonLayout())
+        try trainer.share(over: collective)
         let progress = ProgressReporter()
+        progress.silent = !lead
         trainer.progress = progress
-        let board = evaluation.tensorBoard()
+        let board = lead ? evaluation.tensorBoard() : nil
         trainer.onEvaluation = EvaluationOutput.recorder(progress: progress, board: board)
         let name = labelFraction < 1 ? "semi-supervised" : "finetune"
         print("\(name): \(train.count) labelled training samples of \(fullTrain.count), \(test.count) test, \(classes) classes, \(evaluation.stream) stream")
         let outcome = try trainer.run(train: train, test: test)
+        guard lead else { return }
         var hp = EvaluationSummary.describe(c, mode: .wholeNetwork)
         hp["label_fraction"] = "\(labelFraction)"
         hp["labelled_samples"] = "\(train.count)"

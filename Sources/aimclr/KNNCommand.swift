@@ -1,5 +1,6 @@
 import AimCLR
 import ArgumentParser
+import DataParallel
 import Foundation
 
 /// `aimclr knn`: weighted kNN on the encoder's representations (spec §5.4).
@@ -25,19 +26,28 @@ struct KNNCommand: ParsableCommand {
     }
 
     func run() throws {
-        let device = try deviceOptions.makeDevice()
+        try RankedRun.run(evaluate)
+    }
+
+    /// Under N ranks each computes its share of the representations; rank 0 votes and writes.
+    func evaluate(_ collective: Collective) throws {
+        let lead = collective.rank == 0
+        let device = try deviceOptions.makeDevice(rank: collective)
         let provenance = Provenance(device: device.name)
-        let board = evaluation.tensorBoard()
+        let board = lead ? evaluation.tensorBoard() : nil
         let (train, test) = try evaluation.openSets()
         let loaded = try evaluation.loadEncoder(classes: max(1, try evaluation.classCount(train, test)), device: device)
-        if k > train.count {
+        if lead && k > train.count {
             FileHandle.standardError.write(Data("warning: --k \(k) exceeds the \(train.count) samples of the memory bank; all \(train.count) vote\n".utf8))
         }
         let started = Date()
         let extractor = FeatureExtractor(encoder: loaded.encoder, batchSize: evaluation.batchSize, stream: evaluation.skeletonStream,
                                          layout: try evaluation.skeletonLayout(), progress: ProgressReporter())
+        extractor.progress?.silent = !lead
+        extractor.collective = collective
         let bank = try extractor.representations(of: train, label: "features train")
         let queries = try extractor.representations(of: test, label: "features test")
+        guard lead else { return }
         let knn = KNNClassifier(k: k, temperature: temperature)
         let report = try knn.evaluate(bank: bank, test: queries, device: device)
         var summary = EvaluationSummary(protocolName: "knn", dataset: evaluation.data, trainSplit: evaluation.trainPart,

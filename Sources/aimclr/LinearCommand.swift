@@ -1,5 +1,6 @@
 import AimCLR
 import ArgumentParser
+import DataParallel
 import Foundation
 
 /// `aimclr linear`: linear evaluation of a frozen encoder (spec §5.2).
@@ -39,7 +40,14 @@ struct LinearCommand: ParsableCommand {
     }
 
     func run() throws {
-        let device = try deviceOptions.makeDevice()
+        try RankedRun.run(evaluate)
+    }
+
+    /// Under N ranks the features are computed in shares and all-gathered; every rank then trains
+    /// the same fc on the same features (a few milliseconds an epoch), and rank 0 writes.
+    func evaluate(_ collective: Collective) throws {
+        let lead = collective.rank == 0
+        let device = try deviceOptions.makeDevice(rank: collective)
         let provenance = Provenance(device: device.name)
         let (train, test) = try evaluation.openSets()
         let classes = try evaluation.classCount(train, test)
@@ -50,12 +58,15 @@ struct LinearCommand: ParsableCommand {
         let mode: ClassifierTrainingMode = recomputeFeatures ? .frozenEncoder : .cachedFeatures
         let trainer = try ClassifierTrainer(encoder: loaded.encoder, config: c, mode: mode,
                                             stream: evaluation.skeletonStream, layout: try evaluation.skeletonLayout())
+        try trainer.share(over: collective)
         let progress = ProgressReporter()
+        progress.silent = !lead
         trainer.progress = progress
-        let board = evaluation.tensorBoard()
+        let board = lead ? evaluation.tensorBoard() : nil
         trainer.onEvaluation = EvaluationOutput.recorder(progress: progress, board: board)
         print("linear evaluation: \(train.count) train / \(test.count) test samples, \(classes) classes, \(evaluation.stream) stream, \(mode.rawValue)")
         let outcome = try trainer.run(train: train, test: test)
+        guard lead else { return }
         let summary = EvaluationSummary(protocolName: "linear", dataset: evaluation.data, trainSplit: evaluation.trainPart,
                                         testSplit: evaluation.testPart, stream: evaluation.stream.rawValue,
                                         checkpoint: evaluation.source.summary, encoder: loaded.kind,

@@ -1,4 +1,5 @@
 import Compute
+import DataParallel
 import Foundation
 import NN
 import Skeleton
@@ -119,6 +120,9 @@ public final class ClassifierTrainer {
     public var shouldStop: () -> Bool = { false }
     /// Called with the state of a run stopped inside an epoch.
     public var onStop: ((ClassifierTrainingState) throws -> Void)?
+    /// The ranks of a data-parallel job (see `share(over:)`).
+    public private(set) var collective: Collective = SingleProcess()
+    private var gradientSum: StagedTensorSum?
 
     let device: Device
     let optimizer: SGD
@@ -164,6 +168,20 @@ public final class ClassifierTrainer {
         clipper = config.gradientClip.map { GradientClipper(parameters: trainable, maxNorm: $0) }
     }
 
+    /// Shares the work over `collective`'s ranks. Feature extractions (cached features,
+    /// evaluations) are split by batches and all-gathered. Steps that run the encoder take the
+    /// rank's slice of each global batch (the same global shuffle everywhere), weight its loss
+    /// gradient by its share of the batch and average the gradients in one flat all-reduce, so
+    /// SGD runs identically on every rank; in train mode every BN layer is synchronised and the
+    /// dropout masks are drawn for the whole batch. The fc of the cached-feature path trains on
+    /// every rank alike on the gathered features.
+    public func share(over collective: Collective) throws {
+        self.collective = collective
+        let split = collective.size > 1 && mode != .cachedFeatures
+        try encoder.synchronizeBatchNorm(over: split && config.modelMode == .train ? collective : nil)
+        gradientSum = split ? StagedTensorSum(collective: collective) : nil
+    }
+
     private func batchBuffers(_ n: Int) throws -> BatchBuffers {
         if let b = buffers[n] { return b }
         let b = try BatchBuffers(encoder: encoder, samples: n)
@@ -188,6 +206,7 @@ public final class ClassifierTrainer {
         let started = Date()
         let extractor = FeatureExtractor(encoder: encoder, batchSize: config.batchSize, stream: stream, layout: layout,
                                          progress: progress)
+        extractor.collective = collective
         if mode == .cachedFeatures {
             guard state == nil else {
                 throw EvaluationError.invalidSetting(name: "training", detail: "cached-feature training does not resume")
@@ -205,6 +224,13 @@ public final class ClassifierTrainer {
         let loader = try BatchLoader(data: train.positions, labels: train.labels, batchSize: config.batchSize, shuffle: true,
                                      dropLast: dropLast(train.count), seed: config.seed, mode: augmentation,
                                      stream: stream, layout: layout)
+        if gradientSum != nil {
+            guard config.batchSize % collective.size == 0, min(train.count, config.batchSize) >= collective.size else {
+                throw EvaluationError.invalidSetting(name: "batch size", detail: "\(config.batchSize) (of \(train.count) training samples) "
+                    + "does not split into \(collective.size) equal rank parts; use a batch size divisible by the ranks")
+            }
+            try loader.setShard(index: collective.rank, count: collective.size)
+        }
         let perEpoch = loader.batchCount
         let total = config.epochs * perEpoch
         var trainedHere = 0 // batches this process trained (the rate and ETA of a resumed run)
@@ -378,6 +404,11 @@ public final class ClassifierTrainer {
         let n = batch.indices.count
         let b = try batchBuffers(n)
         let whole = mode == .wholeNetwork
+        // This rank's part of the global batch: its first sample and the batch's size, as the loader cut it.
+        let globalSamples = gradientSum == nil ? n : min(config.batchSize, set.count - batch.index * config.batchSize)
+        let part = (globalSamples + collective.size - 1) / collective.size
+        encoder.batchPart = gradientSum == nil ? nil : (min(collective.rank * part, globalSamples), globalSamples)
+        defer { encoder.batchPart = nil }
         let geometry = InputGeometry(samples: n, channels: encoder.config.inChannels, frames: set.frames,
                                      joints: set.joints, persons: set.persons)
         let context = try encoder.context(geometry, requiresGrad: whole, tag: 0x5452)
@@ -386,20 +417,32 @@ public final class ClassifierTrainer {
         encoder.zeroGradients()
         let head = try encoder.forward(context.input, context: context, training: config.modelMode == .train,
                                        dropout: dropoutKeys(step: step))
-        device.softmaxCrossEntropy(logits: head.output, labels: b.labels, scale: 1, loss: b.loss, dLogits: b.dLogits)
+        // Weighted by the rank's share, the averaged gradients are those of the global batch's mean loss.
+        let share = Float(n * collective.size) / Float(globalSamples)
+        device.softmaxCrossEntropy(logits: head.output, labels: b.labels, scale: gradientSum == nil ? 1 : share,
+                                   loss: b.loss, dLogits: b.dLogits)
         if whole {
             try encoder.backward(context: context, dOutput: b.dLogits)
         } else {
             try encoder.head.backwardRepresentation(activations: head, dOutput: b.dLogits)
         }
-        return try update(lr: lr, loss: b.loss)
+        return try update(lr: lr, loss: b.loss, weight: Double(n) / Double(globalSamples))
     }
 
-    private func update(lr: Float, loss: Tensor) throws -> Double {
+    /// Averages the gradients over the ranks (when shared), clips, steps; returns the global batch's
+    /// mean loss, the ranks' losses weighted by their shares (`weight`).
+    private func update(lr: Float, loss: Tensor, weight: Double = 1) throws -> Double {
+        if let gradientSum {
+            let tensors = optimizer.parameters.filter { $0.trainable && $0.hasGradient }.map(\.gradient)
+            gradientSum.sum(tensors, on: device, scale: 1 / Float(collective.size))
+        }
         if let clipper { try clipper.clip() }
         try optimizer.step(learningRate: lr)
         try device.checkErrors()
-        return Double(device.scalar(loss))
+        guard gradientSum != nil else { return Double(device.scalar(loss)) }
+        var total = [Double(device.scalar(loss)) * weight]
+        collective.allReduceSum(&total)
+        return total[0]
     }
 
     private func uploadLabels(_ labels: [Int], to t: Tensor) {

@@ -1,4 +1,5 @@
 import Compute
+import DataParallel
 import Foundation
 import NN
 import Skeleton
@@ -17,7 +18,8 @@ public enum EmbeddingOutput: String, CaseIterable, Sendable {
 public enum Embedder {
     public static func embed(weights path: String, data: NpyArray, output: EmbeddingOutput, stream: SkeletonStream,
                              layout: SkeletonLayout, device: Device, batchSize: Int = 128,
-                             progress: ProgressReporter? = nil) throws -> (values: [Float], dimension: Int) {
+                             progress: ProgressReporter? = nil,
+                             collective: Collective = SingleProcess()) throws -> (values: [Float], dimension: Int) {
         let count = data.shape.first ?? 0
         let set = try EvaluationSet(positions: data, labels: [Int](repeating: 0, count: count),
                                     names: (0..<count).map(String.init), source: data.source)
@@ -52,6 +54,7 @@ public enum Embedder {
         }
         let extractor = FeatureExtractor(encoder: encoder, batchSize: batchSize, stream: stream, layout: layout,
                                          progress: progress)
+        extractor.collective = collective
         let features = output == .representation ? try extractor.representations(of: set, label: "embedding")
                                                  : try extractor.logits(of: set, label: "embedding")
         return (features.values, features.dimension)
