@@ -37,7 +37,9 @@ let package = Package(
         .executableTarget(name: "EmbedKernelsTool", path: "Sources/EmbedKernelsTool"),
         .plugin(name: "EmbedKernels", capability: .buildTool(), dependencies: ["EmbedKernelsTool"]),
         .plugin(name: "EmbedCommit", capability: .buildTool()),
-        .target(name: "OpenCLBackend", dependencies: ["Compute", "COpenCL"],
+        // CLBlast's C++ RetrieveParameters behind a C function (the C API can only override).
+        .target(name: "CLBlastParameters", dependencies: ["COpenCL"], linkerSettings: [.linkedLibrary("clblast")]),
+        .target(name: "OpenCLBackend", dependencies: ["Compute", "COpenCL", "CLBlastParameters"],
                 plugins: ["EmbedKernels"]),
         .target(name: "Backends", dependencies: ["Compute", "CPUBackend", "OpenCLBackend"]),
 

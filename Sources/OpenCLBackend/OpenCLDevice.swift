@@ -60,6 +60,15 @@ public final class OpenCLDevice: Device {
     var directTemporalConv = true
     /// Widest input of the direct temporal convolution.
     var directTemporalConvMaxChannels = 64
+    /// Record a failed CLBlast call in `blasFailure` instead of stopping (the tuner only).
+    var recordsBLASFailures = false
+    var blasFailure: String?
+    /// The tuning-cache entries applied when the device opened (see GEMMTuningCache).
+    public private(set) var appliedTuning: [GEMMTuningCache.Entry] = []
+    /// The cache file those entries came from.
+    public private(set) var tuningCachePath: String?
+    /// Precisions this device can run and why the others cannot (see TensorCoreProbe).
+    public private(set) var precisionSupport = PrecisionSupport.fp32Only(reason: "not probed")
 
     // Profiling state (see OpenCLDevice+Profiling.swift).
     public var profilingEnabled = false
@@ -72,8 +81,14 @@ public final class OpenCLDevice: Device {
     var pendingEvents: [PendingEvent] = []
     var timings: [String: OpTiming] = [:]
 
-    /// Opens device `index` of `OpenCLRuntime.devices()`.
-    public init(index: Int) throws {
+    /// Opens device `index` of `OpenCLRuntime.devices()` and applies the tuning cache at
+    /// `tuningCache` (default: `GEMMTuningCache.defaultPath()`; nil: none) where it has entries
+    /// for this device. A cache file that is not a valid cache is an error naming it.
+    public convenience init(index: Int) throws {
+        try self.init(index: index, tuningCache: GEMMTuningCache.defaultPath())
+    }
+
+    public init(index: Int, tuningCache: String?) throws {
         let handles = OpenCLRuntime.handles()
         guard handles.indices.contains(index) else {
             throw DeviceError.unavailable(handles.isEmpty
@@ -105,6 +120,18 @@ public final class OpenCLDevice: Device {
         // Compile every kernel file now: a driver that cannot build them fails here, where the
         // caller can still fall back to another device, rather than in the middle of a step.
         try buildAllPrograms()
+        precisionSupport = TensorCoreProbe.probe(self)
+        if let path = tuningCache, let cache = try GEMMTuningCache.load(path: path) {
+            let entries = cache.entries(for: info)
+            for e in entries where !e.parameters.isEmpty {
+                do { try overrideCLBlastParameters(kernel: e.kernel, e.parameters) } catch {
+                    throw DeviceError.unavailable("tuning cache \(path), \(e.shapeClass) entry for \(info.name): \(error); "
+                                                  + "run `aimclr tune` again (AIMCLR_TUNING_CACHE=none skips the cache)")
+                }
+            }
+            appliedTuning = entries
+            tuningCachePath = path
+        }
     }
 
     deinit {

@@ -13,5 +13,5 @@ struct AimCLRCommand: ParsableCommand {
         version: AimCLRVersion.description,
         subcommands: [DemoCommand.self, DevicesCommand.self, SynthCommand.self, PrepareCommand.self, InspectCommand.self,
                       PretrainCommand.self, TrainCommand.self, LinearCommand.self, KNNCommand.self, FinetuneCommand.self,
-                      EnsembleCommand.self, EmbedCommand.self, ReportCommand.self, ConvertCommand.self, BenchCommand.self])
+                      EnsembleCommand.self, EmbedCommand.self, ReportCommand.self, ConvertCommand.self, BenchCommand.self, TuneCommand.self])
 }

@@ -93,6 +93,7 @@ struct BenchStepCommand: ParsableCommand {
     @Flag(name: .customLong("keep-columns"), inversion: .prefixedNo,
           help: "Keep each temporal convolution's im2col from forward to backward (about 2.4 GB more per trainable view) instead of rebuilding it. Default: kept on OpenCL GPUs with at least 16 GiB, rebuilt elsewhere.")
     var keepColumns: Bool? = nil
+    @OptionGroup var precisionOption: PrecisionOption
     @Option(help: "Append a JSON line to this file.") var json: String = "bench-step.jsonl"
 
     func validate() throws {
@@ -134,6 +135,7 @@ struct BenchStepCommand: ParsableCommand {
         } else {
             devices = try benchmarkDevices(device, threads: threads)
         }
+        for (_, d) in devices { try precisionOption.check(d) }
         for (label, d) in devices {
             d.profilingEnabled = profile
             (d as? OpenCLDevice)?.profileKernels = profileKernels

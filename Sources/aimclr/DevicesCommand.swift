@@ -29,6 +29,26 @@ struct DevicesCommand: ParsableCommand {
             print("          vendor \(d.vendor), \(d.version), driver \(d.driverVersion), kind \(d.kind.rawValue)")
             print("          \(d.computeUnits) compute units, \(String(format: "%.1f", mem)) GiB global memory, "
                   + "\(d.localMemoryBytes / 1024) KiB local, max work-group \(d.maxWorkGroupSize), fp64 \(d.supportsFP64 ? "yes" : "no")")
+            // Opening the device runs the tensor-core probe and applies the tuning cache.
+            do {
+                let opened = try OpenCLDevice(index: d.index)
+                print("          precisions: \(opened.precisionSupport.summary)")
+                print("          GEMM tuning: " + Self.tuningLine(opened))
+            } catch {
+                print("          cannot be opened: \(error)")
+            }
         }
+    }
+
+    static func tuningLine(_ d: OpenCLDevice) -> String {
+        let cacheName = d.tuningCachePath ?? GEMMTuningCache.defaultPath() ?? "none (AIMCLR_TUNING_CACHE=none)"
+        guard !d.appliedTuning.isEmpty else {
+            return "CLBlast's defaults (no entry for this device and driver in \(cacheName); `aimclr tune --device opencl:\(d.info.index)`)"
+        }
+        let parts = d.appliedTuning.map { e in
+            e.parameters.isEmpty ? "\(e.shapeClass): CLBlast's choice (tuned, nothing faster)"
+                : String(format: "%@: tuned %.2fx", e.shapeClass, e.defaultSeconds / max(e.tunedSeconds, 1e-12))
+        }
+        return "cache \(cacheName) applies (" + parts.joined(separator: ", ") + ")"
     }
 }

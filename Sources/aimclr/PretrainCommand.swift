@@ -38,6 +38,7 @@ struct PretrainCommand: ParsableCommand {
     static let defaults = PretrainConfig()
 
     @OptionGroup var deviceOptions: DeviceOptions
+    @OptionGroup var precisionOption: PrecisionOption
 
     @Option(help: "Reference-style YAML configuration file.") var config: String?
     @Option(help: "Folder of {train}_position.npy and train_label.pkl (sets data_path and label_path).")
@@ -199,6 +200,7 @@ struct PretrainCommand: ParsableCommand {
         let workFlag = workDir != nil ? "--work-dir" : "work_dir"
         try OutputLocation.requireFolder(c.workDir, flag: workFlag)
         let device = try deviceOptions.makeDevice(rank: collective)
+        try precisionOption.check(device)
         device.profilingEnabled = profile
         let folder = WorkFolder(c.workDir)
         let previous = folder.previousRun
