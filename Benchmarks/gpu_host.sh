@@ -5,7 +5,8 @@
 #   Benchmarks/gpu_host.sh run [SECONDS] # on the GPU host (SECONDS: limit for bench step, default 200), from the repository root with dist/gpu.tar.xz (or dist/gpu) beside it
 #   Benchmarks/gpu_host.sh ab [ROUNDS]   # on the GPU host: bench step with kept vs rebuilt im2col columns, alternating
 #
-# `run` checks for an OpenCL ICD of the GPU first, then lists the devices, compares the forward pass
+# `run` checks for an OpenCL ICD of the GPU first, tunes CLBlast's GEMMs into $OUT/clblast-tuning.json
+# (TUNE_SECONDS, default 240; the later steps run with that cache), then lists the devices, compares the forward pass
 # of the committed PyTorch fixture on the GPU with the CPU backend (the parity check's command-line
 # equivalent), times `bench step` on the GPU, and, when PyTorch with CUDA is present, the same
 # iteration in PyTorch on the same GPU. Results go to $OUT (or dist/gpu/out).
@@ -57,7 +58,14 @@ run() {
     # Line-buffered output, so that a step stopped by its time limit still shows what it printed.
     {
         setup_opencl "$out"
+        # Tune CLBlast's GEMMs first (cache under $out, used by every later step), then list the
+        # devices: the tensor-core probe's result and whether the cache applies.
+        export AIMCLR_TUNING_CACHE="$out/clblast-tuning.json"
+        echo "== aimclr tune (GEMM parameters, batch-128 shapes)"
+        timeout "${TUNE_SECONDS:-240}" stdbuf -oL "$bin" tune --device opencl:0 --max-candidates 24 --runs 3 || true
         echo "== devices"; timeout 60 stdbuf -oL "$bin" devices || true
+        echo "== --precision tf32 (the probe's verdict; no tensor-core kernels yet, so this refuses)"
+        timeout 30 stdbuf -oL "$bin" bench step --device opencl --precision tf32 --runs 1 --json /dev/null || true
         echo "== forward parity: GPU vs CPU on the PyTorch fixture"
         F=Tests/AimCLRTests/Fixtures
         for d in cpu opencl; do
