@@ -11,6 +11,8 @@ public struct Demo {
     public var pretrain: PretrainConfig
     public var linearEpochs = 100
     public var knnNeighbours = 200
+    /// Pretraining seeds: each pretrains and is evaluated; the table gives each and the median.
+    public var seeds: [UInt64] = [0, 1, 2]
     public var dataDirectory: String
     public var workDirectory: String
 
@@ -32,8 +34,9 @@ public struct Demo {
         // A few hundred iterations instead of ~94,000: a short queue, a key encoder that follows
         // the query encoder within that horizon (the reference's 0.999 needs thousands), real
         // negatives from the first update on (with random ones the short run collapses), and the
-        // learning rate that gave the best kNN accuracy among 0.005, 0.01, 0.02 and 0.05.
-        c.baseLR = 0.01
+        // learning rate that gave the best linear probe among 0.0005, 0.001, 0.003 and 0.01 (see
+        // the README's small-data section).
+        c.baseLR = 0.0005
         c.momentum = 0.99
         c.queueWarmup = true
         c.dataPath = dataDirectory + "/train_position.npy"
@@ -48,6 +51,9 @@ public struct Demo {
         public var linearTop1: Double
         public var linearBestTop1: Double
         public var knnTop1: Double
+        /// Pretrained rows: the seed and the kNN monitor's top-1 after each epoch.
+        public var seed: UInt64?
+        public var monitorTop1: [Double]?
     }
 
     public struct Result: Codable, Sendable {
@@ -62,6 +68,18 @@ public struct Demo {
         public var lastEpochLoss: Float?
         public var rows: [Row]
         public var totalSeconds: Double
+
+        /// The pretrained rows (one per seed).
+        public var pretrained: [Row] { rows.filter { $0.seed != nil } }
+        /// Median of the pretrained rows' linear top-1 (last epoch).
+        public var medianLinearTop1: Double? { Demo.median(pretrained.map(\.linearTop1)) }
+        public var medianKNNTop1: Double? { Demo.median(pretrained.map(\.knnTop1)) }
+    }
+
+    static func median(_ v: [Double]) -> Double? {
+        guard !v.isEmpty else { return nil }
+        let s = v.sorted()
+        return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
     }
 
     /// What the demo's report shows beyond the run folder: the pretrained encoder's evaluations
@@ -81,16 +99,6 @@ public struct Demo {
             log("writing the synthetic dataset to \(dataDirectory)")
             _ = try SyntheticDataset.generate(SyntheticConfig(), to: dataDirectory)
         }
-        log("pretraining AimCLR: hidden \(pretrain.hiddenChannels)/\(pretrain.hiddenDim), batch \(pretrain.batchSize), "
-            + "queue \(pretrain.queueSize), \(pretrain.numEpoch) epochs on \(device.name)")
-        let pretrainStart = Date()
-        let trainer = try Pretrainer(config: pretrain, device: device)
-        let summary = try trainer.run(resume: false)
-        let pretrainSeconds = Date().timeIntervalSince(pretrainStart)
-        guard let checkpoint = summary.checkpoint else {
-            throw PretrainConfig.ConfigError.invalid(key: "work_dir", detail: "pretraining wrote no checkpoint")
-        }
-
         let train = try EvaluationSet.open(directory: dataDirectory, part: .train)
         let test = try EvaluationSet.open(directory: dataDirectory, part: .val)
         let classes = (train.labels + test.labels).max().map { $0 + 1 } ?? 0
@@ -99,44 +107,85 @@ public struct Demo {
         shape.hiddenDim = pretrain.hiddenDim
         var rows: [Row] = []
         var details: Details?
-        for (name, source) in [("AimCLR pretrained", EncoderSource.checkpoint(path: checkpoint)),
-                               ("random init", EncoderSource.randomInit(seed: 1))] {
-            log("evaluating the \(name) encoder")
-            let loaded = try EncoderLoader.load(source, layout: .ntuRGBD, numClass: classes, device: device,
-                                                randomShape: shape)
-            let extractor = FeatureExtractor(encoder: loaded.encoder, batchSize: 128)
-            let trainFeatures = try extractor.representations(of: train)
-            let testFeatures = try extractor.representations(of: test)
-            var linear = ClassifierTrainingConfig.linearEvaluation
-            linear.epochs = linearEpochs
-            linear.steps = [linearEpochs * 4 / 5]
-            let classifier = try ClassifierTrainer(encoder: loaded.encoder, config: linear, mode: .cachedFeatures,
-                                                   stream: .joint, layout: .ntuRGBD)
-            let outcome = try classifier.run(trainFeatures: trainFeatures, testFeatures: testFeatures)
-            let knn = KNNClassifier(k: min(knnNeighbours, train.count))
-            let scores = try knn.scores(bank: trainFeatures, test: testFeatures, classes: classes, device: device)
-            let knnTop1 = ClassificationMetrics.topK(scores: scores, classes: classes, labels: test.labels, k: 1)
-            rows.append(Row(encoder: name, linearTop1: outcome.last.top1, linearBestTop1: outcome.best.top1, knnTop1: knnTop1))
+        var pretrainSeconds = 0.0
+        var first: PretrainSummary?
+        for seed in seeds {
+            var config = pretrain
+            config.seed = seed
+            if seed != seeds.first { config.workDir = pretrain.workDir + "-seed\(seed)" }
+            log("pretraining AimCLR (seed \(seed)): hidden \(config.hiddenChannels)/\(config.hiddenDim), batch \(config.batchSize), "
+                + "queue \(config.queueSize), \(config.numEpoch) epochs on \(device.name)")
+            let pretrainStart = Date()
+            let summary = try Pretrainer(config: config, device: device).run(resume: false)
+            pretrainSeconds += Date().timeIntervalSince(pretrainStart)
+            if first == nil { first = summary }
+            guard let checkpoint = summary.checkpoint else {
+                throw PretrainConfig.ConfigError.invalid(key: "work_dir", detail: "pretraining wrote no checkpoint")
+            }
+            log("evaluating the encoder of seed \(seed)")
+            let (row, evaluation) = try evaluate(.checkpoint(path: checkpoint), name: "AimCLR seed \(seed)", train: train,
+                                                 test: test, classes: classes, shape: shape, device: device)
+            rows.append(Row(encoder: row.encoder, linearTop1: row.linearTop1, linearBestTop1: row.linearBestTop1,
+                            knnTop1: row.knnTop1, seed: seed, monitorTop1: summary.monitorTop1))
             if details == nil {
                 // Named as the work folder was given (the checkpoint's own URL is absolute).
-                let checkpoint = pretrain.workDir + "/" + URL(fileURLWithPath: checkpoint).lastPathComponent
-                let linearSummary = EvaluationSummary(
-                    protocolName: "linear", dataset: dataDirectory, trainSplit: "train", testSplit: "val", stream: "joint",
-                    checkpoint: checkpoint, encoder: loaded.kind, hyperParameters: EvaluationSummary.describe(linear, mode: .cachedFeatures),
-                    outcome: outcome, device: device.name)
-                let knnSummary = EvaluationSummary(
-                    protocolName: "knn", dataset: dataDirectory, trainSplit: "train", testSplit: "val", stream: "joint",
-                    checkpoint: checkpoint, encoder: loaded.kind, hyperParameters: ["k": "\(knn.k)", "temperature": "\(knn.temperature)"],
-                    report: ClassificationMetrics.report(scores: scores, classes: classes, labels: test.labels), seconds: 0,
-                    device: device.name)
-                details = Details(evaluations: [linearSummary, knnSummary], testRepresentations: testFeatures)
+                let named = config.workDir + "/" + URL(fileURLWithPath: checkpoint).lastPathComponent
+                details = evaluation.details(checkpoint: named, dataDirectory: dataDirectory, device: device.name)
             }
         }
+        log("evaluating the random init encoder")
+        rows.append(try evaluate(.randomInit(seed: 1), name: "random init", train: train, test: test, classes: classes,
+                                 shape: shape, device: device).row)
         let result = Result(device: device.name, classes: classes, trainSamples: train.count, testSamples: test.count,
                       chance: classes > 0 ? 1 / Double(classes) : 0, pretrainSeconds: pretrainSeconds,
-                      pretrainIterations: summary.iterations, firstEpochLoss: summary.firstEpochLoss?.total,
-                      lastEpochLoss: summary.lastEpochLoss?.total, rows: rows,
+                      pretrainIterations: first?.iterations ?? 0, firstEpochLoss: first?.firstEpochLoss?.total,
+                      lastEpochLoss: first?.lastEpochLoss?.total, rows: rows,
                       totalSeconds: Date().timeIntervalSince(start))
         return (result, details)
+    }
+
+    /// One encoder's linear probe (cached features) and kNN scores on the val part.
+    struct Evaluation {
+        var kind: String
+        var linear: ClassifierTrainingConfig
+        var outcome: ClassifierTrainingOutcome
+        var knn: KNNClassifier
+        var scores: [Float]
+        var classes: Int
+        var labels: [Int]
+        var testFeatures: FeatureSet
+
+        func details(checkpoint: String, dataDirectory: String, device: String) -> Details {
+            let linearSummary = EvaluationSummary(
+                protocolName: "linear", dataset: dataDirectory, trainSplit: "train", testSplit: "val", stream: "joint",
+                checkpoint: checkpoint, encoder: kind, hyperParameters: EvaluationSummary.describe(linear, mode: .cachedFeatures),
+                outcome: outcome, device: device)
+            let knnSummary = EvaluationSummary(
+                protocolName: "knn", dataset: dataDirectory, trainSplit: "train", testSplit: "val", stream: "joint",
+                checkpoint: checkpoint, encoder: kind, hyperParameters: ["k": "\(knn.k)", "temperature": "\(knn.temperature)"],
+                report: ClassificationMetrics.report(scores: scores, classes: classes, labels: labels), seconds: 0,
+                device: device)
+            return Details(evaluations: [linearSummary, knnSummary], testRepresentations: testFeatures)
+        }
+    }
+
+    func evaluate(_ source: EncoderSource, name: String, train: EvaluationSet, test: EvaluationSet, classes: Int,
+                  shape: EncoderShape, device: Device) throws -> (row: Row, evaluation: Evaluation) {
+        let loaded = try EncoderLoader.load(source, layout: .ntuRGBD, numClass: classes, device: device, randomShape: shape)
+        let extractor = FeatureExtractor(encoder: loaded.encoder, batchSize: 128)
+        let trainFeatures = try extractor.representations(of: train)
+        let testFeatures = try extractor.representations(of: test)
+        var linear = ClassifierTrainingConfig.linearEvaluation
+        linear.epochs = linearEpochs
+        linear.steps = [linearEpochs * 4 / 5]
+        let classifier = try ClassifierTrainer(encoder: loaded.encoder, config: linear, mode: .cachedFeatures,
+                                               stream: .joint, layout: .ntuRGBD)
+        let outcome = try classifier.run(trainFeatures: trainFeatures, testFeatures: testFeatures)
+        let knn = KNNClassifier(k: min(knnNeighbours, train.count))
+        let scores = try knn.scores(bank: trainFeatures, test: testFeatures, classes: classes, device: device)
+        let knnTop1 = ClassificationMetrics.topK(scores: scores, classes: classes, labels: test.labels, k: 1)
+        let row = Row(encoder: name, linearTop1: outcome.last.top1, linearBestTop1: outcome.best.top1, knnTop1: knnTop1)
+        return (row, Evaluation(kind: loaded.kind, linear: linear, outcome: outcome, knn: knn, scores: scores,
+                                classes: classes, labels: test.labels, testFeatures: testFeatures))
     }
 }

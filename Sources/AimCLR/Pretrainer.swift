@@ -15,6 +15,8 @@ public struct PretrainSummary: Codable, Sendable {
     public var checkpoint: String?
     /// The run stopped early on request (a signal); `checkpoint` holds where it stood.
     public var stopped = false
+    /// The kNN monitor's top-1 at each epoch it measured, in order (empty without a monitor).
+    public var monitorTop1: [Double] = []
 }
 
 /// Runs AimCLR (or SkeletonCLR) pretraining: data, model, schedule, logs, checkpoints, resume.
@@ -274,7 +276,10 @@ public final class Pretrainer {
                                      ("epoch/lr", lr), ("epoch/iterations_per_second", Float(itPerSecond))])
             try DataParallelChecks.requireSameState(model, when: "after epoch \(epoch)", collective: collective)
             if trained > 0 && writesFiles {
-                try recordHealth(epoch: epoch, monitor: knnMonitor, detector: detector, log: log, text: text, board: board)
+                if let top1 = try recordHealth(epoch: epoch, monitor: knnMonitor, detector: detector, log: log, text: text,
+                                               board: board) {
+                    summary.monitorTop1.append(top1)
+                }
             }
             try board?.flush()
             let stopping = epoch < config.numEpoch && agreeToStop()
@@ -309,8 +314,10 @@ extension Pretrainer {
 
     /// The epoch's health: embedding statistics of its last batch, the kNN top-1 when due, and a
     /// collapse warning when they say so; in every log and on the console.
+    /// Returns the kNN top-1 when it was measured.
+    @discardableResult
     func recordHealth(epoch: Int, monitor knnMonitor: KNNMonitor?, detector: CollapseDetector,
-                      log: JSONLinesWriter, text: TextLog, board: TensorBoardWriter?) throws {
+                      log: JSONLinesWriter, text: TextLog, board: TensorBoardWriter?) throws -> Double? {
         let health = measureHealth()
         var top1: Double?, monitorSeconds: Double?
         if let m = knnMonitor, epoch % monitor.every == 0 || epoch == config.numEpoch {
@@ -347,6 +354,7 @@ extension Pretrainer {
             warn(warning)
             try text.line(warning)
         }
+        return top1
     }
 }
 
