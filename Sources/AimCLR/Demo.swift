@@ -34,7 +34,7 @@ public struct Demo {
         // A few hundred iterations instead of ~94,000: a short queue, a key encoder that follows
         // the query encoder within that horizon (the reference's 0.999 needs thousands), real
         // negatives from the first update on (with random ones the short run collapses), and the
-        // learning rate that gave the best linear probe among 0.0005, 0.001, 0.003 and 0.01 (see
+        // learning rate that gave the best linear probe among 0.0002, 0.0005, 0.001, 0.003 and 0.01 (see
         // the README's small-data section).
         c.baseLR = 0.0005
         c.momentum = 0.99
