@@ -247,7 +247,6 @@ public final class AimCLRModel {
         let b = splits.subBatch, d = config.featureDim
         let sampleLength = view.count / localBatch
         var sub = [Float](repeating: 0, count: b * sampleLength)
-        var keys = [Float](repeating: 0, count: localBatch * d)
         for c in 0..<splits.splits {
             let rows = order[(c * b)..<((c + 1) * b)]
             view.withUnsafeBufferPointer { v in
@@ -257,12 +256,11 @@ public final class AimCLRModel {
             try encoderK.forward(context.input, context: context, training: true,
                                  dropout: dropoutKeys(encoder: 1, view: dropoutSite &+ UInt32(c) &* 16))
             device.l2NormalizeForward(x: context.output, epsilon: 1e-12, y: kSplit)
-            let normalized = device.read(kSplit)
-            normalized.withUnsafeBufferPointer { n in
-                keys.withUnsafeMutableBufferPointer { ShuffledKeyBatches.scatter(n, rows: rows, rowLength: d, into: $0) }
+            // Each key back to its sample's row, on the device (no read-back inside the step).
+            for (j, r) in rows.enumerated() {
+                device.copy(kSplit, srcOffset: j * d, to: k, dstOffset: r * d, count: d)
             }
         }
-        keys.withUnsafeBufferPointer { device.upload($0, to: k) }
     }
 
     /// Everything of a step but the SGD update and the enqueue: forwards, momentum update of the

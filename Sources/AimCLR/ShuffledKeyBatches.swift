@@ -33,12 +33,4 @@ struct ShuffledKeyBatches {
             (destination.baseAddress! + j * rowLength).update(from: from, count: rowLength)
         }
     }
-
-    /// The inverse of `gather`: row j of `source` goes to row `rows[j]` of `destination`.
-    static func scatter(_ source: UnsafeBufferPointer<Float>, rows: ArraySlice<Int>, rowLength: Int,
-                        into destination: UnsafeMutableBufferPointer<Float>) {
-        for (j, r) in rows.enumerated() {
-            (destination.baseAddress! + r * rowLength).update(from: source.baseAddress! + j * rowLength, count: rowLength)
-        }
-    }
 }

@@ -17,11 +17,15 @@ final class CLIBadInputTests: XCTestCase {
     }
 
     /// Runs `aimclr args` in `directory` with its output in files (no pipe can fill up).
-    static func aimclr(_ args: [String], in directory: String) throws -> Result {
+    /// `environment` entries are added to this process's environment.
+    static func aimclr(_ args: [String], in directory: String, environment: [String: String] = [:]) throws -> Result {
         let p = Process()
         p.executableURL = try aimclrBinary()
         p.arguments = args
         p.currentDirectoryURL = URL(fileURLWithPath: directory)
+        if !environment.isEmpty {
+            p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         let out = directory + "/.stdout-\(UUID().uuidString)", err = directory + "/.stderr-\(UUID().uuidString)"
         FileManager.default.createFile(atPath: out, contents: nil)
         FileManager.default.createFile(atPath: err, contents: nil)

@@ -5,26 +5,11 @@ import XCTest
 /// through the built executable (CLBlast's parameter overrides hold for a whole process, so the
 /// tuning runs in its own).
 final class TuneCommandTests: XCTestCase {
-    struct Result { var status: Int32; var stdout: String; var stderr: String }
+    typealias Result = CLIBadInputTests.Result
 
+    /// The built binary with its own tuning cache (`none`: no cache).
     func aimclr(_ args: [String], cache: String? = nil) throws -> Result {
-        let p = Process()
-        p.executableURL = try aimclrBinary()
-        p.arguments = args
-        var env = ProcessInfo.processInfo.environment
-        env["AIMCLR_TUNING_CACHE"] = cache ?? "none"
-        p.environment = env
-        let dir = NSTemporaryDirectory()
-        let out = dir + "/.tune-out-\(UUID().uuidString)", err = dir + "/.tune-err-\(UUID().uuidString)"
-        FileManager.default.createFile(atPath: out, contents: nil)
-        FileManager.default.createFile(atPath: err, contents: nil)
-        defer { unlink(out); unlink(err) }
-        p.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: out))
-        p.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: err))
-        try p.run()
-        p.waitUntilExit()
-        return Result(status: p.terminationStatus, stdout: (try? String(contentsOfFile: out, encoding: .utf8)) ?? "",
-                      stderr: (try? String(contentsOfFile: err, encoding: .utf8)) ?? "")
+        try CLIBadInputTests.aimclr(args, in: NSTemporaryDirectory(), environment: ["AIMCLR_TUNING_CACHE": cache ?? "none"])
     }
 
     func folder() throws -> String {
