@@ -20,47 +20,36 @@ extension OpenCLDevice {
     }
 
     public func dropoutForward(x: Tensor, p: Float, key: RandomKey, slice: DropoutSampleSlice?, y: Tensor) {
-        if let s = slice, !s.isWhole { slicedDropout("dropoutForward", x, p, key, s, y) } else { dropout("dropoutForward", x, p, key, y) }
+        dropout("dropoutForward", x, p, key, slice, y)
     }
 
     public func dropoutBackward(dy: Tensor, p: Float, key: RandomKey, slice: DropoutSampleSlice?, dx: Tensor) {
-        if let s = slice, !s.isWhole { slicedDropout("dropoutBackward", dy, p, key, s, dx) } else { dropout("dropoutBackward", dy, p, key, dx) }
+        dropout("dropoutBackward", dy, p, key, slice, dx)
     }
 
-    /// A rank's part of the batch with the whole batch's mask (`DropoutSampleSlice`): one
-    /// work-item per element, each drawing its global element's Philox block.
-    private func slicedDropout(_ name: String, _ x: Tensor, _ p: Float, _ key: RandomKey, _ s: DropoutSampleSlice,
-                               _ y: Tensor) {
-        guard let cost = errors.check({ try OpContract.dropout(name, x: x, p: p, y: y, slice: s) }) else { return }
+    /// y = x·1/(1−p) where key.uniform(i) >= p, else 0; p == 0 copies. A rank's part of the batch
+    /// (`DropoutSampleSlice`, not the whole) draws the whole batch's mask: one work-item per
+    /// element, each drawing its global element's Philox block.
+    private func dropout(_ name: String, _ x: Tensor, _ p: Float, _ key: RandomKey, _ slice: DropoutSampleSlice?,
+                         _ y: Tensor) {
+        let part = slice.flatMap { $0.isWhole ? nil : $0 }
+        guard let cost = errors.check({ try OpContract.dropout(name, x: x, p: p, y: y, slice: part) }) else { return }
         let n = x.count
         if p == 0 {
             if x.buffer !== y.buffer { copy(x, srcOffset: 0, to: y, dstOffset: 0, count: n) }
             return
         }
         let scale: Float = p < 1 ? 1 / (1 - p) : 0
+        let k0 = UInt32(truncatingIfNeeded: key.seed), k1 = UInt32(truncatingIfNeeded: key.seed >> 32)
         op(name, cost) {
-            launch(CLKernel.dropout_apply_slice(.tensor(x), .tensor(y), .int(n), .float(p), .float(scale),
-                                                .uint(UInt32(truncatingIfNeeded: key.seed)),
-                                                .uint(UInt32(truncatingIfNeeded: key.seed >> 32)),
-                                                .uint(key.stream), .uint(key.step), .int(s.samples),
-                                                .int(s.globalSamples), .int(s.offset), .int(s.inner)), count: n)
-        }
-    }
-
-    /// y = x·1/(1−p) where key.uniform(i) >= p, else 0; p == 0 copies.
-    private func dropout(_ name: String, _ x: Tensor, _ p: Float, _ key: RandomKey, _ y: Tensor) {
-        guard let cost = errors.check({ try OpContract.dropout(name, x: x, p: p, y: y) }) else { return }
-        let n = x.count
-        if p == 0 {
-            if x.buffer !== y.buffer { copy(x, srcOffset: 0, to: y, dstOffset: 0, count: n) }
-            return
-        }
-        let scale: Float = p < 1 ? 1 / (1 - p) : 0
-        op(name, cost) {
-            launch(CLKernel.dropout_apply(.tensor(x), .tensor(y), .int(n), .float(p), .float(scale),
-                                          .uint(UInt32(truncatingIfNeeded: key.seed)),
-                                          .uint(UInt32(truncatingIfNeeded: key.seed >> 32)), .uint(key.stream),
-                                          .uint(key.step)), count: (n + 3) / 4)
+            if let s = part {
+                launch(CLKernel.dropout_apply_slice(.tensor(x), .tensor(y), .int(n), .float(p), .float(scale), .uint(k0),
+                                                    .uint(k1), .uint(key.stream), .uint(key.step), .int(s.samples),
+                                                    .int(s.globalSamples), .int(s.offset), .int(s.inner)), count: n)
+            } else {
+                launch(CLKernel.dropout_apply(.tensor(x), .tensor(y), .int(n), .float(p), .float(scale), .uint(k0),
+                                              .uint(k1), .uint(key.stream), .uint(key.step)), count: (n + 3) / 4)
+            }
         }
     }
 
