@@ -19,6 +19,9 @@ struct KNNCommand: ParsableCommand {
 
     @Option(parsing: .unconditional, help: "Neighbours.") var k: Int = 200
     @Option(help: "Vote temperature T (weight exp(s / T)).") var temperature: Float = 0.1
+    @Flag(name: .customLong("standardize-features"),
+          help: "Standardise each feature dimension with the memory bank's mean and std before the L2 normalisation (not in the reference protocol).")
+    var standardizeFeatures = false
 
     func validate() throws {
         guard k >= 1 else { throw CommandFailure("--k must be at least 1 (got \(k))") }
@@ -48,13 +51,13 @@ struct KNNCommand: ParsableCommand {
         let bank = try extractor.representations(of: train, label: "features train")
         let queries = try extractor.representations(of: test, label: "features test")
         guard lead else { return }
-        let knn = KNNClassifier(k: k, temperature: temperature)
+        let knn = KNNClassifier(k: k, temperature: temperature, standardize: standardizeFeatures)
         let report = try knn.evaluate(bank: bank, test: queries, device: device)
         var summary = EvaluationSummary(protocolName: "knn", dataset: evaluation.data, trainSplit: evaluation.trainPart,
                                         testSplit: evaluation.testPart, stream: evaluation.stream.rawValue,
                                         checkpoint: evaluation.source.summary, encoder: loaded.kind,
                                         hyperParameters: ["k": "\(k)", "temperature": "\(temperature)",
-                                                          "feature": "pooled \(bank.dimension)-d representation, L2-normalised",
+                                                          "feature": "pooled \(bank.dimension)-d representation, " + (standardizeFeatures ? "standardised with the bank's per-dimension mean and std, then " : "") + "L2-normalised",
                                                           "batch_size": "\(evaluation.batchSize)"],
                                         report: report, seconds: Date().timeIntervalSince(started), device: device.name)
         summary.provenance = provenance

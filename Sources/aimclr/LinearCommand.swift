@@ -32,11 +32,18 @@ struct LinearCommand: ParsableCommand {
     @Option(name: .customLong("eval-interval"), parsing: .unconditional, help: "Evaluate every N epochs (and at the last).") var evalInterval: Int = 5
     @Flag(name: .customLong("recompute-features"), help: "Run the frozen encoder on every batch of every epoch (slow path).")
     var recomputeFeatures = false
+    @Flag(name: .customLong("standardize-features"),
+          help: ArgumentHelp("Standardise each feature dimension with the training part's mean and std before the fc (a BatchNorm without affine parameters, as MAE's probe); the saved fc is folded back to read raw features.",
+                             discussion: "Not in the reference protocol. Use it when the representations are nearly parallel (short pretraining, small sets): lr 3.0 on raw features then diverges."))
+    var standardizeFeatures = false
 
     func validate() throws {
         guard epochs >= 1 else { throw CommandFailure("--epochs must be at least 1 (got \(epochs))") }
         guard evalInterval >= 1 else { throw CommandFailure("--eval-interval must be at least 1 (got \(evalInterval))") }
         guard learningRate.isFinite, learningRate > 0 else { throw CommandFailure("--lr must be positive (got \(learningRate))") }
+        if standardizeFeatures && recomputeFeatures {
+            throw CommandFailure("--standardize-features works on cached features; drop --recompute-features")
+        }
     }
 
     func run() throws {
@@ -58,6 +65,7 @@ struct LinearCommand: ParsableCommand {
         let mode: ClassifierTrainingMode = recomputeFeatures ? .frozenEncoder : .cachedFeatures
         let trainer = try ClassifierTrainer(encoder: loaded.encoder, config: c, mode: mode,
                                             stream: evaluation.skeletonStream, layout: try evaluation.skeletonLayout())
+        trainer.standardizeFeatures = standardizeFeatures
         try trainer.share(over: collective)
         let progress = ProgressReporter()
         progress.silent = !lead
@@ -70,7 +78,7 @@ struct LinearCommand: ParsableCommand {
         let summary = EvaluationSummary(protocolName: "linear", dataset: evaluation.data, trainSplit: evaluation.trainPart,
                                         testSplit: evaluation.testPart, stream: evaluation.stream.rawValue,
                                         checkpoint: evaluation.source.summary, encoder: loaded.kind,
-                                        hyperParameters: EvaluationSummary.describe(c, mode: mode), outcome: outcome,
+                                        hyperParameters: EvaluationSummary.describe(c, mode: mode, standardized: standardizeFeatures), outcome: outcome,
                                         device: device.name)
         // Checked writable at the start; this names --out should the folder have changed since.
         try reportingErrors("--out \(evaluation.out)") {

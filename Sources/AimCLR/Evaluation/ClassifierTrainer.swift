@@ -120,6 +120,10 @@ public final class ClassifierTrainer {
     public var shouldStop: () -> Bool = { false }
     /// Called with the state of a run stopped inside an epoch.
     public var onStop: ((ClassifierTrainingState) throws -> Void)?
+    /// Cached-feature path only: standardise the representations with the training part's
+    /// per-dimension statistics before the fc (`FeatureStandardization`); the saved fc is folded
+    /// back so that it reads the raw representations.
+    public var standardizeFeatures = false
     /// The ranks of a data-parallel job (see `share(over:)`).
     public private(set) var collective: Collective = SingleProcess()
     private var gradientSum: StagedTensorSum?
@@ -203,6 +207,9 @@ public final class ClassifierTrainer {
                 throw EvaluationError.shape(what: set.source, detail: "\(what) label \(bad) outside the \(classes) classes of the classifier")
             }
         }
+        if standardizeFeatures && mode != .cachedFeatures {
+            throw EvaluationError.invalidSetting(name: "feature standardisation", detail: "needs cached features (got \(mode.rawValue))")
+        }
         let started = Date()
         let extractor = FeatureExtractor(encoder: encoder, batchSize: config.batchSize, stream: stream, layout: layout,
                                          progress: progress)
@@ -211,10 +218,22 @@ public final class ClassifierTrainer {
             guard state == nil else {
                 throw EvaluationError.invalidSetting(name: "training", detail: "cached-feature training does not resume")
             }
-            let cachedTrain = try extractor.representations(of: train, label: "features train")
-            let cachedTest = try extractor.representations(of: test, label: "features test")
+            var cachedTrain = try extractor.representations(of: train, label: "features train")
+            var cachedTest = try extractor.representations(of: test, label: "features test")
             progress?.finish("features cached: train \(train.count) x \(cachedTrain.dimension), test \(test.count)")
+            let standardization = standardizeFeatures ? FeatureStandardization(fitting: cachedTrain) : nil
+            if let s = standardization {
+                cachedTrain = s.apply(cachedTrain)
+                cachedTest = s.apply(cachedTest)
+            }
             var outcome = try run(trainFeatures: cachedTrain, testFeatures: cachedTest)
+            if let s = standardization {
+                outcome.bestState = s.fold(state: outcome.bestState)
+                let head = s.fold(state: encoder.exportState().filter { $0.name.hasPrefix("fc.") })
+                _ = try encoder.loadStateDict(Dictionary(uniqueKeysWithValues: head.map { ($0.name, $0.tensor) }), strict: false) {
+                    $0.hasPrefix("fc.")
+                }
+            }
             outcome.seconds = Date().timeIntervalSince(started)
             return .finished(outcome)
         }

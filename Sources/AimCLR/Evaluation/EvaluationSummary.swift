@@ -73,8 +73,9 @@ public struct EvaluationSummary: Codable, Sendable {
     }
 
     /// The training hyper-parameters as strings for the result file.
-    public static func describe(_ c: ClassifierTrainingConfig, mode: ClassifierTrainingMode) -> [String: String] {
+    public static func describe(_ c: ClassifierTrainingConfig, mode: ClassifierTrainingMode, standardized: Bool = false) -> [String: String] {
         [
+            "features": standardized ? "standardised with the training part's per-dimension mean and std" : "raw",
             "epochs": "\(c.epochs)", "base_lr": "\(c.baseLR)", "lr_steps": "\(c.steps)", "momentum": "\(c.momentum)",
             "weight_decay": "\(c.weightDecay)", "batch_size": "\(c.batchSize)", "eval_interval": "\(c.evalInterval)",
             "gradient_clip": c.gradientClip.map { "\($0)" } ?? "none", "augmentation": c.augment ? "crop+shear" : "none",

@@ -10,9 +10,12 @@ public struct KNNClassifier {
     public var temperature: Float
     /// Test rows per similarity GEMM on the device.
     public var blockRows: Int
+    /// Standardise both sets with the bank's per-dimension statistics before the L2 normalisation
+    /// (`FeatureStandardization`); off in the reference protocol.
+    public var standardize = false
 
-    public init(k: Int = 200, temperature: Float = 0.1, blockRows: Int = 256) {
-        self.k = k; self.temperature = temperature; self.blockRows = blockRows
+    public init(k: Int = 200, temperature: Float = 0.1, standardize: Bool = false, blockRows: Int = 256) {
+        self.k = k; self.temperature = temperature; self.standardize = standardize; self.blockRows = blockRows
     }
 
     /// Rows scaled to unit L2 norm (a zero row stays zero), as `F.normalize(dim=1)`.
@@ -41,8 +44,11 @@ public struct KNNClassifier {
         }
         guard bank.count > 0 else { throw EvaluationError.shape(what: "kNN", detail: "empty memory bank") }
         let d = bank.dimension, nb = bank.count, kk = min(k, nb)
-        let bankTensor = try device.tensor(Self.normalized(bank.values, dimension: d), shape: [nb, d])
-        let queries = Self.normalized(test.values, dimension: d)
+        let standardization = standardize ? FeatureStandardization(fitting: bank) : nil
+        let bankValues = standardization.map { $0.apply(bank).values } ?? bank.values
+        let testValues = standardization.map { $0.apply(test).values } ?? test.values
+        let bankTensor = try device.tensor(Self.normalized(bankValues, dimension: d), shape: [nb, d])
+        let queries = Self.normalized(testValues, dimension: d)
         var out = [Float](repeating: 0, count: test.count * classes)
         let rows = max(1, min(blockRows, test.count))
         var tensors: [Int: (query: Tensor, sims: Tensor)] = [:]
