@@ -24,6 +24,8 @@ struct EvaluationOptions: ParsableArguments {
     @Option(name: .customLong("num-class"), parsing: .unconditional, help: "Classes of the classifier (default: the largest label + 1).") var numClass: Int?
     @Option(name: .customLong("hidden-channels"), parsing: .unconditional, help: "Width of blocks 1-4 for --random-init (16 in the reference; checkpoints carry their own).")
     var hiddenChannels: Int = 16
+    @Option(name: .customLong("hidden-dim"), parsing: .unconditional, help: "Width of block 10 and of the representation for --random-init (256 in the reference; checkpoints carry their own). Match the pretrained encoder's when comparing against it.")
+    var hiddenDim: Int = 256
     @Option(help: "Random seed (shuffle, augmentation, classifier and --random-init weights).") var seed: UInt64 = 0
     @Option(help: "Output folder for the result JSON and the saved logits.") var out: String = "runs/eval"
     @Flag(name: .customLong("no-tensorboard"), help: "Do not write TensorBoard event files to OUT/tensorboard.") var noTensorBoard = false
@@ -36,6 +38,7 @@ struct EvaluationOptions: ParsableArguments {
         guard batchSize > 0, batchSize <= 1 << 16 else { throw CommandFailure("--batch-size must be in 1...\(1 << 16) (got \(batchSize))") }
         if let n = numClass, n < 1 { throw CommandFailure("--num-class must be at least 1 (got \(n))") }
         guard hiddenChannels > 0 else { throw CommandFailure("--hidden-channels must be positive (got \(hiddenChannels))") }
+        guard hiddenDim > 0 else { throw CommandFailure("--hidden-dim must be positive (got \(hiddenDim))") }
         try OutputLocation.requireFolder(out, flag: "--out")
     }
 
@@ -67,6 +70,7 @@ struct EvaluationOptions: ParsableArguments {
     func loadEncoder(classes: Int, device: Device) throws -> EncoderLoader.Loaded {
         var shape = EncoderShape()
         shape.hiddenChannels = hiddenChannels
+        shape.hiddenDim = hiddenDim
         let loaded = try EncoderLoader.load(source, layout: try skeletonLayout(), numClass: classes, device: device,
                                             randomShape: shape, headSeed: seed)
         if let path = checkpoint, let warning = RecordedStream.mismatch(checkpoint: path, evaluatedOn: skeletonStream) {

@@ -86,6 +86,10 @@ struct PretrainCommand: ParsableCommand {
     @Option(name: .customLong("monitor-samples"), parsing: .unconditional, help: "Samples of the memory bank and of the test set each, evenly spread (default: 2048).")
     var monitorSamples: Int = 2048
     @Flag(name: .customLong("no-monitor"), help: "Do not measure kNN top-1 during training.") var noMonitor = false
+    @Option(name: .customLong("monitor-k"), parsing: .unconditional, help: "Neighbours of the kNN monitor, as `aimclr knn --k` (default: 200; on small sets use at most the samples per class).")
+    var monitorK: Int = 200
+    @Flag(name: .customLong("monitor-standardize"), help: "Standardise the monitor's features with the bank's per-dimension mean and std, as `aimclr knn --standardize-features`.")
+    var monitorStandardize = false
     @Flag(help: "Print the per-op time breakdown at the end.") var profile = false
     @Flag(name: .customLong("no-tensorboard"), help: "Do not write TensorBoard event files to WORK_DIR/tensorboard.") var noTensorBoard = false
 
@@ -173,6 +177,8 @@ struct PretrainCommand: ParsableCommand {
         m.data = monitorData
         m.every = monitorEvery
         m.samples = monitorSamples
+        m.k = monitorK
+        m.standardize = monitorStandardize
         return m
     }
 

@@ -193,6 +193,9 @@ final class CLIBadInputTests: XCTestCase {
 
     func testBadNumbersNameTheFlag() throws {
         try assertCleanFailure(["knn", "--random-init", "--data", "D", "--k", "0", "--device", "cpu", "--out", "OUT"], names: ["--k"])
+        try assertCleanFailure(["knn", "--random-init", "--data", "D", "--hidden-dim", "0", "--out", "OUT"], names: ["--hidden-dim", "0"])
+        try assertCleanFailure(["linear", "--random-init", "--data", "D", "--standardize-features", "--recompute-features", "--out", "OUT"],
+                               names: ["--standardize-features", "--recompute-features"])
         try assertCleanFailure(["linear", "--random-init", "--data", "D", "--epochs", "-1", "--out", "OUT"], names: ["--epochs", "-1"])
         try assertCleanFailure(["pretrain", "--data", "D", "--work-dir", "OUT", "--epochs", "-1"], names: ["--epochs", "-1"])
         try assertCleanFailure(["pretrain", "--data", "D", "--work-dir", "OUT", "--epochs", "1", "--batch-size", "64", "--device", "cpu"],

@@ -134,6 +134,19 @@ final class TrainingHealthTests: XCTestCase {
     }
 
     func testMonitorEqualsKNNCommandOnTheSavedCheckpoint() throws {
+        try assertMonitorEqualsKNNCommand(KNNMonitorSettings(), knnFlags: [])
+    }
+
+    /// The small-data monitor (few neighbours, standardised features) is `aimclr knn` with the same flags.
+    func testSmallDataMonitorEqualsKNNCommandWithTheSameFlags() throws {
+        var m = KNNMonitorSettings()
+        m.k = 3
+        m.standardize = true
+        try assertMonitorEqualsKNNCommand(m, knnFlags: ["--k", "3", "--standardize-features"])
+    }
+
+    private func assertMonitorEqualsKNNCommand(_ monitor: KNNMonitorSettings, knnFlags: [String],
+                                               file: StaticString = #filePath, line: UInt = #line) throws {
         let data = try folderWithValPart(train: 16, val: 10)
         var c = Tiny.config(batch: 4, queue: 8)
         c.numEpoch = 1
@@ -142,6 +155,7 @@ final class TrainingHealthTests: XCTestCase {
         var warnings: [String] = []
         let trainer = try Pretrainer(config: c, device: CPUDevice(), warn: { warnings.append($0) })
         trainer.tensorBoard = false
+        trainer.monitor = monitor
         let summary = try trainer.run(resume: false)
         let records = try String(contentsOfFile: c.workDir + "/log.jsonl", encoding: .utf8).split(separator: "\n")
             .compactMap { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
@@ -159,15 +173,16 @@ final class TrainingHealthTests: XCTestCase {
 
         let out = data + "/knn"
         let r = try CLIBadInputTests.aimclr(["knn", "--checkpoint", try XCTUnwrap(summary.checkpoint), "--data", data,
-                                             "--batch-size", "4", "--device", "cpu", "--out", out, "--no-tensorboard"], in: data)
+                                             "--batch-size", "4", "--device", "cpu", "--out", out, "--no-tensorboard"] + knnFlags, in: data)
         XCTAssertEqual(r.status, 0, r.stderr)
         let knn = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/knn_result.json"))) as! [String: Any]
-        XCTAssertEqual(monitored, try XCTUnwrap(knn["top1"] as? Double))
+        XCTAssertEqual(monitored, try XCTUnwrap(knn["top1"] as? Double), file: file, line: line)
     }
 
     func testMonitorFlagsAreValidatedNamingTheFlag() throws {
         let data = try Tiny.datasetFolder(samples: 8, seed: 3)
         for (flags, message) in [(["--monitor-every", "0"], "--monitor-every must be at least 1 (got 0)"),
+                                 (["--monitor-k", "0"], "--monitor-k must be at least 1 (got 0)"),
                                  (["--monitor-samples", "-1"], "--monitor-samples must be in 1...16777216 (got -1)"),
                                  (["--monitor-data", data], "--monitor-data \(data): no val_position.npy with val_label.pkl in that folder"),
                                  (["--monitor-data", data, "--no-monitor"], "give --monitor-data or --no-monitor, not both")] {

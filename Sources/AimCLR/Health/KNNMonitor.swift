@@ -16,7 +16,7 @@ final class KNNMonitor {
         bank = full.count > settings.samples ? try full.subset(Self.spread(count: full.count, cap: settings.samples), source: "(monitor)") : full
         test = fullTest.count > settings.samples
             ? try fullTest.subset(Self.spread(count: fullTest.count, cap: settings.samples), source: "(monitor)") : fullTest
-        classifier = KNNClassifier(k: settings.k, temperature: settings.temperature)
+        classifier = KNNClassifier(k: settings.k, temperature: settings.temperature, standardize: settings.standardize)
     }
 
     /// `cap` indices spread evenly over 0..<count, in order (the same samples every epoch and run).

@@ -10,9 +10,11 @@ public struct KNNMonitorSettings: Sendable {
     public var every = 1
     /// At most this many samples of the memory bank and of the test part each.
     public var samples = 2048
-    /// The `aimclr knn` defaults.
+    /// The `aimclr knn` defaults (`--monitor-k`, `--monitor-standardize` change them as
+    /// `aimclr knn --k`, `--standardize-features` do).
     public var k = 200
     public var temperature: Float = 0.1
+    public var standardize = false
 
     public init() {}
 
@@ -21,6 +23,7 @@ public struct KNNMonitorSettings: Sendable {
     }
 
     public func validate() throws {
+        guard k >= 1 else { throw Invalid(description: "--monitor-k must be at least 1 (got \(k))") }
         guard every >= 1 else { throw Invalid(description: "--monitor-every must be at least 1 (got \(every))") }
         guard samples >= 1, samples <= 1 << 24 else {
             throw Invalid(description: "--monitor-samples must be in 1...\(1 << 24) (got \(samples))")
