@@ -11,6 +11,8 @@ public struct Demo {
     public var pretrain: PretrainConfig
     public var linearEpochs = 100
     public var knnNeighbours = 200
+    /// The second linear probe's lr, on standardised features (`FeatureStandardization`).
+    public var standardizedLinearLR: Float = 0.1
     /// Pretraining seeds: each pretrains and is evaluated; the table gives each and the median.
     public var seeds: [UInt64] = [0, 1, 2]
     public var dataDirectory: String
@@ -48,12 +50,17 @@ public struct Demo {
     /// One row of the result table.
     public struct Row: Codable, Sendable {
         public var encoder: String
+        /// The reference linear protocol (raw features, lr 3.0): last and best evaluation.
         public var linearTop1: Double
         public var linearBestTop1: Double
+        /// The same probe on standardised features (lr `standardizedLinearLR`), last evaluation.
+        public var standardizedLinearTop1: Double
         public var knnTop1: Double
-        /// Pretrained rows: the seed and the kNN monitor's top-1 after each epoch.
-        public var seed: UInt64?
+        /// The seed (of the pretraining, or of the random weights).
+        public var seed: UInt64
+        /// Pretrained rows: the kNN monitor's top-1 after each epoch; nil for random encoders.
         public var monitorTop1: [Double]?
+        public var isRandom: Bool { monitorTop1 == nil }
     }
 
     public struct Result: Codable, Sendable {
@@ -70,13 +77,15 @@ public struct Demo {
         public var totalSeconds: Double
 
         /// The pretrained rows (one per seed).
-        public var pretrained: [Row] { rows.filter { $0.seed != nil } }
+        public var pretrained: [Row] { rows.filter { !$0.isRandom } }
+        /// The random encoders (one per seed, the same seeds).
+        public var random: [Row] { rows.filter(\.isRandom) }
         /// Median of the pretrained rows' linear top-1 (last epoch).
         public var medianLinearTop1: Double? { Demo.median(pretrained.map(\.linearTop1)) }
         public var medianKNNTop1: Double? { Demo.median(pretrained.map(\.knnTop1)) }
     }
 
-    static func median(_ v: [Double]) -> Double? {
+    public static func median(_ v: [Double]) -> Double? {
         guard !v.isEmpty else { return nil }
         let s = v.sorted()
         return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
@@ -123,19 +132,22 @@ public struct Demo {
                 throw PretrainConfig.ConfigError.invalid(key: "work_dir", detail: "pretraining wrote no checkpoint")
             }
             log("evaluating the encoder of seed \(seed)")
-            let (row, evaluation) = try evaluate(.checkpoint(path: checkpoint), name: "AimCLR seed \(seed)", train: train,
+            let (row, evaluation) = try evaluate(.checkpoint(path: checkpoint), name: "AimCLR seed \(seed)", seed: seed, train: train,
                                                  test: test, classes: classes, shape: shape, device: device)
-            rows.append(Row(encoder: row.encoder, linearTop1: row.linearTop1, linearBestTop1: row.linearBestTop1,
-                            knnTop1: row.knnTop1, seed: seed, monitorTop1: summary.monitorTop1))
+            var pretrained = row
+            pretrained.monitorTop1 = summary.monitorTop1
+            rows.append(pretrained)
             if details == nil {
                 // Named as the work folder was given (the checkpoint's own URL is absolute).
                 let named = config.workDir + "/" + URL(fileURLWithPath: checkpoint).lastPathComponent
                 details = evaluation.details(checkpoint: named, dataDirectory: dataDirectory, device: device.name)
             }
         }
-        log("evaluating the random init encoder")
-        rows.append(try evaluate(.randomInit(seed: 1), name: "random init", train: train, test: test, classes: classes,
-                                 shape: shape, device: device).row)
+        for seed in seeds {
+            log("evaluating the random init encoder of seed \(seed)")
+            rows.append(try evaluate(.randomInit(seed: seed), name: "random init seed \(seed)", seed: seed, train: train, test: test,
+                                     classes: classes, shape: shape, device: device).row)
+        }
         let result = Result(device: device.name, classes: classes, trainSamples: train.count, testSamples: test.count,
                       chance: classes > 0 ? 1 / Double(classes) : 0, pretrainSeconds: pretrainSeconds,
                       pretrainIterations: first?.iterations ?? 0, firstEpochLoss: first?.firstEpochLoss?.total,
@@ -169,7 +181,7 @@ public struct Demo {
         }
     }
 
-    func evaluate(_ source: EncoderSource, name: String, train: EvaluationSet, test: EvaluationSet, classes: Int,
+    func evaluate(_ source: EncoderSource, name: String, seed: UInt64, train: EvaluationSet, test: EvaluationSet, classes: Int,
                   shape: EncoderShape, device: Device) throws -> (row: Row, evaluation: Evaluation) {
         let loaded = try EncoderLoader.load(source, layout: .ntuRGBD, numClass: classes, device: device, randomShape: shape)
         let extractor = FeatureExtractor(encoder: loaded.encoder, batchSize: 128)
@@ -181,10 +193,17 @@ public struct Demo {
         let classifier = try ClassifierTrainer(encoder: loaded.encoder, config: linear, mode: .cachedFeatures,
                                                stream: .joint, layout: .ntuRGBD)
         let outcome = try classifier.run(trainFeatures: trainFeatures, testFeatures: testFeatures)
+        var standardizedConfig = linear
+        standardizedConfig.baseLR = standardizedLinearLR
+        let standardization = FeatureStandardization(fitting: trainFeatures)
+        let standardized = try ClassifierTrainer(encoder: loaded.encoder, config: standardizedConfig, mode: .cachedFeatures,
+                                                 stream: .joint, layout: .ntuRGBD)
+            .run(trainFeatures: standardization.apply(trainFeatures), testFeatures: standardization.apply(testFeatures))
         let knn = KNNClassifier(k: min(knnNeighbours, train.count))
         let scores = try knn.scores(bank: trainFeatures, test: testFeatures, classes: classes, device: device)
         let knnTop1 = ClassificationMetrics.topK(scores: scores, classes: classes, labels: test.labels, k: 1)
-        let row = Row(encoder: name, linearTop1: outcome.last.top1, linearBestTop1: outcome.best.top1, knnTop1: knnTop1)
+        let row = Row(encoder: name, linearTop1: outcome.last.top1, linearBestTop1: outcome.best.top1,
+                      standardizedLinearTop1: standardized.last.top1, knnTop1: knnTop1, seed: seed)
         return (row, Evaluation(kind: loaded.kind, linear: linear, outcome: outcome, knn: knn, scores: scores,
                                 classes: classes, labels: test.labels, testFeatures: testFeatures))
     }

@@ -12,7 +12,8 @@ struct DemoCommand: ParsableCommand {
         Writes the synthetic dataset to --data when it is absent, pretrains a reduced encoder (hidden 8/64, \
         batch 32, queue 256 filled by a warm-up, lr 0.0005 then 0.00005 after epoch 3, key momentum 0.99) for five \
         epochs once per seed (--seeds, default 3), and evaluates each pretrained encoder and a randomly initialised \
-        one with the linear protocol (on cached features) and cosine kNN. Prints the kNN monitor per epoch, a table \
+        one of each seed with two linear probes on cached features (the reference protocol on raw features, lr 3.0, \
+        and the same probe on standardised features, lr 0.1) and cosine kNN. Prints the kNN monitor per epoch, a table \
         with the median over the seeds and their spread, and writes \
         WORK_DIR/demo_result.json and WORK_DIR/report.html (see `aimclr report`): the run's curves, the pretrained \
         encoder's confusion matrices and a t-SNE of its val representations.
@@ -63,19 +64,30 @@ struct DemoCommand: ParsableCommand {
                          + "untrained keys, so the loss rises while the encoder learns; read the kNN monitor instead", first, last))
         }
         print("")
-        print("encoder               linear (last)   linear (best*)   kNN (k=200)")
+        print("encoder                 linear (reference)   linear (standardised)   kNN (k=\(demo.knnNeighbours))")
+        print("                         last     best*       last")
         for row in r.rows {
             print(row.encoder.padding(toLength: 22, withPad: " ", startingAt: 0)
-                  + "   " + pct(row.linearTop1) + "          " + pct(row.linearBestTop1) + "        " + pct(row.knnTop1))
+                  + " " + pct(row.linearTop1) + "   " + pct(row.linearBestTop1) + "     " + pct(row.standardizedLinearTop1)
+                  + "                 " + pct(row.knnTop1))
         }
         print("* best evaluated epoch, selected on the test set as the reference does")
-        let linear = r.pretrained.map(\.linearTop1), knn = r.pretrained.map(\.knnTop1)
-        if let medianLinear = r.medianLinearTop1, let medianKNN = r.medianKNNTop1, let random = r.rows.last, random.seed == nil {
-            print(String(format: "median of %d seeds: linear %.1f%% (%.1f-%.1f), kNN %.1f%% (%.1f-%.1f); "
-                         + "pretrained vs random: %+.1f points linear, %+.1f points kNN", linear.count,
-                         medianLinear * 100, (linear.min() ?? 0) * 100, (linear.max() ?? 0) * 100,
-                         medianKNN * 100, (knn.min() ?? 0) * 100, (knn.max() ?? 0) * 100,
-                         (medianLinear - random.linearTop1) * 100, (medianKNN - random.knnTop1) * 100))
+        print(String(format: "reference probe: raw features, lr 3.0; standardised: per-dimension mean/std of the train part, lr %g "
+                     + "(a random encoder's features are nearly parallel and lr 3.0 cannot fit them)", demo.standardizedLinearLR))
+        func spread(_ rows: [Demo.Row], _ value: (Demo.Row) -> Double) -> String {
+            let v = rows.map(value)
+            return String(format: "%.1f%% (%.1f-%.1f)", (Demo.median(v) ?? 0) * 100, (v.min() ?? 0) * 100, (v.max() ?? 0) * 100)
+        }
+        for (what, rows) in [("pretrained", r.pretrained), ("random init", r.random)] where !rows.isEmpty {
+            print("median of \(rows.count) \(what): linear \(spread(rows) { $0.linearTop1 }) reference, "
+                  + "\(spread(rows) { $0.standardizedLinearTop1 }) standardised; kNN \(spread(rows) { $0.knnTop1 })")
+        }
+        let median = { (rows: [Demo.Row], value: (Demo.Row) -> Double) in Demo.median(rows.map(value)) ?? 0 }
+        if !r.pretrained.isEmpty && !r.random.isEmpty {
+            print(String(format: "pretrained vs random (medians): %+.1f points linear (reference), %+.1f (standardised), %+.1f kNN",
+                         (median(r.pretrained) { $0.linearTop1 } - median(r.random) { $0.linearTop1 }) * 100,
+                         (median(r.pretrained) { $0.standardizedLinearTop1 } - median(r.random) { $0.standardizedLinearTop1 }) * 100,
+                         (median(r.pretrained) { $0.knnTop1 } - median(r.random) { $0.knnTop1 }) * 100))
         }
         print(String(format: "total %.0f s; results in %@/demo_result.json", r.totalSeconds, workDir))
         if let details {

@@ -26,7 +26,9 @@ struct LinearCommand: ParsableCommand {
     @OptionGroup var evaluation: EvaluationOptions
 
     @Option(parsing: .unconditional, help: "Epochs.") var epochs: Int = 100
-    @Option(name: .customLong("lr"), help: "Base learning rate.") var learningRate: Float = 3.0
+    @Option(name: .customLong("lr"), help: "Base learning rate (default: 3.0, the reference's; 0.1 with --standardize-features).")
+    var learningRateGiven: Float?
+    var learningRate: Float { learningRateGiven ?? (standardizeFeatures ? 0.1 : 3.0) }
     @Option(name: .customLong("lr-steps"), parsing: .upToNextOption, help: "Epochs after which lr drops x0.1.") var lrSteps: [Int] = [80]
     @Option(name: .customLong("weight-decay"), help: "Weight decay.") var weightDecay: Float = 0
     @Option(name: .customLong("eval-interval"), parsing: .unconditional, help: "Evaluate every N epochs (and at the last).") var evalInterval: Int = 5

@@ -28,11 +28,12 @@ final class DemoTests: XCTestCase {
         demo.seeds = [0, 1]
         let (result, details) = try demo.runWithDetails(device: CPUDevice(threads: 1)) { _ in }
 
-        XCTAssertEqual(result.rows.map(\.encoder), ["AimCLR seed 0", "AimCLR seed 1", "random init"])
+        XCTAssertEqual(result.rows.map(\.encoder), ["AimCLR seed 0", "AimCLR seed 1", "random init seed 0", "random init seed 1"])
         XCTAssertEqual(result.pretrained.map(\.seed), [0, 1])
+        XCTAssertEqual(result.random.map(\.seed), [0, 1])
         XCTAssertEqual(result.pretrained.map { $0.monitorTop1?.count }, [2, 2])
         for row in result.rows {
-            XCTAssertTrue((0...1).contains(row.linearTop1) && (0...1).contains(row.knnTop1), "\(row)")
+            XCTAssertTrue([row.linearTop1, row.standardizedLinearTop1, row.knnTop1].allSatisfy { (0...1).contains($0) }, "\(row)")
         }
         // Two seeds: the median is their mean; the seeds trained different encoders.
         let linear = result.pretrained.map(\.linearTop1)
