@@ -43,6 +43,26 @@ final class DemoTests: XCTestCase {
         XCTAssertNotEqual(try Data(contentsOf: URL(fileURLWithPath: root + "/runs/pretrain/epoch2_model.safetensors")),
                           try Data(contentsOf: URL(fileURLWithPath: root + "/runs/pretrain-seed1/epoch2_model.safetensors")))
         XCTAssertEqual(details?.testRepresentations.labels.count, 32)
+        // The standardised probe starts from a fresh fc, not from the reference probe's trained one:
+        // it equals a probe trained alone on the standardised features of the same encoder.
+        let d = CPUDevice(threads: 1)
+        let train = try EvaluationSet.open(directory: root + "/data", part: .train)
+        let test = try EvaluationSet.open(directory: root + "/data", part: .val)
+        var shape = EncoderShape()
+        shape.hiddenChannels = 4
+        shape.hiddenDim = 16
+        let row = try demo.evaluate(.randomInit(seed: 0), name: "r", seed: 0, train: train, test: test, classes: result.classes,
+                                    shape: shape, device: d).row
+        let alone = try EncoderLoader.load(.randomInit(seed: 0), layout: .ntuRGBD, numClass: result.classes, device: d, randomShape: shape)
+        let extractor = FeatureExtractor(encoder: alone.encoder, batchSize: 128)
+        let (trainFeatures, testFeatures) = (try extractor.representations(of: train), try extractor.representations(of: test))
+        let s = FeatureStandardization(fitting: trainFeatures)
+        var c = ClassifierTrainingConfig.linearEvaluation
+        c.epochs = demo.linearEpochs; c.steps = [demo.linearEpochs * 4 / 5]; c.baseLR = demo.standardizedLinearLR
+        let probe = try ClassifierTrainer(encoder: alone.encoder, config: c, mode: .cachedFeatures)
+            .run(trainFeatures: s.apply(trainFeatures), testFeatures: s.apply(testFeatures))
+        XCTAssertEqual(row.standardizedLinearTop1, probe.last.top1)
+        XCTAssertEqual(row.standardizedLinearTop1, result.random[0].standardizedLinearTop1)
         XCTAssertEqual(Demo.median([3, 1, 2]), 2)
         XCTAssertNil(Demo.median([]))
     }
