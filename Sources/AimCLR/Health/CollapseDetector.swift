@@ -54,6 +54,8 @@ public struct CollapseDetector: Sendable {
     public static func warning(epoch: Int, reason: String) -> String {
         "warning: epoch \(epoch): the embeddings have collapsed (\(reason)); likely causes: a queue of stale or random keys, "
             + "too high a learning rate, K too large for the data set or a key encoder that lags; try --queue-warmup, "
-            + "a lower --base-lr, a smaller --queue-size (well below the training-set size) or a lower --momentum"
+            + "a lower --base-lr, a smaller --queue-size (well below the training-set size) or a lower --momentum. "
+            + "The projections can collapse while the backbone keeps useful features: read the kNN monitor, and evaluate "
+            + "with `aimclr linear --standardize-features` against a random encoder of the same widths"
     }
 }
