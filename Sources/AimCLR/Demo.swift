@@ -60,6 +60,8 @@ public struct Demo {
         public var seed: UInt64
         /// Pretrained rows: the kNN monitor's top-1 after each epoch; nil for random encoders.
         public var monitorTop1: [Double]?
+        /// Pretrained rows: the monitor on the untrained encoder, before the first update.
+        public var untrainedMonitorTop1: Double?
         public var isRandom: Bool { monitorTop1 == nil }
     }
 
@@ -136,6 +138,7 @@ public struct Demo {
                                                  test: test, classes: classes, shape: shape, device: device)
             var pretrained = row
             pretrained.monitorTop1 = summary.monitorTop1
+            pretrained.untrainedMonitorTop1 = summary.untrainedMonitorTop1
             rows.append(pretrained)
             if details == nil {
                 // Named as the work folder was given (the checkpoint's own URL is absolute).

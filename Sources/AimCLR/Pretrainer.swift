@@ -17,6 +17,9 @@ public struct PretrainSummary: Codable, Sendable {
     public var stopped = false
     /// The kNN monitor's top-1 at each epoch it measured, in order (empty without a monitor).
     public var monitorTop1: [Double] = []
+    /// The kNN monitor's top-1 of the untrained query encoder, measured before the first update of
+    /// a fresh run (nil on a resume or without a monitor): the baseline the epochs are read against.
+    public var untrainedMonitorTop1: Double?
 }
 
 /// Runs AimCLR (or SkeletonCLR) pretraining: data, model, schedule, logs, checkpoints, resume.
@@ -212,6 +215,9 @@ public final class Pretrainer {
         }
         let perEpoch = iterationsPerEpoch
         var summary = PretrainSummary(device: device.name, epochs: 0, iterations: 0, secondsPerIteration: 0)
+        if let m = knnMonitor, startEpoch == 1 && model.iteration == 0 {
+            summary.untrainedMonitorTop1 = try recordUntrainedMonitor(m, log: log, text: text, board: board)
+        }
         var lastCheckpoint: String?
         var trainedSeconds = 0.0, trainedIterations = 0
         let total = max(0, config.numEpoch - startEpoch + 1) * perEpoch
@@ -310,6 +316,21 @@ extension Pretrainer {
         var flag = [shouldStop() ? 1.0 : 0]
         collective.allReduceSum(&flag)
         return flag[0] > 0
+    }
+
+    /// The kNN top-1 of the query encoder before any update (epoch 0): a `"type": "monitor"` record,
+    /// a `monitor 0:` line and `health/knn_top1` at step 0.
+    func recordUntrainedMonitor(_ m: KNNMonitor, log: JSONLinesWriter, text: TextLog, board: TensorBoardWriter?) throws -> Double {
+        let started = Date()
+        let top1 = try m.top1(encoder: model.encoderQ, batchSize: config.batchSize, stream: config.stream,
+                              layout: try SkeletonLayout.resolve(config.layout))
+        let seconds = Date().timeIntervalSince(started)
+        try log.append(UntrainedMonitorRecord(knnTop1: top1, knnSamples: [m.bank.count, m.test.count], monitorSeconds: seconds))
+        let line = String(format: "monitor 0 (untrained encoder): kNN top-1 %.2f%% (%.2f s)", top1 * 100, seconds)
+        progress.finish(line)
+        try text.line(line)
+        board?.add(step: 0, [("health/knn_top1", Float(top1))])
+        return top1
     }
 
     /// The epoch's health: embedding statistics of its last batch, the kNN top-1 when due, and a

@@ -57,7 +57,8 @@ struct DemoCommand: ParsableCommand {
                      r.pretrainSeconds, r.pretrained.count))
         for row in r.pretrained {
             let monitor = (row.monitorTop1 ?? []).map { String(format: "%.1f", $0 * 100) }.joined(separator: " ")
-            print("kNN monitor, seed \(row.seed ?? 0), after each epoch (%): \(monitor)")
+            let untrained = row.untrainedMonitorTop1.map { String(format: "untrained %.1f, ", $0 * 100) } ?? ""
+            print("kNN monitor, seed \(row.seed) (%): \(untrained)after each epoch \(monitor)")
         }
         if let first = r.firstEpochLoss, let last = r.lastEpochLoss, last >= first {
             print(String(format: "loss %.3f -> %.3f: the first epoch's mean holds the few easy steps against the warm-up's "

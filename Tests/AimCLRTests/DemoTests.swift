@@ -32,6 +32,7 @@ final class DemoTests: XCTestCase {
         XCTAssertEqual(result.pretrained.map(\.seed), [0, 1])
         XCTAssertEqual(result.random.map(\.seed), [0, 1])
         XCTAssertEqual(result.pretrained.map { $0.monitorTop1?.count }, [2, 2])
+        XCTAssertTrue(result.pretrained.allSatisfy { ($0.untrainedMonitorTop1 ?? -1) >= 0 }, "\(result.pretrained)")
         for row in result.rows {
             XCTAssertTrue([row.linearTop1, row.standardizedLinearTop1, row.knnTop1].allSatisfy { (0...1).contains($0) }, "\(row)")
         }

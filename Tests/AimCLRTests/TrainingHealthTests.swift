@@ -23,6 +23,25 @@ final class TrainingHealthTests: XCTestCase {
         XCTAssertEqual(RecipeCheck.notes(scaled, samples: 40091), [], "linearly scaled lr")
     }
 
+    /// configs/small-data.yaml loads without unknown keys, holds the recipe of the README's MSR
+    /// table, and passes the recipe check on MSR's 291 training sequences, where the reference
+    /// recipe is noted (its K 32768 exceeds the set).
+    func testSmallDataConfigPassesTheRecipeCheckWhereTheReferenceRecipeIsNoted() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let (c, unknown) = try PretrainConfig.load(yaml: root.appendingPathComponent("configs/small-data.yaml").path)
+        XCTAssertEqual(unknown, [])
+        XCTAssertEqual([c.hiddenChannels, c.hiddenDim, c.featureDim, c.batchSize, c.queueSize, c.numEpoch, c.miningEpoch],
+                       [8, 64, 64, 32, 128, 40, 24])
+        XCTAssertEqual(c.baseLR, 0.01)
+        XCTAssertEqual(c.momentum, 0.99)
+        XCTAssertEqual(c.steps, [32])
+        XCTAssertTrue(c.queueWarmup)
+        XCTAssertEqual(RecipeCheck.notes(c, samples: 291), [])
+        let reference = RecipeCheck.notes(PretrainConfig(), samples: 291)
+        XCTAssertEqual(reference.count, 1, "\(reference)")
+        XCTAssertTrue(reference[0].hasPrefix("note: queue K 32768 >= the 291 training samples"), reference[0])
+    }
+
     func testBadRecipesAreNoted() {
         var c = PretrainConfig()
         c.numEpoch = 1
@@ -160,6 +179,12 @@ final class TrainingHealthTests: XCTestCase {
         let records = try String(contentsOfFile: c.workDir + "/log.jsonl", encoding: .utf8).split(separator: "\n")
             .compactMap { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
         let health = try XCTUnwrap(records.first { $0["type"] as? String == "health" })
+        // Before the first update: the untrained encoder's kNN, logged as epoch 0.
+        let untrained = try XCTUnwrap(records.first { $0["type"] as? String == "monitor" })
+        XCTAssertEqual(untrained["epoch"] as? Int, 0)
+        XCTAssertEqual(untrained["knnTop1"] as? Double, summary.untrainedMonitorTop1, file: file, line: line)
+        XCTAssertLessThan(try XCTUnwrap(records.firstIndex { $0["type"] as? String == "monitor" }),
+                          try XCTUnwrap(records.firstIndex { $0["type"] as? String == "iteration" }))
         let monitored = try XCTUnwrap(health["knnTop1"] as? Double)
         XCTAssertEqual(health["knnSamples"] as? [Int], [16, 10])
         XCTAssertEqual(health["collapse"] as? Bool, warnings.contains { $0.hasPrefix("warning: epoch 1: the embeddings have collapsed") })

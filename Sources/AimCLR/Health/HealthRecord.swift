@@ -13,3 +13,13 @@ struct HealthRecord: Encodable {
     var collapse: Bool
     var collapseReason: String?
 }
+
+/// The `"type": "monitor"` record of `log.jsonl` written before the first update of a fresh run:
+/// the kNN top-1 of the untrained query encoder (epoch 0).
+struct UntrainedMonitorRecord: Encodable {
+    var type = "monitor"
+    var epoch = 0
+    var knnTop1: Double
+    var knnSamples: [Int]
+    var monitorSeconds: Double
+}
