@@ -253,6 +253,12 @@ struct PretrainCommand: ParsableCommand {
             print(String(format: "communication (rank 0): %.3f s/iteration in %d collectives, %.2f MB sent per iteration",
                          t.seconds / n, t.calls, Double(t.bytes) / n / 1e6))
         }
+        if let last = summary.monitorTop1.last {
+            let from = summary.untrainedMonitorTop1.map { String(format: "untrained %.1f%% -> ", $0 * 100) } ?? ""
+            let rise = summary.untrainedMonitorTop1.map { String(format: " (%+.1f points)", (last - $0) * 100) } ?? ""
+            print("kNN monitor: " + from + String(format: "last %.1f%%", last * 100) + rise
+                  + "; compare encoders with `aimclr linear --standardize-features` and a --random-init of the same widths")
+        }
         if let ckpt = summary.checkpoint { print("checkpoint: \(ckpt)") }
         if profile { printProfile(device.profile()) }
     }

@@ -77,6 +77,9 @@ final class CLIBadInputTests: XCTestCase {
                                         "--queue-size", "8", "--hidden-channels", "4", "--max-iterations", "1",
                                         "--device", "cpu"], in: root)
         XCTAssertEqual(pretrain.status, 0, pretrain.stderr)
+        // D has a val part, so the monitor ran, before the first update and after the epoch.
+        XCTAssertTrue(pretrain.stdout.contains("kNN monitor: untrained "), pretrain.stdout)
+        XCTAssertTrue(pretrain.stdout.contains("points); compare encoders with `aimclr linear --standardize-features`"), pretrain.stdout)
         try FileManager.default.createDirectory(atPath: f.k20, withIntermediateDirectories: true)
         for (part, n) in [("train", 8), ("val", 4)] {
             let w = try NpyWriter(path: f.k20 + "/\(part)_position.npy", dtype: .float32, shape: [n, 3, 50, 20, 2])
