@@ -23,11 +23,11 @@ public enum KinectV1OutputLayout: String, CaseIterable, Sendable {
         }
     }
 
-    /// The `(3, maxFrames, V, 2)` block the part files hold (body slot 2 stays 0, as for a
-    /// one-person NTU sample), zero-padded; a longer recording is centre-cropped to
-    /// `maxFrames`. Returns the block and the frames it holds.
-    public func sample(_ r: KinectV1Recording, maxFrames: Int) -> (values: [Float], frames: Int) {
-        let joints = sourceJoints, v = joints.count, bodies = 2
+    /// The `(3, maxFrames, V, bodies)` block the part files hold, zero-padded; a longer recording
+    /// is centre-cropped to `maxFrames`. With 2 body slots (NTU's shape) the second stays 0, as
+    /// for a one-person NTU sample. Returns the block and the frames it holds.
+    public func sample(_ r: KinectV1Recording, maxFrames: Int, bodies: Int = 2) -> (values: [Float], frames: Int) {
+        let joints = sourceJoints, v = joints.count
         let length = min(r.frameCount, maxFrames)
         let first = (r.frameCount - length) / 2
         var out = [Float](repeating: 0, count: 3 * maxFrames * v * bodies)

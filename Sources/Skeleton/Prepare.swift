@@ -114,6 +114,10 @@ public struct PrepareOptions: Sendable {
     public var pkuEndInclusive = false
     /// Kinect v1 datasets: the joint layout written (their own 20 joints, or mapped onto NTU-25).
     public var kinectV1Layout = KinectV1OutputLayout.kinectV1
+    /// Body slots M of the Kinect v1 part files: 2 (NTU's shape, the second slot zero) or 1. The
+    /// empty slot adds the same features to every sample's representation (see the README's
+    /// small-data section).
+    public var kinectV1Bodies = 2
     /// MSR Action3D only: keep just the sequences `files_used_in_cvpr12_paper.txt` lists.
     public var msrPaperSubset = false
     /// UTKinect only: the label file (default: the data folder's `actionLabel_modified.txt`,

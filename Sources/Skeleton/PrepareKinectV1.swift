@@ -167,7 +167,8 @@ extension DatasetPreparation {
             let mine = inputs.filter { $0.part == part }
             let skippedBefore = report.skipped.count
             let writer = try PartWriter(part: part, directory: outputDirectory, frames: frame50.targetFrames, rawFrames: options.maxFrames,
-                                        joints: target.layout.jointCount, writeRaw: options.writeRawArrays)
+                                        joints: target.layout.jointCount, bodies: options.kinectV1Bodies,
+                                        writeRaw: options.writeRawArrays)
             for (i, input) in mine.enumerated() {
                 do {
                     let reading = try input.read()
@@ -179,7 +180,7 @@ extension DatasetPreparation {
                             report.skipped.append(SkippedSample(file: input.file, reason: "\(s.origin): no tracked frame (every one of its \(s.recording.frameCount) frames has a joint at exactly 0, 0, 0)"))
                             continue
                         }
-                        let block = target.sample(tracked, maxFrames: options.maxFrames)
+                        let block = target.sample(tracked, maxFrames: options.maxFrames, bodies: options.kinectV1Bodies)
                         do {
                             try writer.add(raw: block.values, validFrames: block.frames, name: s.name, label: s.label, frame50: frame50)
                             report.droppedFrames += dropped

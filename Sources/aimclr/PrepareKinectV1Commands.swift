@@ -13,17 +13,23 @@ struct KinectV1PrepareOptions: ParsableArguments {
         Kinect 1-20, NTU 21 spine shoulder = Kinect 3 shoulder centre, NTU 22-23 left hand tip and thumb = \
         Kinect 8 left hand, NTU 24-25 right hand tip and thumb = Kinect 12 right hand).
         """, valueName: "layout")) var layout: KinectV1OutputLayout = .kinectV1
+    @Option(parsing: .unconditional, help: ArgumentHelp(
+        "Body slots M written: 2 (NTU's shape; the second slot stays zero) or 1. These sets hold one person; "
+            + "the empty second slot adds the same features to every representation, and on MSR it is what makes "
+            + "the projections collapse (README: Small data).", valueName: "1|2")) var bodies: Int = 2
     @Option(parsing: .unconditional, help: "Frames of the normalised sequences.") var frames: Int = 50
     @Flag(help: "Also write the raw 300-frame ST-GCN arrays {part}_data.npy.") var keepStgcnArrays = false
 
     func validate() throws {
         guard frames >= 1, frames <= 10_000 else { throw CommandFailure("--frames must be in 1...10000, got \(frames)") }
+        guard bodies == 1 || bodies == 2 else { throw CommandFailure("--bodies must be 1 or 2, got \(bodies)") }
         try OutputLocation.requireFolder(out, flag: "--out")
     }
 
     var prepare: PrepareOptions {
         var o = prepareOptions(frames: frames, keepRaw: keepStgcnArrays)
         o.kinectV1Layout = layout
+        o.kinectV1Bodies = bodies
         return o
     }
 
@@ -39,7 +45,7 @@ struct KinectV1PrepareOptions: ParsableArguments {
 let kinectV1OutputHelp = """
     Outputs, as for `prepare ntu`: {train,val}_position.npy float32 (N, 3, FRAMES, V, 2) after the \
     frame50 normalisation (centred on the shoulder centre, rotated so the shoulders lie on x), with \
-    V = 20 (--layout kinect-v1) or 25 (--layout ntu-rgb+d) and the second body slot zero; \
+    V = 20 (--layout kinect-v1) or 25 (--layout ntu-rgb+d) and the second body slot zero (--bodies 1: one slot); \
     {train,val}_label.pkl (names, 0-based labels); with --keep-stgcn-arrays {train,val}_data.npy \
     (N, 3, 300, V, 2); class_names.txt (one name per line, by label, for `aimclr report \
     --class-names`). Frames with a joint at exactly (0, 0, 0) are untracked and dropped before \

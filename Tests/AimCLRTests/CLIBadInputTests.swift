@@ -197,6 +197,7 @@ final class CLIBadInputTests: XCTestCase {
     func testBadNumbersNameTheFlag() throws {
         try assertCleanFailure(["knn", "--random-init", "--data", "D", "--k", "0", "--device", "cpu", "--out", "OUT"], names: ["--k"])
         try assertCleanFailure(["knn", "--random-init", "--data", "D", "--hidden-dim", "0", "--out", "OUT"], names: ["--hidden-dim", "0"])
+        try assertCleanFailure(["prepare", "msr", "--skeletons", "D", "--out", "OUT", "--bodies", "3"], names: ["--bodies must be 1 or 2, got 3"])
         try assertCleanFailure(["linear", "--random-init", "--data", "D", "--standardize-features", "--recompute-features", "--out", "OUT"],
                                names: ["--standardize-features", "--recompute-features"])
         try assertCleanFailure(["linear", "--random-init", "--data", "D", "--epochs", "-1", "--out", "OUT"], names: ["--epochs", "-1"])

@@ -131,6 +131,18 @@ final class KinectV1PrepareTests: XCTestCase {
             XCTAssertEqual(y, d[1], accuracy: 1e-6, "joint \(sdk)")
             XCTAssertEqual((x * x + z * z).squareRoot(), (d[0] * d[0] + d[2] * d[2]).squareRoot(), accuracy: 1e-5, "joint \(sdk)")
         }
+
+        // One body slot: the same samples, each the first slot of the two-slot file.
+        let one = try makeTempDir(self)
+        options.kinectV1Bodies = 1
+        options.parts = [.val]
+        _ = try DatasetPreparation.prepareMSRAction3D(input: archive, outputDirectory: one, options: options)
+        let single = try NpyArray.read(one + "/val_position.npy", expecting: .float32)
+        let double = try NpyArray.read(dir + "/val_position.npy", expecting: .float32)
+        XCTAssertEqual(single.shape, [275, 3, 50, 20, 1])
+        XCTAssertEqual(try LabelFile.read(one + "/val_label.pkl").names, try LabelFile.read(dir + "/val_label.pkl").names)
+        let two = double.floats()
+        XCTAssertEqual(single.floats(), stride(from: 0, to: two.count, by: 2).map { two[$0] })
     }
 
     func testMSRPaperSubsetAndMalformedFilesNameTheLine() throws {
