@@ -194,23 +194,17 @@ public struct Demo {
         linear.epochs = linearEpochs
         linear.steps = [linearEpochs * 4 / 5]
         // Both probes start from the same freshly initialised fc.
-        let freshHead = Dictionary(uniqueKeysWithValues: loaded.encoder.exportState().filter { $0.name.hasPrefix("fc.") }
-            .map { ($0.name, $0.tensor) })
+        let freshHead = loaded.encoder.classifierState()
         let classifier = try ClassifierTrainer(encoder: loaded.encoder, config: linear, mode: .cachedFeatures,
                                                stream: .joint, layout: .ntuRGBD)
         let outcome = try classifier.run(trainFeatures: trainFeatures, testFeatures: testFeatures)
         var standardizedConfig = linear
         standardizedConfig.baseLR = standardizedLinearLR
         let standardization = FeatureStandardization(fitting: trainFeatures)
-        let rawProbe = loaded.encoder.exportState().filter { $0.name.hasPrefix("fc.") }
-        _ = try loaded.encoder.loadStateDict(freshHead, strict: false) { $0.hasPrefix("fc.") }
+        try loaded.encoder.loadClassifierState(freshHead)
         let standardized = try ClassifierTrainer(encoder: loaded.encoder, config: standardizedConfig, mode: .cachedFeatures,
                                                  stream: .joint, layout: .ntuRGBD)
             .run(trainFeatures: standardization.apply(trainFeatures), testFeatures: standardization.apply(testFeatures))
-        // The report shows the reference probe's classifier.
-        _ = try loaded.encoder.loadStateDict(Dictionary(uniqueKeysWithValues: rawProbe.map { ($0.name, $0.tensor) }), strict: false) {
-            $0.hasPrefix("fc.")
-        }
         let knn = KNNClassifier(k: min(knnNeighbours, train.count))
         let scores = try knn.scores(bank: trainFeatures, test: testFeatures, classes: classes, device: device)
         let knnTop1 = ClassificationMetrics.topK(scores: scores, classes: classes, labels: test.labels, k: 1)

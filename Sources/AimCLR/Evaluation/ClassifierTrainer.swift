@@ -229,10 +229,7 @@ public final class ClassifierTrainer {
             var outcome = try run(trainFeatures: cachedTrain, testFeatures: cachedTest)
             if let s = standardization {
                 outcome.bestState = s.fold(state: outcome.bestState)
-                let head = s.fold(state: encoder.exportState().filter { $0.name.hasPrefix("fc.") })
-                _ = try encoder.loadStateDict(Dictionary(uniqueKeysWithValues: head.map { ($0.name, $0.tensor) }), strict: false) {
-                    $0.hasPrefix("fc.")
-                }
+                try encoder.loadClassifierState(s.fold(state: encoder.classifierState()))
             }
             outcome.seconds = Date().timeIntervalSince(started)
             return .finished(outcome)
