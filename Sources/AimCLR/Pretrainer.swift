@@ -41,6 +41,9 @@ public final class Pretrainer {
     public var tensorBoard = true
     /// The kNN top-1 measured during training (see `KNNMonitorSettings`).
     public var monitor = KNNMonitorSettings()
+    /// The untrained query encoder's representation rank (a fresh run with a monitor), the
+    /// reference of the dimensional-collapse warning.
+    var untrainedRank: Double?
     /// The training samples as loaded (after skipped bad samples): the kNN monitor's memory bank.
     let trainingData: NpyArray
     let trainingLabels: [Int]
@@ -216,7 +219,7 @@ public final class Pretrainer {
         let perEpoch = iterationsPerEpoch
         var summary = PretrainSummary(device: device.name, epochs: 0, iterations: 0, secondsPerIteration: 0)
         if let m = knnMonitor, startEpoch == 1 && model.iteration == 0 {
-            summary.untrainedMonitorTop1 = try recordUntrainedMonitor(m, log: log, text: text, board: board)
+            (summary.untrainedMonitorTop1, untrainedRank) = try recordUntrainedMonitor(m, log: log, text: text, board: board)
         }
         var lastCheckpoint: String?
         var trainedSeconds = 0.0, trainedIterations = 0
@@ -320,17 +323,20 @@ extension Pretrainer {
 
     /// The kNN top-1 of the query encoder before any update (epoch 0): a `"type": "monitor"` record,
     /// a `monitor 0:` line and `health/knn_top1` at step 0.
-    func recordUntrainedMonitor(_ m: KNNMonitor, log: JSONLinesWriter, text: TextLog, board: TensorBoardWriter?) throws -> Double {
+    func recordUntrainedMonitor(_ m: KNNMonitor, log: JSONLinesWriter, text: TextLog, board: TensorBoardWriter?) throws
+        -> (top1: Double, representationRank: Double) {
         let started = Date()
-        let top1 = try m.top1(encoder: model.encoderQ, batchSize: config.batchSize, stream: config.stream,
-                              layout: try SkeletonLayout.resolve(config.layout))
+        let (top1, rank) = try m.measure(encoder: model.encoderQ, batchSize: config.batchSize, stream: config.stream,
+                                         layout: try SkeletonLayout.resolve(config.layout))
         let seconds = Date().timeIntervalSince(started)
-        try log.append(UntrainedMonitorRecord(knnTop1: top1, knnSamples: [m.bank.count, m.test.count], monitorSeconds: seconds))
-        let line = String(format: "monitor 0 (untrained encoder): kNN top-1 %.2f%% (%.2f s)", top1 * 100, seconds)
+        try log.append(UntrainedMonitorRecord(knnTop1: top1, representationRank: rank, knnSamples: [m.bank.count, m.test.count],
+                                              monitorSeconds: seconds))
+        let line = String(format: "monitor 0 (untrained encoder): kNN top-1 %.2f%%, representation rank %.1f of %d (%.2f s)",
+                          top1 * 100, rank, config.hiddenDim, seconds)
         progress.finish(line)
         try text.line(line)
-        board?.add(step: 0, [("health/knn_top1", Float(top1))])
-        return top1
+        board?.add(step: 0, [("health/knn_top1", Float(top1)), ("health/representation_rank", Float(rank))])
+        return (top1, rank)
     }
 
     /// The epoch's health: embedding statistics of its last batch, the kNN top-1 when due, and a
@@ -340,26 +346,29 @@ extension Pretrainer {
     func recordHealth(epoch: Int, monitor knnMonitor: KNNMonitor?, detector: CollapseDetector,
                       log: JSONLinesWriter, text: TextLog, board: TensorBoardWriter?) throws -> Double? {
         let health = measureHealth()
-        var top1: Double?, monitorSeconds: Double?
+        var top1: Double?, rank: Double?, monitorSeconds: Double?
         if let m = knnMonitor, epoch % monitor.every == 0 || epoch == config.numEpoch {
             let started = Date()
-            top1 = try m.top1(encoder: model.encoderQ, batchSize: config.batchSize, stream: config.stream,
-                              layout: try SkeletonLayout.resolve(config.layout))
+            (top1, rank) = try m.measure(encoder: model.encoderQ, batchSize: config.batchSize, stream: config.stream,
+                                         layout: try SkeletonLayout.resolve(config.layout))
             monitorSeconds = Date().timeIntervalSince(started)
         }
         let d = config.featureDim
         let reason = detector.verdict(health, dimension: d)
+        let rankWarning = rank.flatMap { r in untrainedRank.flatMap { RepresentationRank.collapseWarning(epoch: epoch, rank: r, untrained: $0) } }
         try log.append(HealthRecord(epoch: epoch, alignment: health.alignment, uniformity: health.uniformity,
                                     dimensionStd: health.dimensionStd, positiveLogit: health.positiveLogit,
                                     negativeLogit: health.negativeLogit,
                                     dimensionStdThreshold: CollapseDetector.stdThreshold(dimension: d),
-                                    knnTop1: top1, knnSamples: top1 == nil ? nil : knnMonitor.map { [$0.bank.count, $0.test.count] },
+                                    knnTop1: top1, representationRank: rank,
+                                    representationCollapse: rank != nil && untrainedRank != nil ? rankWarning != nil : nil,
+                                    knnSamples: top1 == nil ? nil : knnMonitor.map { [$0.bank.count, $0.test.count] },
                                     monitorSeconds: monitorSeconds, collapse: reason != nil, collapseReason: reason))
         var line = String(format: "health %d: align %.3f  unif %.3f  std %.4f (1/sqrt(d) %.4f)  logits pos %.2f neg %.2f",
                           epoch, health.alignment, health.uniformity, health.dimensionStd, 1 / Double(d).squareRoot(),
                           health.positiveLogit, health.negativeLogit)
-        if let t = top1, let s = monitorSeconds {
-            line += String(format: "  kNN top-1 %.2f%% (%.2f s)", t * 100, s)
+        if let t = top1, let r = rank, let s = monitorSeconds {
+            line += String(format: "  kNN top-1 %.2f%%  rank %.1f (%.2f s)", t * 100, r, s)
         }
         if reason != nil { line += "  COLLAPSE" }
         progress.finish(line)
@@ -369,9 +378,14 @@ extension Pretrainer {
                                           ("health/positive_logit", Float(health.positiveLogit)),
                                           ("health/negative_logit", Float(health.negativeLogit))]
         if let t = top1 { scalars.append(("health/knn_top1", Float(t))) }
+        if let r = rank { scalars.append(("health/representation_rank", Float(r))) }
         board?.add(step: epoch, scalars)
         if let r = reason {
             let warning = CollapseDetector.warning(epoch: epoch, reason: r)
+            warn(warning)
+            try text.line(warning)
+        }
+        if let warning = rankWarning {
             warn(warning)
             try text.line(warning)
         }

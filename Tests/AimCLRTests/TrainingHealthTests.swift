@@ -187,6 +187,10 @@ final class TrainingHealthTests: XCTestCase {
                           try XCTUnwrap(records.firstIndex { $0["type"] as? String == "iteration" }))
         let monitored = try XCTUnwrap(health["knnTop1"] as? Double)
         XCTAssertEqual(health["knnSamples"] as? [Int], [16, 10])
+        XCTAssertGreaterThan(try XCTUnwrap(health["representationRank"] as? Double), 0)
+        XCTAssertEqual(health["representationCollapse"] as? Bool,
+                       warnings.contains { $0.hasPrefix("warning: epoch 1: the backbone's representations have collapsed") })
+        XCTAssertGreaterThan(try XCTUnwrap(records.first { $0["type"] as? String == "monitor" }?["representationRank"] as? Double), 0)
         XCTAssertEqual(health["collapse"] as? Bool, warnings.contains { $0.hasPrefix("warning: epoch 1: the embeddings have collapsed") })
         let header = try XCTUnwrap(records.first { $0["type"] as? String == "header" })
         XCTAssertEqual(header["notes"] as? [String], trainer.recipeNotes)
@@ -234,9 +238,14 @@ final class TrainingHealthTests: XCTestCase {
         let views = Tiny.relatedViews(batch: 4, seed: 5)
         try trainer.model.step(views, epoch: 1)
         let before = trainer.model.encoderQ.exportState()
-        let first = try monitor.top1(encoder: trainer.model.encoderQ, batchSize: 4, stream: .joint, layout: .ntuRGBD)
+        let first = try monitor.measure(encoder: trainer.model.encoderQ, batchSize: 4, stream: .joint, layout: .ntuRGBD)
         XCTAssertEqual(trainer.model.encoderQ.exportState().map(\.tensor), before.map(\.tensor))
-        XCTAssertEqual(try monitor.top1(encoder: trainer.model.encoderQ, batchSize: 4, stream: .joint, layout: .ntuRGBD), first)
+        let again = try monitor.measure(encoder: trainer.model.encoderQ, batchSize: 4, stream: .joint, layout: .ntuRGBD)
+        XCTAssertEqual(again.top1, first.top1)
+        // The rank is that of the bank's eval-mode representations.
+        let bank = try FeatureExtractor(encoder: trainer.model.encoderQ, batchSize: 4).representations(of: monitor.bank)
+        XCTAssertEqual(first.representationRank, RepresentationRank.effectiveRank(bank.values, rows: bank.count, dimension: bank.dimension))
+        XCTAssertGreaterThan(first.representationRank, 1)
 
         trainer.monitor.enabled = false
         XCTAssertNil(try trainer.makeMonitor())

@@ -8,6 +8,10 @@ struct HealthRecord: Encodable {
     /// 0.2/√d: below it the embeddings count as collapsed.
     var dimensionStdThreshold: Double
     var knnTop1: Double?
+    /// Effective rank of the monitor's memory-bank representations (`RepresentationRank`).
+    var representationRank: Double?
+    /// Whether that rank fell below a quarter of the untrained encoder's (nil: not measured).
+    var representationCollapse: Bool?
     var knnSamples: [Int]?
     var monitorSeconds: Double?
     var collapse: Bool
@@ -20,6 +24,7 @@ struct UntrainedMonitorRecord: Encodable {
     var type = "monitor"
     var epoch = 0
     var knnTop1: Double
+    var representationRank: Double
     var knnSamples: [Int]
     var monitorSeconds: Double
 }

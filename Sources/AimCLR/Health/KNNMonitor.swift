@@ -25,11 +25,15 @@ final class KNNMonitor {
         return (0..<n).map { $0 * count / n }
     }
 
-    /// kNN top-1 of `encoder`'s representations (batches of `batchSize`, as `aimclr knn --batch-size`).
-    func top1(encoder: STGCN, batchSize: Int, stream: SkeletonStream, layout: SkeletonLayout) throws -> Double {
+    /// kNN top-1 of `encoder`'s representations (batches of `batchSize`, as `aimclr knn --batch-size`),
+    /// and the effective rank of the memory bank's representations (`RepresentationRank`).
+    func measure(encoder: STGCN, batchSize: Int, stream: SkeletonStream, layout: SkeletonLayout) throws
+        -> (top1: Double, representationRank: Double) {
         let extractor = FeatureExtractor(encoder: encoder, batchSize: batchSize, stream: stream, layout: layout)
         let bankFeatures = try extractor.representations(of: bank)
         let testFeatures = try extractor.representations(of: test)
-        return try classifier.evaluate(bank: bankFeatures, test: testFeatures, device: encoder.device).top1
+        let top1 = try classifier.evaluate(bank: bankFeatures, test: testFeatures, device: encoder.device).top1
+        let rank = RepresentationRank.effectiveRank(bankFeatures.values, rows: bankFeatures.count, dimension: bankFeatures.dimension)
+        return (top1, rank)
     }
 }
