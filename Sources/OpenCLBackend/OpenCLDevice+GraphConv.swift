@@ -49,7 +49,7 @@ extension OpenCLDevice {
     /// it when z holds the channel mix without its bias), then `epilogue`.
     func aggregate(z: Tensor, adjacency: Tensor, importance: Tensor, bias: Tensor?, epilogue: ChannelEpilogue?,
                    y: Tensor, k: Int, r: Int, v: Int, nt: Int) {
-        checkLocalMemory(k * v * v * 4, "graph aggregation")
+        guard fitsLocalMemory(k * v * v * 4, "graph aggregation") else { return }
         let e = epilogueArgs(epilogue, placeholder: z)
         launch(CLKernel.graph_aggregate(.tensor(z), .tensor(adjacency), .tensor(importance), .tensor(bias ?? z),
                                         .tensor(y), .int(k), .int(r), .int(v), .int(nt), .int(bias == nil ? 0 : 1),
@@ -58,12 +58,17 @@ extension OpenCLDevice {
                                         .localBytes(k * v * v * 4)), count: r * v)
     }
 
-    /// Â of all partitions must fit the work-group's local memory (7.5 KiB for K = 3, V = 25).
-    private func checkLocalMemory(_ bytes: Int, _ op: String) {
-        if bytes > info.localMemoryBytes {
-            fatalError(DeviceError.backend(op: op, detail: "adjacency needs \(bytes) bytes of local memory, "
-                + "device has \(info.localMemoryBytes)").description)
-        }
+    /// Â of all partitions must fit the work-group's local memory (7.5 KiB for K = 3, V = 25). A
+    /// layout file with many joints can exceed it: the error is latched like a contract violation
+    /// (reported by `checkErrors`, naming the sizes) and the op is skipped.
+    private func fitsLocalMemory(_ bytes: Int, _ op: String) -> Bool {
+        errors.check {
+            guard bytes <= info.localMemoryBytes else {
+                throw DeviceError.backend(op: op, detail: "adjacency needs \(bytes) bytes of local memory, "
+                    + "device has \(info.localMemoryBytes); use fewer joints or the CPU backend")
+            }
+            return OpCost(bytes: 0)
+        } != nil
     }
 
     public func graphConvBackward(x: Tensor, input: ActivationShape, weight: Tensor,
@@ -78,7 +83,7 @@ extension OpenCLDevice {
         let k = adjacency.dim(0), v = input.joints
         let kc = weight.dim(0), cin = input.channels, p = input.plane
         let r = (kc / k) * input.batch * input.frames
-        checkLocalMemory(k * v * v * 4, "graphConv")
+        guard fitsLocalMemory(k * v * v * 4, "graphConv") else { return }
         op("graphConvBackward", cost) {
             launch(CLKernel.graph_aggregate_backward(.tensor(dy), .tensor(adjacency), .tensor(importance), .tensor(dz),
                                                      .int(k), .int(r), .int(v),

@@ -171,4 +171,26 @@ final class OpenCLConvolutionTests: XCTestCase {
                               accumulate: true, dWeight: dw, dBias: db, dImportance: de)
         expectClose(dev.read(dx), zip(base, dxv).map { $0 + $1 }, abs: 1e-5, rel: 1e-5, "graphConv accumulate")
     }
+
+    /// An adjacency larger than the work-group's local memory (a layout file with many joints) is a
+    /// reported error naming the sizes, not a crash; the device stays usable.
+    func testGraphConvBeyondLocalMemoryIsAnError() throws {
+        let dev = try OpenCLTestDevice.get()
+        let k = 3
+        var v = 8
+        while k * v * v * 4 <= dev.info.localMemoryBytes { v *= 2 }
+        let s = ActivationShape(channels: 1, batch: 1, frames: 1, joints: v)
+        let x = try dev.tensor([Float](repeating: 1, count: s.count), shape: s.dims)
+        let w = try dev.tensor([Float](repeating: 1, count: k), shape: [k, 1, 1, 1]), b = try dev.tensor([0, 0, 0], shape: [k])
+        let a = try dev.tensor([Float](repeating: 0, count: k * v * v), shape: [k, v, v])
+        let e = try dev.tensor([Float](repeating: 1, count: k * v * v), shape: [k, v, v])
+        let z = try dev.makeTensor([k, 1, 1, v]), y = try dev.makeTensor([1, 1, 1, v])
+        dev.graphConvForward(x: x, input: s, weight: w, bias: b, adjacency: a, importance: e, z: z, y: y)
+        XCTAssertThrowsError(try dev.checkErrors()) { error in
+            XCTAssertTrue("\(error)".contains("adjacency needs \(k * v * v * 4) bytes of local memory"), "\(error)")
+        }
+        XCTAssertNoThrow(try dev.checkErrors(), "the error is reported once")
+        let t = try dev.tensor([1, 2, 3], shape: [3])
+        XCTAssertEqual(dev.read(t), [1, 2, 3])
+    }
 }
