@@ -18,15 +18,18 @@ public enum RepresentationRank {
             for r in 0..<n { for j in 0..<d { mean[j] += Double(v[r * d + j]) } }
         }
         for j in 0..<d { mean[j] /= Double(n) }
+        // Upper triangle of the scatter matrix, one rank-1 update per row.
         var cov = [Double](repeating: 0, count: d * d)
         var centred = [Double](repeating: 0, count: d)
         values.withUnsafeBufferPointer { v in
             cov.withUnsafeMutableBufferPointer { c in
-                for r in 0..<n {
-                    for j in 0..<d { centred[j] = Double(v[r * d + j]) - mean[j] }
-                    for a in 0..<d where centred[a] != 0 {
-                        let x = centred[a]
-                        for b in a..<d { c[a * d + b] += x * centred[b] }
+                centred.withUnsafeMutableBufferPointer { z in
+                    for r in 0..<n {
+                        for j in 0..<d { z[j] = Double(v[r * d + j]) - mean[j] }
+                        for a in 0..<d where z[a] != 0 {
+                            let x = z[a], row = c.baseAddress! + a * d
+                            for b in a..<d { row[b] += x * z[b] }
+                        }
                     }
                 }
             }
