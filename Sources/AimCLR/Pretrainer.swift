@@ -41,9 +41,14 @@ public final class Pretrainer {
     public var tensorBoard = true
     /// The kNN top-1 measured during training (see `KNNMonitorSettings`).
     public var monitor = KNNMonitorSettings()
-    /// The untrained query encoder's representation rank (a fresh run with a monitor), the
-    /// reference of the dimensional-collapse warning.
-    var untrainedRank: Double?
+    /// The untrained query encoder's kNN top-1 and representation rank (a fresh run with a
+    /// monitor): the reference of the collapse assessments.
+    var untrainedBackbone: BackboneReading?
+    /// The monitor's latest reading of the trained encoder.
+    var latestBackbone: BackboneReading?
+    /// Whether the last health record found the projections collapsed: the first epoch of a
+    /// collapse runs the monitor even when it is not due, so the verdict reads the backbone as it is.
+    var projectionsCollapsed = false
     /// The training samples as loaded (after skipped bad samples): the kNN monitor's memory bank.
     let trainingData: NpyArray
     let trainingLabels: [Int]
@@ -219,7 +224,9 @@ public final class Pretrainer {
         let perEpoch = iterationsPerEpoch
         var summary = PretrainSummary(device: device.name, epochs: 0, iterations: 0, secondsPerIteration: 0)
         if let m = knnMonitor, startEpoch == 1 && model.iteration == 0 {
-            (summary.untrainedMonitorTop1, untrainedRank) = try recordUntrainedMonitor(m, log: log, text: text, board: board)
+            let untrained = try recordUntrainedMonitor(m, log: log, text: text, board: board)
+            summary.untrainedMonitorTop1 = untrained.top1
+            untrainedBackbone = BackboneReading(top1: untrained.top1, rank: untrained.representationRank)
         }
         var lastCheckpoint: String?
         var trainedSeconds = 0.0, trainedIterations = 0
@@ -339,38 +346,51 @@ extension Pretrainer {
         return (top1, rank)
     }
 
-    /// The epoch's health: embedding statistics of its last batch, the kNN top-1 when due, and a
-    /// collapse warning when they say so; in every log and on the console.
+    /// The epoch's health: embedding statistics of its last batch, the kNN top-1 when due (and at
+    /// the first epoch the projections look collapsed), and the collapse assessment (a warning, or
+    /// a note when only the projections collapsed); in every log and on the console.
     /// Returns the kNN top-1 when it was measured.
     @discardableResult
     func recordHealth(epoch: Int, monitor knnMonitor: KNNMonitor?, detector: CollapseDetector,
                       log: JSONLinesWriter, text: TextLog, board: TensorBoardWriter?) throws -> Double? {
         let health = measureHealth()
-        var top1: Double?, rank: Double?, monitorSeconds: Double?
-        if let m = knnMonitor, epoch % monitor.every == 0 || epoch == config.numEpoch {
-            let started = Date()
-            (top1, rank) = try m.measure(encoder: model.encoderQ, batchSize: config.batchSize, stream: config.stream,
-                                         layout: try SkeletonLayout.resolve(config.layout))
-            monitorSeconds = Date().timeIntervalSince(started)
-        }
         let d = config.featureDim
         let reason = detector.verdict(health, dimension: d)
-        let rankWarning = rank.flatMap { r in untrainedRank.flatMap { RepresentationRank.collapseWarning(epoch: epoch, rank: r, untrained: $0) } }
+        var top1: Double?, rank: Double?, monitorSeconds: Double?
+        let due = epoch % monitor.every == 0 || epoch == config.numEpoch || (reason != nil && !projectionsCollapsed)
+        if let m = knnMonitor, due {
+            let started = Date()
+            let reading = try m.measure(encoder: model.encoderQ, batchSize: config.batchSize, stream: config.stream,
+                                        layout: try SkeletonLayout.resolve(config.layout))
+            monitorSeconds = Date().timeIntervalSince(started)
+            (top1, rank) = (reading.top1, reading.representationRank)
+            latestBackbone = BackboneReading(top1: reading.top1, rank: reading.representationRank)
+        }
+        projectionsCollapsed = reason != nil
+        let assessment = CollapseAssessment.assess(epoch: epoch, reason: reason, backbone: latestBackbone, untrained: untrainedBackbone)
+        let collapsed: Bool
+        if case .collapsed = assessment { collapsed = true } else { collapsed = false }
+        let rankWarning = rank.flatMap { r in untrainedBackbone.flatMap { RepresentationRank.collapseWarning(epoch: epoch, rank: r, untrained: $0.rank) } }
         try log.append(HealthRecord(epoch: epoch, alignment: health.alignment, uniformity: health.uniformity,
                                     dimensionStd: health.dimensionStd, positiveLogit: health.positiveLogit,
                                     negativeLogit: health.negativeLogit,
                                     dimensionStdThreshold: CollapseDetector.stdThreshold(dimension: d),
                                     knnTop1: top1, representationRank: rank,
-                                    representationCollapse: rank != nil && untrainedRank != nil ? rankWarning != nil : nil,
+                                    representationCollapse: rank != nil && untrainedBackbone != nil ? rankWarning != nil : nil,
                                     knnSamples: top1 == nil ? nil : knnMonitor.map { [$0.bank.count, $0.test.count] },
-                                    monitorSeconds: monitorSeconds, collapse: reason != nil, collapseReason: reason))
+                                    monitorSeconds: monitorSeconds, projectionCollapse: reason != nil, collapse: collapsed,
+                                    collapseReason: reason))
         var line = String(format: "health %d: align %.3f  unif %.3f  std %.4f (1/sqrt(d) %.4f)  logits pos %.2f neg %.2f",
                           epoch, health.alignment, health.uniformity, health.dimensionStd, 1 / Double(d).squareRoot(),
                           health.positiveLogit, health.negativeLogit)
         if let t = top1, let r = rank, let s = monitorSeconds {
             line += String(format: "  kNN top-1 %.2f%%  rank %.1f (%.2f s)", t * 100, r, s)
         }
-        if reason != nil { line += "  COLLAPSE" }
+        switch assessment {
+        case .collapsed: line += "  COLLAPSE"
+        case .projectionsOnly: line += "  projections collapsed, backbone not"
+        case .spread: break
+        }
         progress.finish(line)
         try text.line(line)
         var scalars: [(String, Float)] = [("health/alignment", Float(health.alignment)), ("health/uniformity", Float(health.uniformity)),
@@ -380,10 +400,11 @@ extension Pretrainer {
         if let t = top1 { scalars.append(("health/knn_top1", Float(t))) }
         if let r = rank { scalars.append(("health/representation_rank", Float(r))) }
         board?.add(step: epoch, scalars)
-        if let r = reason {
-            let warning = CollapseDetector.warning(epoch: epoch, reason: r)
-            warn(warning)
-            try text.line(warning)
+        switch assessment {
+        case .collapsed(let message), .projectionsOnly(let message):
+            warn(message)
+            try text.line(message)
+        case .spread: break
         }
         if let warning = rankWarning {
             warn(warning)

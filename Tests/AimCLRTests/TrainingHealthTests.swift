@@ -124,6 +124,30 @@ final class TrainingHealthTests: XCTestCase {
         XCTAssertTrue(CollapseDetector.warning(epoch: 3, reason: reason ?? "").hasPrefix("warning: epoch 3: the embeddings have collapsed"))
     }
 
+    /// A projection collapse is a warning unless the backbone reads no worse than untrained on both
+    /// counts (kNN top-1 not lower, rank at least a quarter of the untrained rank); without readings
+    /// (no monitor, or a resumed run without the untrained one) it stays a warning.
+    func testProjectionCollapseIsANoteOnlyWhileTheBackboneKeepsItsRankAndKNN() {
+        let untrained = BackboneReading(top1: 0.30, rank: 12)
+        let reason = "per-dimension std 0 < 0.2/sqrt(64) = 0.025"
+        XCTAssertEqual(CollapseAssessment.assess(epoch: 2, reason: nil, backbone: BackboneReading(top1: 0.01, rank: 1),
+                                                 untrained: untrained), .spread)
+        let warning = CollapseAssessment.collapsed(warning: CollapseDetector.warning(epoch: 2, reason: reason))
+        for backbone in [BackboneReading(top1: 0.29, rank: 12),     // kNN fell
+                         BackboneReading(top1: 0.50, rank: 2.9)] {  // rank below 12 / 4
+            XCTAssertEqual(CollapseAssessment.assess(epoch: 2, reason: reason, backbone: backbone, untrained: untrained), warning, "\(backbone)")
+        }
+        XCTAssertEqual(CollapseAssessment.assess(epoch: 2, reason: reason, backbone: nil, untrained: untrained), warning)
+        XCTAssertEqual(CollapseAssessment.assess(epoch: 2, reason: reason, backbone: untrained, untrained: nil), warning)
+        // At the bounds (equal kNN, exactly a quarter of the rank) the backbone still counts as kept.
+        let kept = CollapseAssessment.assess(epoch: 2, reason: reason, backbone: BackboneReading(top1: 0.30, rank: 3), untrained: untrained)
+        guard case .projectionsOnly(let note) = kept else { return XCTFail("\(kept)") }
+        XCTAssertEqual(note, "note: epoch 2: the projections have collapsed (\(reason)), the backbone has not: kNN top-1 30.00% "
+            + "(untrained 30.00%), representation rank 3.0 (untrained 12.0); the contrastive loss stays near ln(K+1) while the "
+            + "representations can still improve: judge this run by the kNN monitor and `aimclr linear --standardize-features`, "
+            + "not by the loss")
+    }
+
     func testLossAtChanceNeedsAWholeQueueTurnover() {
         var detector = CollapseDetector(queueSize: 64, batchSize: 8)
         let chance = Float(log(65.0))
@@ -192,6 +216,8 @@ final class TrainingHealthTests: XCTestCase {
                        warnings.contains { $0.hasPrefix("warning: epoch 1: the backbone's representations have collapsed") })
         XCTAssertGreaterThan(try XCTUnwrap(records.first { $0["type"] as? String == "monitor" }?["representationRank"] as? Double), 0)
         XCTAssertEqual(health["collapse"] as? Bool, warnings.contains { $0.hasPrefix("warning: epoch 1: the embeddings have collapsed") })
+        XCTAssertEqual(health["projectionCollapse"] as? Bool, (health["collapse"] as? Bool ?? false)
+                       || warnings.contains { $0.hasPrefix("note: epoch 1: the projections have collapsed") })
         let header = try XCTUnwrap(records.first { $0["type"] as? String == "header" })
         XCTAssertEqual(header["notes"] as? [String], trainer.recipeNotes)
         XCTAssertEqual(trainer.recipeNotes.count, 1, "lr 0.1 at batch 4: \(trainer.recipeNotes)")
@@ -206,6 +232,39 @@ final class TrainingHealthTests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.stderr)
         let knn = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/knn_result.json"))) as! [String: Any]
         XCTAssertEqual(monitored, try XCTUnwrap(knn["top1"] as? Double), file: file, line: line)
+    }
+
+    /// The first epoch whose projections look collapsed reads the backbone even when the monitor is
+    /// not due, and the record, the warning or note and the reading agree.
+    func testFirstProjectionCollapseRunsTheMonitorOutOfTurn() throws {
+        let data = try folderWithValPart(train: 16, val: 10)
+        var c = Tiny.config(batch: 4, queue: 8)
+        c.numEpoch = 3
+        c.dataPath = data + "/train_position.npy"; c.labelPath = data + "/train_label.pkl"
+        c.workDir = data + "/run"
+        var messages: [String] = []
+        let trainer = try Pretrainer(config: c, device: CPUDevice(), warn: { messages.append($0) })
+        trainer.tensorBoard = false
+        trainer.monitor.every = 10
+        _ = try trainer.run(resume: false)
+        let health = try String(contentsOfFile: c.workDir + "/log.jsonl", encoding: .utf8).split(separator: "\n")
+            .compactMap { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+            .filter { $0["type"] as? String == "health" }
+        XCTAssertEqual(health.count, 3)
+        var before = false
+        for (i, h) in health.enumerated() {
+            let epoch = i + 1, projections = try XCTUnwrap(h["projectionCollapse"] as? Bool)
+            // Due only after the last epoch, or out of turn at the start of a collapse.
+            XCTAssertEqual(h["knnTop1"] != nil, epoch == 3 || (projections && !before), "epoch \(epoch)")
+            let warned = messages.contains { $0.hasPrefix("warning: epoch \(epoch): the embeddings have collapsed") }
+            let noted = messages.contains { $0.hasPrefix("note: epoch \(epoch): the projections have collapsed") }
+            XCTAssertEqual(h["collapse"] as? Bool, warned, "epoch \(epoch)")
+            XCTAssertEqual(projections, warned || noted, "epoch \(epoch)")
+            XCTAssertFalse(warned && noted)
+            before = projections
+        }
+        // An untrained ST-GCN maps its inputs to nearly one point: this tiny run starts collapsed.
+        XCTAssertEqual(health[0]["projectionCollapse"] as? Bool, true)
     }
 
     func testMonitorFlagsAreValidatedNamingTheFlag() throws {

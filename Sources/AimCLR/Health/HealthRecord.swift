@@ -14,6 +14,10 @@ struct HealthRecord: Encodable {
     var representationCollapse: Bool?
     var knnSamples: [Int]?
     var monitorSeconds: Double?
+    /// The projections look collapsed (`CollapseDetector.verdict`; the reason is `collapseReason`).
+    var projectionCollapse: Bool
+    /// The run counts as collapsed: the projections did and the kNN monitor does not show a
+    /// backbone that kept its rank and its kNN top-1 (`CollapseAssessment`).
     var collapse: Bool
     var collapseReason: String?
 }
