@@ -89,6 +89,11 @@ extension CPUDevice {
                                       epilogue: epilogue, y: y, cout: cout)
             return
         }
+        if usesSpectralTemporalConv(stride: stride, kernel: kernel, input: input, outputChannels: cout) {
+            temporalConvForwardSpectral(x: x, input: input, kernel: kernel, weight: weight, bias: bias,
+                                        epilogue: epilogue, y: y, cout: cout)
+            return
+        }
         if usesShiftedGEMMs(stride: stride, input: input, outputChannels: cout) {
             temporalConvForwardShifted(x: x, input: input, kernel: kernel, weight: weight, bias: bias,
                                        epilogue: epilogue, y: y, cout: cout)
@@ -123,6 +128,11 @@ extension CPUDevice {
             if directTemporalConvolution.applies(stride: stride, kernel: kernel, input: input, outputChannels: cout) {
                 temporalConvBackwardDirect(x: x, input: input, kernel: kernel, weight: weight, dy: dy, dx: dx,
                                            accumulate: accumulate, dWeight: dWeight, dBias: dBias, cout: cout)
+                return
+            }
+            if usesSpectralTemporalConv(stride: stride, kernel: kernel, input: input, outputChannels: cout) {
+                temporalConvBackwardSpectral(x: x, input: input, kernel: kernel, weight: weight, dy: dy, dx: dx,
+                                             accumulate: accumulate, dWeight: dWeight, dBias: dBias, cout: cout)
                 return
             }
             if usesShiftedBackward(stride: stride, input: input, outputChannels: cout) {

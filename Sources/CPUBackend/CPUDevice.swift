@@ -61,6 +61,15 @@ public final class CPUDevice: Device {
     /// Cout × window output tile stays in the L2 cache across the taps).
     public var shiftedWindowColumns = 1024
 
+    /// Whether wide stride-1 temporal convolutions on frame-major views run in the DFT domain
+    /// along time (`usesSpectralTemporalConv`); tests switch it off to check both paths.
+    public var spectralTemporalConv = true
+    /// Positions per frame from which a view counts as frame-major for the spectral path.
+    public var spectralMinimumPositions = 256
+    /// Positions per window of the spectral path (its transforms and GEMMs run per window; the
+    /// windows' scratch then stays within what the 1×1 residual convolutions already hold).
+    public var spectralWindowColumns = 256
+
     /// - Parameter threads: workers for our loops and for OpenBLAS (default: all cores).
     public init(threads: Int? = nil) {
         BLASCoreSelection.selectedOnce
@@ -72,6 +81,12 @@ public final class CPUDevice: Device {
             directTemporalConvolution.enabled = false
             graphKernels.enabled = false
             shiftedTemporalGEMMs = false
+            spectralTemporalConv = false
+        }
+        if let setting = getenv("AIMCLR_SPECTRAL_WINDOW"), let w = Int(String(cString: setting)) { spectralWindowColumns = w }
+        // AIMCLR_SPECTRAL_CONV=off: the frame-major layers' temporal convolutions as shifted GEMMs.
+        if let setting = getenv("AIMCLR_SPECTRAL_CONV"), String(cString: setting) == "off" {
+            spectralTemporalConv = false
         }
     }
 

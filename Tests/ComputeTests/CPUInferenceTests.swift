@@ -143,16 +143,27 @@ final class CPUInferenceTests: XCTestCase {
             try checkTemporalConvInference(n: n, cin: 5, cout: 6, stride: 1, direct: false, residual: true,
                                            residualScale: true, withEpilogue: true, shiftedAbove: 2)
         }
+        // The DFT-domain forward of frame-major views, the epilogue per window.
+        for residual in [true, false] {
+            try checkTemporalConvInference(n: 1, cin: 5, cout: 6, stride: 1, direct: false, residual: residual,
+                                           residualScale: residual, withEpilogue: true, shiftedAbove: 2, spectral: true)
+        }
     }
 
     private func checkTemporalConvInference(n: Int = 3, cin: Int, cout: Int, stride: Int, direct: Bool, residual: Bool,
-                                            residualScale: Bool, withEpilogue: Bool, shiftedAbove: Int? = nil) throws {
+                                            residualScale: Bool, withEpilogue: Bool, shiftedAbove: Int? = nil,
+                                            spectral: Bool = false) throws {
         let t = 13, v = 25, kernel = 9
         let device = CPUDevice(threads: 2)
         device.directTemporalConvolution = DirectTemporalConvolution(enabled: direct)
         device.shiftedWindowColumns = 40
+        device.spectralTemporalConv = spectral
+        device.spectralMinimumPositions = 1
+        device.spectralWindowColumns = 6
         if let shiftedAbove { device.directTemporalConvolution.maximumChannels = shiftedAbove }
         let shape = ActivationShape(channels: cin, batch: n, frames: t, joints: v)
+        XCTAssertEqual(device.usesSpectralTemporalConv(stride: stride, kernel: kernel, input: shape, outputChannels: cout),
+                       spectral && stride == 1 && !direct)
         XCTAssertEqual(device.directTemporalConvolution.applies(stride: stride, kernel: kernel, input: shape,
                                                                 outputChannels: cout), direct && stride == 1)
         var rng = RefRandom(seed: UInt64(920 + cin * 10 + stride))
