@@ -1,3 +1,4 @@
+import CPUKernels
 import Compute
 
 /// The stride-1 temporal convolution of wide layers on frame-major views, in the DFT domain along
@@ -8,6 +9,11 @@ import Compute
 /// the direct form's 97 valid tap-frames (117 with im2col), on the 25-frame blocks 65 for 205; the
 /// backward is the adjoint of each step, with dŴ = dŶ·X̂ᵀ per frequency. The result differs from
 /// the direct sums by rounding only (the basis is exact to a float ulp; N ≤ 64 terms per sum).
+///
+/// The windows run one after another, every worker on each: the transforms and the channel
+/// mixing split by positions (a worker's slice stays in its caches from X̂ to y), dŴ's GEMMs by
+/// slabs of rows. So one window's spectra are the only scratch, dŴ needs no per-worker partials,
+/// and its sums run in window order whatever the thread count.
 extension CPUDevice {
     /// Whether a stride-1 temporal convolution runs in the DFT domain: an odd kernel longer than
     /// one tap, a layer too wide for the direct kernels, and a frame-major view (at least
@@ -18,52 +24,56 @@ extension CPUDevice {
             && input.joints >= spectralMinimumPositions
     }
 
-    /// Windows of positions (sequence, first, end) within each frame: near `spectralWindowColumns`
-    /// wide, their count a multiple of the workers so that none waits at the end.
+    /// Windows of positions (sequence, first, end) within each frame, about `spectralWindowColumns` wide.
     private func spectralWindows(_ input: ActivationShape) -> [(sequence: Int, first: Int, end: Int)] {
         let v = input.joints, width = max(8, spectralWindowColumns)
-        var pieces = (v + width - 1) / width
-        if input.batch < threads { pieces = ((pieces + threads - 1) / threads) * threads }
-        pieces = min(max(1, pieces), v)
+        let pieces = min(max(1, (v + width - 1) / width), v)
         return (0 ..< input.batch).flatMap { b in (0 ..< pieces).map { (b, v * $0 / pieces, v * ($0 + 1) / pieces) } }
     }
 
-    /// X̂ (J rows of `channels` rows of n) of the window [v0, v0 + n) of sequence `b`: one GEMM per channel.
-    private func spectralAnalysis(_ basis: SpectralBasis, _ analysis: UnsafePointer<Float>, x: UnsafePointer<Float>,
-                                  input: ActivationShape, b: Int, v0: Int, n: Int, into out: UnsafeMutablePointer<Float>) {
-        let c = input.channels, t = input.frames, v = input.joints, cols = input.plane
-        for ch in 0 ..< c {
-            sgemm(transA: false, transB: false, m: basis.components, n: n, k: t, alpha: 1, a: analysis, lda: t,
-                  b: x + ch * cols + b * t * v + v0, ldb: v, beta: 0, c: out + ch * n, ldc: c * n)
+    /// Slabs of output rows of every frequency's gradient GEMM, (frequency, first row, end row): DC
+    /// has `rows` rows, the others 2·`rows` (the stacked re and im parts). Whole frequencies while
+    /// there are at least twice as many as workers (each GEMM then packs its operands once), else
+    /// each cut into as many slabs as that takes.
+    private func spectralSlabs(_ basis: SpectralBasis, rows: Int) -> [(f: Int, r0: Int, r1: Int)] {
+        let frequencies = basis.frequencies + 1
+        let pieces = spectralSlabsPerFrequency ?? max(1, (2 * threads + frequencies - 1) / frequencies)
+        return (0 ..< frequencies).flatMap { f in
+            let total = f == 0 ? rows : 2 * rows, count = min(max(1, pieces), total)
+            return (0 ..< count).map { (f, total * $0 / count, total * ($0 + 1) / count) }
         }
     }
 
-    /// The channel mixing of every frequency: out = W₀·in (DC) and B_f·[re; im] (f ≥ 1), or the
-    /// transposed weights' products when `transposed` (the input gradient).
+    /// Positions [first, end) of worker `w` of `workers` in a window of n.
+    private func spectralSlice(_ w: Int, of workers: Int, n: Int) -> (first: Int, count: Int) {
+        let first = n * w / workers
+        return (first, n * (w + 1) / workers - first)
+    }
+
+    /// The channel mixing of every frequency at positions [c0, c0 + count) of a window of n:
+    /// out_f = W_f·in_f, or W_fᵀ·in_f when `transposed` (the input gradient). W₀ is `rows` ×
+    /// `columns` (Cout × Cin), B_f twice that.
     private func spectralMixing(_ basis: SpectralBasis, weights: UnsafePointer<Float>, transposed: Bool,
-                                rows: Int, columns: Int, n: Int, from input: UnsafePointer<Float>,
-                                into out: UnsafeMutablePointer<Float>) {
-        // rows × columns: the un-transposed W₀'s shape (Cout × Cin).
+                                rows: Int, columns: Int, n: Int, c0: Int, count: Int,
+                                from input: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
         let (m, k) = transposed ? (columns, rows) : (rows, columns)
-        sgemm(transA: transposed, transB: false, m: m, n: n, k: k, alpha: 1, a: weights, lda: columns,
-              b: input, ldb: n, beta: 0, c: out, ldc: n)
-        for f in 1 ..< basis.frequencies + 1 {
-            sgemm(transA: transposed, transB: false, m: 2 * m, n: n, k: 2 * k, alpha: 1,
-                  a: weights + basis.blockOffset(f, cout: rows, cin: columns), lda: 2 * columns,
-                  b: input + (2 * f - 1) * k * n, ldb: n, beta: 0, c: out + (2 * f - 1) * m * n, ldc: n)
+        for f in 0 ..< basis.frequencies + 1 {
+            let scale = f == 0 ? 1 : 2, first = f == 0 ? 0 : 2 * f - 1
+            let w = f == 0 ? weights : weights + basis.blockOffset(f, cout: rows, cin: columns)
+            sgemm(transA: transposed, transB: false, m: scale * m, n: count, k: scale * k, alpha: 1, a: w,
+                  lda: scale * columns, b: input + first * k * n + c0, ldb: n, beta: 0, c: out + first * m * n + c0, ldc: n)
         }
     }
 
-    /// y = conv(x) + bias, through `epilogue` when given (per window, while it is in cache).
+    /// y = conv(x) + bias, through `epilogue` when given (per slice, while it is in cache).
     func temporalConvForwardSpectral(x: Tensor, input: ActivationShape, kernel: Int, weight: Tensor, bias: Tensor,
                                      epilogue: ChannelEpilogue? = nil, y: Tensor, cout: Int) {
         let cin = input.channels, t = input.frames, v = input.joints, cols = input.plane
         let basis = SpectralBasis(frames: t, kernel: kernel), j = basis.components
         let weights = packedWeightScratch.floats(basis.blockWeightCount(cout: cout, cin: cin))
         let windows = spectralWindows(input)
-        let workers = min(threads, windows.count), width = windows.map { $0.end - $0.first }.max() ?? 0
-        let perWorker = j * (cin + cout) * width
-        let scratch = columnScratch.floats(workers * perWorker)
+        let width = windows.map { $0.end - $0.first }.max() ?? 0, workers = min(threads, width)
+        let xs = columnScratch.floats(j * (cin + cout) * width), ys = xs + j * cin * width
         let px = x.cpuPointer, pb = bias.cpuPointer, py = y.cpuPointer
         measure(epilogue == nil ? "temporalConvForward" : "temporalConvInference",
                 flops: 2 * Double(cout * cin * kernel) * Double(cols)) {
@@ -71,22 +81,24 @@ extension CPUDevice {
             basis.analysis.withUnsafeBufferPointer { analysis in
                 basis.synthesis.withUnsafeBufferPointer { synthesis in
                     withSingleThreadedBLAS {
-                        parallelChunks(windows.count, threads: workers) { worker, items in
-                            let xs = scratch + worker * perWorker, ys = xs + j * cin * width
-                            for w in items {
-                                let (b, v0, v1) = windows[w], n = v1 - v0
-                                spectralAnalysis(basis, analysis.baseAddress!, x: px, input: input, b: b, v0: v0, n: n, into: xs)
+                        for (b, v0, v1) in windows {
+                            let n = v1 - v0
+                            parallelChunks(workers, threads: workers) { worker, _ in
+                                let (c0, count) = spectralSlice(worker, of: workers, n: n), at = b * t * v + v0 + c0
+                                for ch in 0 ..< cin {
+                                    aimclr_small_matmul(analysis.baseAddress, j, t, px + ch * cols + at, v,
+                                                        xs + ch * n + c0, cin * n, count, 0)
+                                }
                                 spectralMixing(basis, weights: weights, transposed: false, rows: cout, columns: cin, n: n,
-                                               from: xs, into: ys)
+                                               c0: c0, count: count, from: xs, into: ys)
                                 for o in 0 ..< cout {
-                                    let row = py + o * cols + b * t * v + v0
-                                    for f in 0 ..< t { (row + f * v).update(repeating: pb[o], count: n) }
-                                    sgemm(transA: false, transB: false, m: t, n: n, k: j, alpha: 1, a: synthesis.baseAddress!,
-                                          lda: j, b: ys + o * n, ldb: cout * n, beta: 1, c: row, ldc: v)
+                                    let row = py + o * cols + at
+                                    for f in 0 ..< t { (row + f * v).update(repeating: pb[o], count: count) }
+                                    aimclr_small_matmul(synthesis.baseAddress, t, j, ys + o * n + c0, cout * n, row, v, count, 1)
                                     guard let epilogue else { continue }
                                     for f in 0 ..< t {
-                                        let at = o * cols + b * t * v + f * v + v0
-                                        epilogueRows(epilogue, channelLength: cols, range: at ..< at + n, from: py, into: py)
+                                        let e = o * cols + at + f * v
+                                        epilogueRows(epilogue, channelLength: cols, range: e ..< e + count, from: py, into: py)
                                     }
                                 }
                             }
@@ -98,65 +110,69 @@ extension CPUDevice {
     }
 
     /// dW, db and (when given) dx, as the adjoints of the forward's steps per window: dŶ from dy
-    /// by the synthesis' transpose, dŴ_f += dŶ_f·X̂_fᵀ (per-worker partials, added in worker order),
-    /// dX̂_f = Ŵ_fᵀ·dŶ_f, dx from dX̂ by the analysis' transpose.
+    /// by the synthesis' transpose, dŴ_f += dŶ_f·X̂_fᵀ, dX̂_f = Ŵ_fᵀ·dŶ_f, dx from dX̂ by the
+    /// analysis' transpose.
     func temporalConvBackwardSpectral(x: Tensor, input: ActivationShape, kernel: Int, weight: Tensor, dy: Tensor,
                                       dx: Tensor?, accumulate: Bool, dWeight: Tensor, dBias: Tensor, cout: Int) {
         let cin = input.channels, t = input.frames, v = input.joints, cols = input.plane
         let basis = SpectralBasis(frames: t, kernel: kernel), j = basis.components
         let weightCount = basis.blockWeightCount(cout: cout, cin: cin)
         let weights = packedWeightScratch.floats(weightCount)
-        let windows = spectralWindows(input)
-        let workers = min(threads, windows.count), width = windows.map { $0.end - $0.first }.max() ?? 0
-        let perWorker = j * (cin + cout) * width
-        // Per-worker windows, then per-worker partial dŴ (summed into the first).
-        let scratch = columnScratch.floats(workers * (perWorker + weightCount))
-        let partials = scratch + workers * perWorker
+        let windows = spectralWindows(input), slabs = spectralSlabs(basis, rows: cout)
+        let width = windows.map { $0.end - $0.first }.max() ?? 0, workers = min(threads, width)
+        let xs = columnScratch.floats(j * (cin + cout) * width + weightCount)
+        let dys = xs + j * cin * width, dWeights = dys + j * cout * width
         let px = x.cpuPointer, pdy = dy.cpuPointer, pdx = dx?.cpuPointer
         measure("temporalConvBackward", flops: 2 * Double(cout * cin * kernel) * Double(cols) * (dx == nil ? 1 : 2)) {
             basis.transformWeights(weight.cpuPointer, cout: cout, cin: cin, into: weights)
             rowSums(pdy, rows: cout, cols: cols, into: dBias.cpuPointer, threads: threads)
+            dWeights.update(repeating: 0, count: weightCount)
             basis.analysis.withUnsafeBufferPointer { analysis in
-                basis.synthesis.withUnsafeBufferPointer { synthesis in
-                    withSingleThreadedBLAS {
-                        parallelChunks(windows.count, threads: workers) { worker, items in
-                            let xs = scratch + worker * perWorker, dys = xs + j * cin * width
-                            let part = partials + worker * weightCount
-                            part.update(repeating: 0, count: weightCount)
-                            for w in items {
-                                let (b, v0, v1) = windows[w], n = v1 - v0
-                                spectralAnalysis(basis, analysis.baseAddress!, x: px, input: input, b: b, v0: v0, n: n, into: xs)
-                                for o in 0 ..< cout {
-                                    sgemm(transA: true, transB: false, m: j, n: n, k: t, alpha: 1, a: synthesis.baseAddress!,
-                                          lda: j, b: pdy + o * cols + b * t * v + v0, ldb: v, beta: 0, c: dys + o * n,
-                                          ldc: cout * n)
+                basis.synthesisTransposed.withUnsafeBufferPointer { synthesisT in
+                    basis.analysisTransposed.withUnsafeBufferPointer { analysisT in
+                        withSingleThreadedBLAS {
+                            for (b, v0, v1) in windows {
+                                let n = v1 - v0
+                                // X̂ of the input channels and dŶ of the output channels, per slice.
+                                parallelChunks(workers, threads: workers) { worker, _ in
+                                    let (c0, count) = spectralSlice(worker, of: workers, n: n), at = b * t * v + v0 + c0
+                                    for ch in 0 ..< cin {
+                                        aimclr_small_matmul(analysis.baseAddress, j, t, px + ch * cols + at, v,
+                                                            xs + ch * n + c0, cin * n, count, 0)
+                                    }
+                                    for o in 0 ..< cout {
+                                        aimclr_small_matmul(synthesisT.baseAddress, j, t, pdy + o * cols + at, v,
+                                                            dys + o * n + c0, cout * n, count, 0)
+                                    }
                                 }
-                                sgemm(transA: false, transB: true, m: cout, n: cin, k: n, alpha: 1, a: dys, lda: n,
-                                      b: xs, ldb: n, beta: 1, c: part, ldc: cin)
-                                for f in 1 ..< basis.frequencies + 1 {
-                                    sgemm(transA: false, transB: true, m: 2 * cout, n: 2 * cin, k: n, alpha: 1,
-                                          a: dys + (2 * f - 1) * cout * n, lda: n, b: xs + (2 * f - 1) * cin * n, ldb: n,
-                                          beta: 1, c: part + basis.blockOffset(f, cout: cout, cin: cin), ldc: 2 * cin)
+                                // dŴ_f += dŶ_f·X̂_fᵀ over the whole window, each slab of rows owned by one worker.
+                                parallelChunks(slabs.count, threads: threads) { _, items in
+                                    for i in items {
+                                        let (f, r0, r1) = slabs[i]
+                                        let scale = f == 0 ? 1 : 2, first = f == 0 ? 0 : 2 * f - 1
+                                        let dw = f == 0 ? dWeights : dWeights + basis.blockOffset(f, cout: cout, cin: cin)
+                                        sgemm(transA: false, transB: true, m: r1 - r0, n: scale * cin, k: n, alpha: 1,
+                                              a: dys + (first * cout + r0) * n, lda: n, b: xs + first * cin * n, ldb: n,
+                                              beta: 1, c: dw + r0 * scale * cin, ldc: scale * cin)
+                                    }
                                 }
                                 guard let pdx else { continue }
-                                // X̂ is spent: its space takes dX̂.
-                                spectralMixing(basis, weights: weights, transposed: true, rows: cout, columns: cin, n: n,
-                                               from: dys, into: xs)
-                                for ch in 0 ..< cin {
-                                    sgemm(transA: true, transB: false, m: t, n: n, k: j, alpha: 1, a: analysis.baseAddress!,
-                                          lda: t, b: xs + ch * n, ldb: cin * n, beta: accumulate ? 1 : 0,
-                                          c: pdx + ch * cols + b * t * v + v0, ldc: v)
+                                // dX̂ (in X̂'s space, which is spent) and dx, per slice.
+                                parallelChunks(workers, threads: workers) { worker, _ in
+                                    let (c0, count) = spectralSlice(worker, of: workers, n: n), at = b * t * v + v0 + c0
+                                    spectralMixing(basis, weights: weights, transposed: true, rows: cout, columns: cin, n: n,
+                                                   c0: c0, count: count, from: dys, into: xs)
+                                    for ch in 0 ..< cin {
+                                        aimclr_small_matmul(analysisT.baseAddress, t, j, xs + ch * n + c0, cin * n,
+                                                            pdx + ch * cols + at, v, count, accumulate ? 1 : 0)
+                                    }
                                 }
                             }
                         }
                     }
                 }
             }
-            for w in 1 ..< max(workers, 1) {
-                let part = partials + w * weightCount
-                for i in 0 ..< weightCount { partials[i] += part[i] }
-            }
-            basis.weightGradient(partials, cout: cout, cin: cin, into: dWeight.cpuPointer)
+            basis.weightGradient(dWeights, cout: cout, cin: cin, into: dWeight.cpuPointer)
         }
     }
 }

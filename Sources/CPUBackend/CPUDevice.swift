@@ -66,9 +66,12 @@ public final class CPUDevice: Device {
     public var spectralTemporalConv = true
     /// Positions per frame from which a view counts as frame-major for the spectral path.
     public var spectralMinimumPositions = 256
-    /// Positions per window of the spectral path (its transforms and GEMMs run per window; the
-    /// windows' scratch then stays within what the 1×1 residual convolutions already hold).
-    public var spectralWindowColumns = 256
+    /// Positions per window of the spectral path (its transforms and GEMMs run per window, and one
+    /// window's spectra are its scratch).
+    public var spectralWindowColumns = 512
+    /// Pieces each frequency's GEMM of the spectral path is cut into for the workers (nil: as
+    /// many as keep every worker busy; tests force several).
+    public var spectralSlabsPerFrequency: Int?
 
     /// - Parameter threads: workers for our loops and for OpenBLAS (default: all cores).
     public init(threads: Int? = nil) {

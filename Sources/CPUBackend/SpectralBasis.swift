@@ -23,6 +23,8 @@ struct SpectralBasis {
     let analysis: [Float]
     /// (T × J), row-major: y = synthesis · Ŷ (the inverse DFT's real part at the T frames).
     let synthesis: [Float]
+    /// Their transposes, row-major, for the adjoints: dx = analysisᵀ · dX̂, dŶ = synthesisᵀ · dy.
+    let analysisTransposed: [Float], synthesisTransposed: [Float]
     /// cos and sin of 2π·f·(k − pad)/N, (F × K) each, for the weights' transform and its adjoint.
     let kernelCos: [Double], kernelSin: [Double]
 
@@ -48,6 +50,8 @@ struct SpectralBasis {
         }
         self.analysis = analysis
         self.synthesis = synthesis
+        analysisTransposed = (0 ..< frames * n).map { analysis[($0 % n) * frames + $0 / n] }
+        synthesisTransposed = (0 ..< n * frames).map { synthesis[($0 % frames) * n + $0 / frames] }
         var kc = [Double](repeating: 0, count: f * kernel), ks = kc
         for q in 0 ..< f {
             for k in 0 ..< kernel {

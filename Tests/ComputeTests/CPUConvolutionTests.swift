@@ -153,19 +153,25 @@ final class CPUConvolutionTests: XCTestCase {
     /// frame-major here): 13 and 25 frames as in blocks 6-10, an even minimum length (12 + 9 − 1),
     /// fewer frames than taps, kernels 9, 5 and 3, several windows per frame with a short last
     /// one, one thread and two, one sequence and several, Cin ≠ Cout both ways.
+    /// The time transforms are vector kernels: every path this CPU runs, windows wider than their
+    /// register tiles (2 rows × 32 or 64 positions) with ragged ends.
     func testSpectralTemporalConv() throws {
-        for (n, cin, cout, t, v, kernel, threads) in [(1, 5, 6, 13, 30, 9, 2), (1, 4, 3, 25, 20, 9, 2),
-                                                      (2, 3, 5, 12, 9, 9, 2), (1, 6, 4, 3, 17, 9, 1),
-                                                      (1, 3, 3, 8, 11, 5, 2), (3, 4, 4, 6, 8, 3, 2)] {
-            try checkTemporalConv(n: n, cin: cin, cout: cout, t: t, v: v, kernel: kernel, stride: 1,
-                                  blocking: nil, stored: false, direct: false, threads: threads, spectral: true)
+        try CPUKernelPath.forEachSupported { _ in
+            for (n, cin, cout, t, v, kernel, threads) in [(1, 5, 6, 13, 30, 9, 2), (1, 4, 3, 25, 20, 9, 2),
+                                                          (2, 3, 5, 12, 9, 9, 2), (1, 6, 4, 3, 17, 9, 1),
+                                                          (1, 3, 3, 8, 11, 5, 2), (3, 4, 4, 6, 8, 3, 2),
+                                                          (1, 3, 5, 13, 150, 9, 2)] {
+                try checkTemporalConv(n: n, cin: cin, cout: cout, t: t, v: v, kernel: kernel, stride: 1, blocking: nil,
+                                      stored: false, direct: false, threads: threads, spectral: true,
+                                      spectralWindow: v > 100 ? 75 : 7)
+            }
         }
     }
 
     private func checkTemporalConv(n: Int, cin: Int, cout: Int, t: Int, v: Int, kernel: Int, stride: Int,
                                    blocking: TemporalBlocking?, stored: Bool, direct: Bool, threads: Int = 2,
                                    gradientBlockBytes: Int = 1 << 20, shiftedAbove: Int? = nil,
-                                   spectral: Bool = false) throws {
+                                   spectral: Bool = false, spectralWindow: Int = 7) throws {
         let device = CPUDevice(threads: threads)
         if let blocking { device.temporalBlocking = blocking }
         device.directTemporalConvolution = DirectTemporalConvolution(enabled: direct, gradientBlockBytes: gradientBlockBytes)
@@ -174,7 +180,8 @@ final class CPUConvolutionTests: XCTestCase {
         if spectral {
             device.directTemporalConvolution.maximumChannels = 2
             device.spectralMinimumPositions = 1
-            device.spectralWindowColumns = 7
+            device.spectralWindowColumns = spectralWindow
+            device.spectralSlabsPerFrequency = 3
             XCTAssertTrue(device.usesSpectralTemporalConv(stride: stride, kernel: kernel, input: shape, outputChannels: cout))
         }
         if let shiftedAbove {

@@ -130,4 +130,10 @@ long aimclr_dropout_philox(long blockBegin, long blockEnd, unsigned stream, unsi
                            unsigned key1, unsigned cut, float scale, const float *x, float *y,
                            unsigned char *mask);
 
+/// out[r·ldo + i] (+)= Σ_k m[r·inner + k]·in[k·ldi + i] for r < rows, i < n: a small row-major
+/// left matrix against strided rows (accumulate ≠ 0 adds to out, else overwrites it). Sums in
+/// k order on every path (AVX2 and AVX-512 with FMA).
+void aimclr_small_matmul(const float *m, long rows, long inner, const float *in, long ldi,
+                         float *out, long ldo, long n, int accumulate);
+
 #endif
