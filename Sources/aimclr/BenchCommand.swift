@@ -153,7 +153,7 @@ struct BenchStepCommand: ParsableCommand {
                                        label, r.inferenceSamplesPerSecond, bench.inferenceBatches, r.batch,
                                        Double(r.peakRSSBytes) / 1_073_741_824))
             } else {
-                reporter.finish(String(format: "%@: median %.3f s/iteration (min %.3f, max %.3f, %d runs), %.1f GFLOP/s, %.0f%% of CPU peak, peak RSS %.2f GiB (RSS %.2f -> %.2f GiB over the timed runs), inference %.1f samples/s",
+                reporter.finish(String(format: "%@: median %.3f s/iteration (min %.3f, max %.3f, %d runs), %.1f model GFLOP/s, %.0f%% of CPU peak, peak RSS %.2f GiB (RSS %.2f -> %.2f GiB over the timed runs), inference %.1f samples/s",
                                    label, r.medianSeconds, r.minSeconds, r.maxSeconds, r.runs, r.gflops, 100 * r.fractionOfCPUPeak,
                                    Double(r.peakRSSBytes) / 1_073_741_824, Double(r.residentAfterWarmup) / 1_073_741_824,
                                    Double(r.residentAtEnd) / 1_073_741_824, r.inferenceSamplesPerSecond))

@@ -174,12 +174,18 @@ final class GradientCheckTests: XCTestCase {
 
     /// Frame-major blocks compute the same function (no dropout: its mask is drawn over the
     /// other order): outputs, input gradient and parameter gradients agree with sample-major
-    /// blocks within float rounding, in training and in eval mode.
+    /// blocks within float rounding, in training and in eval mode; also with their temporal
+    /// convolutions in the DFT domain (the spectral path, forced onto these narrow layers).
     func testFrameMajorBlocksMatchSampleMajor() throws {
-        let device = CPUDevice()
-        for training in [true, false] {
+        let plain = CPUDevice(), spectral = CPUDevice()
+        spectral.directTemporalConvolution.maximumChannels = 1
+        spectral.spectralMinimumPositions = 1
+        spectral.spectralWindowColumns = 10
+        XCTAssertTrue(spectral.usesSpectralTemporalConv(stride: 1, kernel: 9, input: ActivationShape(channels: 4, batch: 1,
+                                                        frames: frames, joints: 3 * 2 * joints), outputChannels: 4))
+        for (training, device) in [(true, plain), (false, plain), (true, spectral), (false, spectral)] {
             func run(frameMajor: Bool) throws -> [[Float]] {
-                let e = try smallEncoder(device: device, dropout: 0, frameMajor: frameMajor)
+                let e = try smallEncoder(device: frameMajor ? device : plain, dropout: 0, frameMajor: frameMajor)
                 let ctx = try e.makeContext(samples: 3, frames: frames, persons: 2)
                 TestSupport.uniform(count: ctx.geometry.count, lo: -1, hi: 1, seed: 8, stream: 1)
                     .withUnsafeBufferPointer { device.upload($0, to: ctx.input) }
@@ -195,7 +201,7 @@ final class GradientCheckTests: XCTestCase {
                 let scale = w.map { abs($0) }.max() ?? 0
                 for j in w.indices {
                     XCTAssertEqual(g[j], w[j], accuracy: 1e-7 + 2e-5 * scale + 1e-4 * abs(w[j]),
-                                   "tensor \(i)[\(j)] training \(training)")
+                                   "tensor \(i)[\(j)] training \(training) spectral \(device === spectral)")
                 }
             }
         }
