@@ -65,6 +65,17 @@ extension CPUDevice {
         }
     }
 
+    /// The spectra of `channels` channel planes of `x` (channel stride `cols`, frame stride v) at
+    /// positions [c0, c0 + count) of a window of n starting `at` in each plane: spectra[q, ch, ·] =
+    /// Σ_t matrix[q, t]·x[ch, t, ·], one small product per channel (`matrix` J × T).
+    private func spectra(_ matrix: UnsafePointer<Float>?, components j: Int, frames t: Int, of x: UnsafePointer<Float>,
+                         channels: Int, cols: Int, v: Int, at: Int, n: Int, c0: Int, count: Int,
+                         into out: UnsafeMutablePointer<Float>) {
+        for ch in 0 ..< channels {
+            aimclr_small_matmul(matrix, j, t, x + ch * cols + at, v, out + ch * n + c0, channels * n, count, 0)
+        }
+    }
+
     /// y = conv(x) + bias, through `epilogue` when given (per slice, while it is in cache).
     func temporalConvForwardSpectral(x: Tensor, input: ActivationShape, kernel: Int, weight: Tensor, bias: Tensor,
                                      epilogue: ChannelEpilogue? = nil, y: Tensor, cout: Int) {
@@ -85,10 +96,8 @@ extension CPUDevice {
                             let n = v1 - v0
                             parallelChunks(workers, threads: workers) { worker, _ in
                                 let (c0, count) = spectralSlice(worker, of: workers, n: n), at = b * t * v + v0 + c0
-                                for ch in 0 ..< cin {
-                                    aimclr_small_matmul(analysis.baseAddress, j, t, px + ch * cols + at, v,
-                                                        xs + ch * n + c0, cin * n, count, 0)
-                                }
+                                spectra(analysis.baseAddress, components: j, frames: t, of: px, channels: cin, cols: cols, v: v,
+                                        at: at, n: n, c0: c0, count: count, into: xs)
                                 spectralMixing(basis, weights: weights, transposed: false, rows: cout, columns: cin, n: n,
                                                c0: c0, count: count, from: xs, into: ys)
                                 for o in 0 ..< cout {
@@ -136,14 +145,10 @@ extension CPUDevice {
                                 // X̂ of the input channels and dŶ of the output channels, per slice.
                                 parallelChunks(workers, threads: workers) { worker, _ in
                                     let (c0, count) = spectralSlice(worker, of: workers, n: n), at = b * t * v + v0 + c0
-                                    for ch in 0 ..< cin {
-                                        aimclr_small_matmul(analysis.baseAddress, j, t, px + ch * cols + at, v,
-                                                            xs + ch * n + c0, cin * n, count, 0)
-                                    }
-                                    for o in 0 ..< cout {
-                                        aimclr_small_matmul(synthesisT.baseAddress, j, t, pdy + o * cols + at, v,
-                                                            dys + o * n + c0, cout * n, count, 0)
-                                    }
+                                    spectra(analysis.baseAddress, components: j, frames: t, of: px, channels: cin, cols: cols,
+                                            v: v, at: at, n: n, c0: c0, count: count, into: xs)
+                                    spectra(synthesisT.baseAddress, components: j, frames: t, of: pdy, channels: cout, cols: cols,
+                                            v: v, at: at, n: n, c0: c0, count: count, into: dys)
                                 }
                                 // dŴ_f += dŶ_f·X̂_fᵀ over the whole window, each slab of rows owned by one worker.
                                 parallelChunks(slabs.count, threads: threads) { _, items in
