@@ -185,7 +185,7 @@ public final class STGCNBlock: Module {
         let dR0: Tensor?
         let dInput: Tensor
         /// Frame-major blocks: the output gradient after the ReLU, and the input gradient, in
-        /// frame-major order.
+        /// frame-major order (the latter over dS, which is dead once permuted into the former).
         let dFrameMajor: Tensor?, dInputFrameMajor: Tensor?
 
         /// Reserves this block's slots in `arena` (before it is allocated).
@@ -203,7 +203,8 @@ public final class STGCNBlock: Module {
                 ("dInput\(parity)", input.dims),
             ]
             if block.spec.residual == .convolution { out.append(("dR0", shapes[.out]!)) }
-            if block.frameMajor { out += [("dFrameMajor", shapes[.out]!), ("dInputFrameMajor", input.dims)] }
+            // The frame-major input gradient lives in dS's storage, spent once dS is permuted.
+            if block.frameMajor { out += [("dFrameMajor", shapes[.out]!), ("dS", input.dims)] }
             return out
         }
 
@@ -218,7 +219,7 @@ public final class STGCNBlock: Module {
             dR0 = block.spec.residual == .convolution ? arena.view("dR0", shapes[.out]!) : nil
             dInput = arena.view("dInput\(parity)", input.dims)
             dFrameMajor = block.frameMajor ? arena.view("dFrameMajor", shapes[.out]!) : nil
-            dInputFrameMajor = block.frameMajor ? arena.view("dInputFrameMajor", input.dims) : nil
+            dInputFrameMajor = block.frameMajor ? arena.view("dS", input.dims) : nil
         }
     }
 
