@@ -368,8 +368,6 @@ extension Pretrainer {
         }
         projectionsCollapsed = reason != nil
         let assessment = CollapseAssessment.assess(epoch: epoch, reason: reason, backbone: latestBackbone, untrained: untrainedBackbone)
-        let collapsed: Bool
-        if case .collapsed = assessment { collapsed = true } else { collapsed = false }
         let rankWarning = rank.flatMap { r in untrainedBackbone.flatMap { RepresentationRank.collapseWarning(epoch: epoch, rank: r, untrained: $0.rank) } }
         try log.append(HealthRecord(epoch: epoch, alignment: health.alignment, uniformity: health.uniformity,
                                     dimensionStd: health.dimensionStd, positiveLogit: health.positiveLogit,
@@ -378,7 +376,7 @@ extension Pretrainer {
                                     knnTop1: top1, representationRank: rank,
                                     representationCollapse: rank != nil && untrainedBackbone != nil ? rankWarning != nil : nil,
                                     knnSamples: top1 == nil ? nil : knnMonitor.map { [$0.bank.count, $0.test.count] },
-                                    monitorSeconds: monitorSeconds, projectionCollapse: reason != nil, collapse: collapsed,
+                                    monitorSeconds: monitorSeconds, projectionCollapse: reason != nil, collapse: assessment.isCollapse,
                                     collapseReason: reason))
         var line = String(format: "health %d: align %.3f  unif %.3f  std %.4f (1/sqrt(d) %.4f)  logits pos %.2f neg %.2f",
                           epoch, health.alignment, health.uniformity, health.dimensionStd, 1 / Double(d).squareRoot(),

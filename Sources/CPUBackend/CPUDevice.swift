@@ -86,7 +86,6 @@ public final class CPUDevice: Device {
             shiftedTemporalGEMMs = false
             spectralTemporalConv = false
         }
-        if let setting = getenv("AIMCLR_SPECTRAL_WINDOW"), let w = Int(String(cString: setting)) { spectralWindowColumns = w }
         // AIMCLR_SPECTRAL_CONV=off: the frame-major layers' temporal convolutions as shifted GEMMs.
         if let setting = getenv("AIMCLR_SPECTRAL_CONV"), String(cString: setting) == "off" {
             spectralTemporalConv = false

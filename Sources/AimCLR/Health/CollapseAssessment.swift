@@ -22,6 +22,12 @@ public enum CollapseAssessment: Equatable, Sendable {
     /// The run collapsed (or there is no backbone reading to say otherwise): a `warning:` line.
     case collapsed(warning: String)
 
+    /// Whether the run counts as collapsed (`"collapse"` in the health record).
+    public var isCollapse: Bool {
+        if case .collapsed = self { return true }
+        return false
+    }
+
     /// - Parameters:
     ///   - reason: the projection verdict (nil: the projections are spread).
     ///   - backbone: the latest reading of the trained encoder (nil: no monitor, or not yet measured).
