@@ -6,7 +6,8 @@ import Foundation
 /// pool instead of releasing it: training allocates the same sizes every step.
 final class OpenCLBuffer: DeviceBuffer {
     let mem: cl_mem
-    private let pool: OpenCLBufferPool
+    /// nil for a placeholder, whose `mem` is only retained.
+    private let pool: OpenCLBufferPool?
 
     init(mem: cl_mem, capacity: Int, pool: OpenCLBufferPool) {
         self.mem = mem
@@ -14,7 +15,18 @@ final class OpenCLBuffer: DeviceBuffer {
         super.init(count: capacity)
     }
 
-    deinit { pool.recycle(mem, capacity: count) }
+    /// Stands in for `count` elements that could not be allocated. It is never read or written:
+    /// the device records the failure and enqueues nothing until the error is taken.
+    init(placeholder mem: cl_mem, count: Int) {
+        clRetainMemObject(mem)
+        self.mem = mem
+        self.pool = nil
+        super.init(count: count)
+    }
+
+    deinit {
+        if let pool { pool.recycle(mem, capacity: count) } else { clReleaseMemObject(mem) }
+    }
 }
 
 /// Free `cl_mem` objects keyed by capacity bucket. Buckets are 1, 1.25, 1.5, 1.75 × 2^k elements,
@@ -27,6 +39,8 @@ final class OpenCLBufferPool: @unchecked Sendable {
     private let lock = NSLock()
     private var free: [Int: [cl_mem]] = [:]
     private var cachedBytes = 0
+    /// The largest single buffer the device accepts (CL_DEVICE_MAX_MEM_ALLOC_SIZE; nil: no limit).
+    var maxBufferBytes: Int?
     var bytesInPool: Int { lock.lock(); defer { lock.unlock() }; return cachedBytes }
 
     init(context: cl_context) {
@@ -49,6 +63,10 @@ final class OpenCLBufferPool: @unchecked Sendable {
 
     func allocate(count: Int, op: String) throws -> OpenCLBuffer {
         let capacity = Self.bucket(max(count, 1))
+        if let limit = maxBufferBytes, capacity * 4 > limit {
+            throw DeviceError.outOfMemory(op: op, bytes: capacity * 4,
+                                          detail: "the device's largest buffer is \(limit) bytes (CL_DEVICE_MAX_MEM_ALLOC_SIZE)")
+        }
         lock.lock()
         let reused = free[capacity]?.popLast()
         if reused != nil { cachedBytes -= capacity * 4 }

@@ -66,7 +66,7 @@ extension OpenCLDevice {
 
     /// A (groups × channels) grid with one work-group per (chunk, channel).
     private func launchGrid(_ call: KernelCall, groups: Int, channels: Int) {
-        let g = groupSize(for: kernel(call.file, call.name))
+        let g = groupSize(call.file, call.name)
         launch(call, global: [groups * g, channels], local: [g, 1])
     }
 }

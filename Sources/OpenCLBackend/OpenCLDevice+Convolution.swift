@@ -128,7 +128,7 @@ extension OpenCLDevice {
     func usesDirectTemporalConv(_ g: TemporalGeometry) -> Bool {
         directTemporalConv && g.input.channels <= directTemporalConvMaxChannels
             && directTemporalConvLocalBytes(g) <= info.localMemoryBytes
-            && directTileFrames(g) * g.input.joints <= kernel("conv.cl", "temporal_conv_direct").maxGroup
+            && directTileFrames(g) * g.input.joints <= maxGroup("conv.cl", "temporal_conv_direct")
     }
 
     /// TC_CI and TC_CO of `temporal_conv_direct` (input channels staged per step, output
@@ -189,7 +189,7 @@ extension OpenCLDevice {
             return
         }
         let partial = scratch(rows * groups, "row sums")
-        let g = groupSize(for: kernel("reduce.cl", "row_sums_partial"))
+        let g = groupSize("reduce.cl", "row_sums_partial")
         launch(CLKernel.row_sums_partial(.tensor(x), .int(cols), .int(chunk), .int(groups), .tensor(partial),
                                          .localPerItem(4)), global: [groups * g, rows], local: [g, 1])
         launch(CLKernel.row_sums(.tensor(partial), .tensor(out), .int(groups), .localPerItem(4)), groups: rows)

@@ -26,7 +26,7 @@ extension OpenCLDevice {
     private func importanceGradient(z: Tensor, dy: Tensor, adjacency: Tensor, dImportance: Tensor,
                                     k: Int, r: Int, v: Int) {
         let kvv = k * v * v
-        let g = groupSize(for: kernel("graph.cl", "graph_dahat_partial"))
+        let g = groupSize("graph.cl", "graph_dahat_partial")
         let tileBytes = (k + 1) * 32 * v * 4
         if importanceReductionKernels && kvv <= 16 * g && tileBytes <= info.localMemoryBytes {
             let chunk = 256, groups = (r + chunk - 1) / chunk

@@ -26,6 +26,7 @@ extension OpenCLDevice {
     }
 
     func op(_ name: String, flops: Double = 0, bytes: Double = 0, _ body: () -> Void) {
+        guard !runtimeFailed else { return }  // the step is already invalid (see runtimeFailed)
         if currentOp != nil { body(); return }
         currentOp = name
         defer { currentOp = nil }

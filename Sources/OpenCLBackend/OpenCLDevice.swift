@@ -75,9 +75,32 @@ public final class OpenCLDevice: Device {
     /// Also time each kernel of an op on its own row "op/kernel" (flops and bytes stay with the op).
     public var profileKernels = false
     var currentOp: String?
-    /// The first op-contract violation not yet taken (see `OpContract`).
+    /// The first op-contract violation or failed OpenCL call not yet taken (see `OpContract`).
     let errors = ErrorLatch()
-    public func takeError() -> DeviceError? { errors.take() }
+    /// Set when an OpenCL call failed at run time (a buffer the device could not allocate, an
+    /// enqueue it refused): the step is invalid, so nothing more is enqueued until the error is
+    /// taken, and the training loop's `checkErrors()` turns it into a thrown error.
+    private(set) var runtimeFailed = false
+    /// The storage of placeholder tensors that stand in for failed allocations (4 bytes).
+    let placeholderMem: cl_mem
+    public func takeError() -> DeviceError? {
+        runtimeFailed = false
+        return errors.take()
+    }
+
+    /// Records a failed OpenCL call (see `runtimeFailed`).
+    func recordFailure(_ error: DeviceError) {
+        errors.record(error)
+        runtimeFailed = true
+    }
+
+    /// False, with the failure recorded, when an OpenCL call did not return CL_SUCCESS.
+    @discardableResult
+    func succeeded(_ code: cl_int, _ op: @autoclosure () -> String, _ call: @autoclosure () -> String) -> Bool {
+        if code == CL_SUCCESS { return true }
+        recordFailure(.backend(op: op(), detail: "\(call()) failed with \(clErrorName(code)) (\(code))"))
+        return false
+    }
     var pendingEvents: [PendingEvent] = []
     var timings: [String: OpTiming] = [:]
 
@@ -111,6 +134,14 @@ public final class OpenCLDevice: Device {
         }
         queue = q
         pool = OpenCLBufferPool(context: ctx)
+        let maxBuffer: cl_ulong = OpenCLRuntime.deviceValue(handle.device, CL_DEVICE_MAX_MEM_ALLOC_SIZE, 0)
+        if maxBuffer > 0 { pool.maxBufferBytes = Int(clamping: maxBuffer) }
+        guard let placeholder = clCreateBuffer(ctx, cl_mem_flags(CL_MEM_READ_WRITE), 4, nil, &rc), rc == CL_SUCCESS else {
+            clReleaseCommandQueue(q)
+            clReleaseContext(ctx)
+            throw DeviceError.unavailable("clCreateBuffer on \(info.name): \(clErrorName(rc))")
+        }
+        placeholderMem = placeholder
         var g = 1
         while g * 2 <= min(256, max(info.maxWorkGroupSize, 1)) { g *= 2 }
         groupSize = g
@@ -141,6 +172,7 @@ public final class OpenCLDevice: Device {
         kernels.removeAll()
         programs.removeAll()
         if let queue { clReleaseCommandQueue(queue) }
+        clReleaseMemObject(placeholderMem)
         clReleaseContext(context)
     }
 
@@ -195,14 +227,13 @@ public final class OpenCLDevice: Device {
         for file in EmbeddedKernels.sources.keys.sorted() where file != "common.cl" { _ = try program(file) }
     }
 
-    func kernel(_ file: String, _ name: String) -> (kernel: cl_kernel, maxGroup: Int) {
+    func kernel(_ file: String, _ name: String) throws -> (kernel: cl_kernel, maxGroup: Int) {
         let key = file + ":" + name
         if let k = kernels[key] { return k }
-        let p: OpenCLProgram
-        do { p = try program(file) } catch { fatalError("\(error)") }
+        let p = try program(file)
         var rc: cl_int = 0
         guard let k = clCreateKernel(p.program, name, &rc), rc == CL_SUCCESS else {
-            fatalError(DeviceError.backend(op: name, detail: "clCreateKernel in \(file): \(clErrorName(rc))").description)
+            throw DeviceError.backend(op: name, detail: "clCreateKernel in \(file): \(clErrorName(rc))")
         }
         var maxGroup = 0
         clGetKernelWorkGroupInfo(k, deviceID, cl_kernel_work_group_info(CL_KERNEL_WORK_GROUP_SIZE),
@@ -221,10 +252,16 @@ public final class OpenCLDevice: Device {
         return b.mem
     }
 
+    /// The kernel's work-group limit, or 1 with the failure recorded (nothing launches after it).
+    func maxGroup(_ file: String, _ name: String) -> Int {
+        kernelOrFailure(file, name)?.maxGroup ?? 1
+    }
+
     /// Largest power of two ≤ min(groupSize, the kernel's limit).
-    func groupSize(for k: (kernel: cl_kernel, maxGroup: Int)) -> Int {
+    func groupSize(_ file: String, _ name: String) -> Int {
+        let limit = maxGroup(file, name)
         var g = 1
-        while g * 2 <= min(groupSize, k.maxGroup) { g *= 2 }
+        while g * 2 <= min(groupSize, limit) { g *= 2 }
         return g
     }
 
@@ -232,8 +269,8 @@ public final class OpenCLDevice: Device {
     /// from `CLKernel`, generated from the kernels' signatures, so the arguments match in number
     /// and kind.
     func launch(_ call: KernelCall, global: [Int], local: [Int]) {
+        guard !runtimeFailed, let k = kernelOrFailure(call.file, call.name)?.kernel else { return }
         let name = call.name
-        let k = kernel(call.file, name).kernel
         let items = local.reduce(1, *)
         for (i, arg) in call.args.enumerated() {
             var rc: cl_int
@@ -245,8 +282,11 @@ public final class OpenCLDevice: Device {
                 var m: cl_mem? = m0
                 rc = clSetKernelArg(k, cl_uint(i), MemoryLayout<cl_mem?>.size, &m)
             case .int(let v):
-                precondition(v >= Int(Int32.min) && v <= Int(Int32.max), "\(name): argument \(i) = \(v) overflows int")
-                var x = Int32(v)
+                guard let x32 = Int32(exactly: v) else {
+                    recordFailure(.backend(op: currentOp ?? name, detail: "\(name): argument \(i) = \(v) overflows int"))
+                    return
+                }
+                var x = x32
                 rc = clSetKernelArg(k, cl_uint(i), 4, &x)
             case .uint(let v):
                 var x = v
@@ -259,25 +299,33 @@ public final class OpenCLDevice: Device {
             case .localBytes(let bytes):
                 rc = clSetKernelArg(k, cl_uint(i), max(bytes, 4), nil)
             }
-            clCheck(rc, currentOp ?? name, "clSetKernelArg(\(name), \(i))")
+            guard succeeded(rc, currentOp ?? name, "clSetKernelArg(\(name), \(i))") else { return }
         }
         var g = global
         var l = local
         let rc = enqueue(name) { event in clEnqueueNDRangeKernel(queue, k, cl_uint(g.count), nil, &g, &l, 0, nil, event) }
-        clCheck(rc, currentOp ?? name, "clEnqueueNDRangeKernel(\(name), global \(global), local \(local))")
+        succeeded(rc, currentOp ?? name, "clEnqueueNDRangeKernel(\(name), global \(global), local \(local))")
+    }
+
+    /// The call's kernel, or nil with the failure recorded.
+    private func kernelOrFailure(_ file: String, _ name: String) -> (kernel: cl_kernel, maxGroup: Int)? {
+        do { return try kernel(file, name) } catch {
+            recordFailure(error as? DeviceError ?? .backend(op: name, detail: "\(error)"))
+            return nil
+        }
     }
 
     /// One work-item per element: global = count rounded up to the work-group size.
     func launch(_ call: KernelCall, count: Int) {
-        guard count > 0 else { return }
-        let g = groupSize(for: kernel(call.file, call.name))
+        guard count > 0, !runtimeFailed else { return }
+        let g = groupSize(call.file, call.name)
         launch(call, global: [(count + g - 1) / g * g], local: [g])
     }
 
     /// One work-group per item of `groups` (reductions); `.localPerItem` sizes follow the group.
     func launch(_ call: KernelCall, groups: Int) {
-        guard groups > 0 else { return }
-        let g = groupSize(for: kernel(call.file, call.name))
+        guard groups > 0, !runtimeFailed else { return }
+        let g = groupSize(call.file, call.name)
         launch(call, global: [groups * g], local: [g])
     }
 
@@ -293,23 +341,32 @@ public final class OpenCLDevice: Device {
         return Tensor(device: self, shape: shape, buffer: buffer)
     }
 
-    /// Scratch space for one op; returned to the pool when the op's reference goes.
+    /// Scratch space for one op; returned to the pool when the op's reference goes. When the
+    /// device cannot allocate it, the failure is recorded and a placeholder comes back, which
+    /// nothing reads or writes: the op's remaining launches are skipped (see `runtimeFailed`).
     func scratch(_ count: Int, _ op: String) -> Tensor {
-        do { return try makeTensor([count]) } catch { fatalError("\(op): \(error)") }
+        do { return try makeTensor([count]) } catch {
+            if case .outOfMemory(_, let bytes, let detail)? = error as? DeviceError {
+                recordFailure(.outOfMemory(op: op, bytes: bytes, detail: detail))
+            } else {
+                recordFailure(error as? DeviceError ?? .outOfMemory(op: op, bytes: count * 4, detail: "\(error)"))
+            }
+            return Tensor(device: self, shape: [count], buffer: OpenCLBuffer(placeholder: placeholderMem, count: count))
+        }
     }
 
     public func upload(_ values: UnsafeBufferPointer<Float>, to tensor: Tensor) {
         guard errors.check({ try OpContract.transfer("upload", count: values.count, tensor: tensor) }) != nil,
               let base = values.baseAddress, values.count > 0 else { return }
         let rc = clEnqueueWriteBuffer(queue, mem(tensor, "upload"), cl_bool(CL_TRUE), 0, values.count * 4, base, 0, nil, nil)
-        clCheck(rc, "upload", "clEnqueueWriteBuffer(\(values.count * 4) bytes)")
+        succeeded(rc, "upload", "clEnqueueWriteBuffer(\(values.count * 4) bytes)")
     }
 
     public func download(_ tensor: Tensor, into values: UnsafeMutableBufferPointer<Float>) {
         guard errors.check({ try OpContract.transfer("download", count: values.count, tensor: tensor) }) != nil,
               let base = values.baseAddress, values.count > 0 else { return }
         let rc = clEnqueueReadBuffer(queue, mem(tensor, "download"), cl_bool(CL_TRUE), 0, values.count * 4, base, 0, nil, nil)
-        clCheck(rc, "download", "clEnqueueReadBuffer(\(values.count * 4) bytes)")
+        succeeded(rc, "download", "clEnqueueReadBuffer(\(values.count * 4) bytes)")
         // A blocking read on an in-order queue means every earlier command has finished.
         harvestEvents()
     }
@@ -349,7 +406,7 @@ public final class OpenCLDevice: Device {
 
     public func synchronize() {
         let rc = clFinish(queue)
-        clCheck(rc, "synchronize", "clFinish")
+        succeeded(rc, "synchronize", "clFinish")
         harvestEvents()
     }
 }

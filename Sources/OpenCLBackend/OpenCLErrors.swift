@@ -94,12 +94,3 @@ func clblastStatusName(_ status: CLBlastStatusCode) -> String {
     default: return clErrorName(cl_int(status.rawValue))
     }
 }
-
-/// Stops on an OpenCL failure inside an op. The Device protocol's ops do not throw (they are
-/// enqueued and a failure there is a programming or resource error), so the message must say
-/// everything: the op, the call and the symbolic code.
-func clCheck(_ code: cl_int, _ op: @autoclosure () -> String, _ call: String) {
-    if code != CL_SUCCESS {
-        fatalError(DeviceError.backend(op: op(), detail: "\(call) failed with \(clErrorName(code)) (\(code))").description)
-    }
-}

@@ -21,6 +21,13 @@ public final class ErrorLatch: @unchecked Sendable {
         }
     }
 
+    /// Keeps `error` unless an earlier one is waiting (a backend call that failed at run time).
+    public func record(_ error: DeviceError) {
+        lock.lock()
+        if first == nil { first = error }
+        lock.unlock()
+    }
+
     /// The first violation since the last call, cleared.
     public func take() -> DeviceError? {
         lock.lock()
