@@ -1,6 +1,7 @@
 # aimclr: build, test, demo and benchmarks. Every target installs the system
 # packages it needs first, so a fresh Debian machine needs only `make demo` / `make test`.
 
+SHELL        := /bin/bash
 SWIFT        ?= swift
 # libopenmpi-dev and openmpi-bin: data-parallel training under mpirun and its multi-rank tests.
 # zlib1g-dev and chromium: the report tests decode a headless-Chromium screenshot of a report.
@@ -32,9 +33,19 @@ build: deps
 release: deps
 	$(SWIFT) build -c release --product aimclr
 
+# A crash report of only the crashed thread's frames, so the end of the output says where; after a
+# failure the tests that started but never finished and every fatal-error line are repeated last.
+TEST_LOG     := .build/test.log
+test: export SWIFT_BACKTRACE ?= enable=yes,interactive=no,color=no,threads=crashed,registers=none,images=none,limit=40
 test: deps $(TB_VENV)/bin/tensorboard
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	@set -o pipefail; $(SWIFT) test --skip-build 2>&1 | tee $(TEST_LOG) || { \
+	  echo "== make test failed; from $(TEST_LOG):"; \
+	  grep -E "Fatal error|Crash|crashed|Precondition failed|Assertion failed|error: Process" $(TEST_LOG) | head -20; \
+	  awk '/^Test Case .* started/ {open[$$3] = 1} /^Test Case .* (passed|failed|skipped)/ {delete open[$$3]} \
+	       END {for (t in open) print "started, never finished: " t}' $(TEST_LOG); \
+	  grep -E "^Test Case .* failed|error: -\[|: error: " $(TEST_LOG) | head -20; \
+	  exit 1; }
 
 demo: release
 	$(RELEASE_BIN) demo --data $(DEMO_DIR)
