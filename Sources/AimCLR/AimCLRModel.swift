@@ -49,6 +49,13 @@ public final class AimCLRModel {
 
     /// Global iteration counter (keys dropout masks; restored on resume).
     public var iteration: Int = 0
+    /// Iterations per epoch, for the lr warm-up (`PretrainConfig.lrWarmupEpochs`); the trainer sets it.
+    public var iterationsPerEpoch = 1
+
+    /// The learning rate of the next step in `epoch` (the step schedule, scaled during the warm-up).
+    public func learningRate(epoch: Int) -> Float {
+        config.learningRate(epoch: epoch, iteration: iteration, iterationsPerEpoch: iterationsPerEpoch)
+    }
 
     /// The ranks this model's global batch is split over (one process: `SingleProcess`).
     public let collective: Collective
@@ -167,7 +174,7 @@ public final class AimCLRModel {
     public func step(_ views: PretrainViews, epoch: Int) throws -> LossTerms {
         let losses = try forwardBackward(views, epoch: epoch, momentumUpdate: true)
         averageGradients()
-        try optimizer.step(learningRate: config.schedule.learningRate(epoch: epoch))
+        try optimizer.step(learningRate: learningRate(epoch: epoch))
         enqueueGlobalKeys()
         // An op that broke its contract was skipped; the step is then invalid (see OpContract).
         try device.checkErrors()

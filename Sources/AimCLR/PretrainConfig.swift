@@ -44,6 +44,14 @@ public struct PretrainConfig: Codable, Sendable, Equatable {
     public var numEpoch: Int = 300
     public var miningEpoch: Int = 150
     public var topK: Int = 1
+    /// Linear learning-rate warm-up over the first N epochs, per iteration from base / W to
+    /// base (W the warm-up's iterations), then the step schedule. Not in the reference (0, none).
+    /// Stored optional so checkpoints written before it decode.
+    public var lrWarmup: Int? = nil
+    public var lrWarmupEpochs: Int {
+        get { lrWarmup ?? 0 }
+        set { lrWarmup = newValue == 0 ? nil : newValue }
+    }
 
     // Version switches (spec §8.1): HEAD behaviour by default.
     public var eadmNoOp: Bool = false
@@ -204,12 +212,24 @@ public struct PretrainConfig: Codable, Sendable, Equatable {
                  "learning rate, weight decay and shear must be finite")
         try need(maxIterationsPerEpoch >= 0, "max_iterations", "must not be negative (got \(maxIterationsPerEpoch))")
         try need(miningEpoch >= 0, "mining_epoch", "must not be negative (got \(miningEpoch))")
+        try need(lrWarmupEpochs >= 0 && lrWarmupEpochs <= numEpoch, "lr_warmup_epochs",
+                 "must be in 0...num_epoch (\(numEpoch)) (got \(lrWarmupEpochs))")
         try need(keyShuffleSplits >= 1 && batchSize % keyShuffleSplits == 0 && (keyShuffleSplits == 1 || batchSize / keyShuffleSplits >= 2),
                  "shuffle_bn_splits", "must divide batch_size into sub-batches of at least 2 samples (got \(keyShuffleSplits) for batch \(batchSize))")
     }
 
     /// The step schedule: lr = base · 0.1^(number of steps < epoch), epochs 1-based.
     public var schedule: StepLRSchedule { StepLRSchedule(baseLearningRate: baseLR, milestones: steps) }
+
+    /// The learning rate of the step after `iteration` earlier ones: the step schedule's for the
+    /// epoch, times (iteration + 1) / W during the warm-up's W = lrWarmupEpochs · iterationsPerEpoch
+    /// iterations.
+    public func learningRate(epoch: Int, iteration: Int, iterationsPerEpoch: Int) -> Float {
+        let lr = schedule.learningRate(epoch: epoch)
+        let warmup = lrWarmupEpochs * max(iterationsPerEpoch, 1)
+        guard warmup > 0, iteration < warmup else { return lr }
+        return lr * Float(max(iteration, 0) + 1) / Float(warmup)
+    }
 }
 
 /// Maps the reference YAML keys onto `PretrainConfig`, with typed errors.
@@ -256,6 +276,7 @@ struct YAMLReader {
             case "num_epoch": c.numEpoch = try int(key, value)
             case "mining_epoch": c.miningEpoch = try int(key, value)
             case "topk": c.topK = try int(key, value)
+            case "lr_warmup_epochs": c.lrWarmupEpochs = try int(key, value)
             case "stream":
                 let s = try string(key, value)
                 guard let v = SkeletonStream(rawValue: s) else { throw wrong(key, "one of joint, motion, bone", value) }

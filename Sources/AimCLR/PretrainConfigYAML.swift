@@ -31,6 +31,7 @@ extension PretrainConfig {
             ("step", Node.sequence(Node.Sequence(steps.map { number($0) }))),
             ("batch_size", number(batchSize)), ("num_epoch", number(numEpoch)),
             ("mining_epoch", number(miningEpoch)), ("topk", number(topK)),
+            ("lr_warmup_epochs", number(lrWarmupEpochs)),
             ("eadm_no_op", bool(eadmNoOp)), ("extreme_time_flip", bool(extremeTimeFlip)),
             ("queue_warmup", bool(queueWarmup)), ("shuffle_bn_splits", number(keyShuffleSplits)),
             ("projector_bn", bool(projectionBatchNorm)),

@@ -222,6 +222,7 @@ public final class Pretrainer {
             try LatestCheckpoint.update(in: workDirectory, to: url)
         }
         let perEpoch = iterationsPerEpoch
+        model.iterationsPerEpoch = perEpoch
         var summary = PretrainSummary(device: device.name, epochs: 0, iterations: 0, secondsPerIteration: 0)
         if let m = knnMonitor, startEpoch == 1 && model.iteration == 0 {
             let untrained = try recordUntrainedMonitor(m, log: log, text: text, board: board)
@@ -233,7 +234,8 @@ public final class Pretrainer {
         let total = max(0, config.numEpoch - startEpoch + 1) * perEpoch
 
         training: for epoch in startEpoch...max(startEpoch, config.numEpoch) where epoch <= config.numEpoch {
-            let lr = config.schedule.learningRate(epoch: epoch)
+            // The step schedule's lr for the epoch; during a warm-up, the lr of the epoch's last step.
+            var lr = model.learningRate(epoch: epoch)
             var sums = (0.0, 0.0, 0.0)
             let epochStart = Date()
             var done = 0, trained = 0
@@ -242,6 +244,7 @@ public final class Pretrainer {
                 if skip > 0 { skip -= 1; done += 1; continue }
                 let t0 = Date()
                 let views = PretrainViews(extreme: batch.extreme, query: batch.query, key: batch.key)
+                lr = model.learningRate(epoch: epoch)
                 let losses = try model.step(views, epoch: epoch)
                 let dt = Date().timeIntervalSince(t0)
                 done += 1

@@ -53,6 +53,7 @@ struct PretrainCommand: ParsableCommand {
     @Option(name: .customLong("queue-size"), parsing: .unconditional, help: "MoCo queue length K, a multiple of the batch size (default: \(Self.defaults.queueSize)).") var queueSize: Int?
     @Option(name: .customLong("base-lr"), parsing: .unconditional, help: "Base learning rate (default: \(Self.defaults.baseLR)).") var baseLR: Float?
     @Option(name: .customLong("lr-steps"), parsing: .upToNextOption, help: "Epochs after which lr drops x0.1 (default: \(Self.defaults.steps.map(String.init).joined(separator: " "))).") var lrSteps: [Int] = []
+    @Option(name: .customLong("lr-warmup-epochs"), parsing: .unconditional, help: "Linear lr warm-up over the first N epochs, per iteration (not in the reference; default: 0, none).") var lrWarmupEpochs: Int?
     @Option(parsing: .unconditional, help: "Key-encoder momentum (default: \(Self.defaults.momentum)).") var momentum: Float?
     @Option(parsing: .unconditional, help: "Dropout in blocks 2-10 (default: \(Self.defaults.dropout)).") var dropout: Float?
     @Option(name: .customLong("mining-epoch"), parsing: .unconditional, help: "Last epoch of InfoNCE; NNM afterwards (default: \(Self.defaults.miningEpoch)).") var miningEpoch: Int?
@@ -114,6 +115,7 @@ struct PretrainCommand: ParsableCommand {
         if let v = queueSize { c.queueSize = v }
         if let v = baseLR { c.baseLR = v }
         if !lrSteps.isEmpty { c.steps = lrSteps }
+        if let v = lrWarmupEpochs { c.lrWarmupEpochs = v }
         if let v = miningEpoch { c.miningEpoch = v }
         if let v = momentum { c.momentum = v }
         if let v = dropout { c.dropout = v }
@@ -146,6 +148,7 @@ struct PretrainCommand: ParsableCommand {
         if shuffleBN != nil { m["shuffle_bn_splits"] = "--shuffle-bn" }
         if temperature != nil { m["Temperature"] = "--temperature" }
         if baseLR != nil { m["base_lr"] = "--base-lr" }
+        if lrWarmupEpochs != nil { m["lr_warmup_epochs"] = "--lr-warmup-epochs" }
         if momentum != nil { m["momentum"] = "--momentum" }
         if dropout != nil { m["dropout"] = "--dropout" }
         if miningEpoch != nil { m["mining_epoch"] = "--mining-epoch" }

@@ -22,6 +22,7 @@ struct ResumeCheck {
             "maxIterationsPerEpoch": "--max-iterations", "seed": "--seed", "eadmNoOp": "--eadm-no-op",
             "extremeTimeFlip": "--extreme-time-flip", "queueWarmup": "--queue-warmup",
             "shuffleBNSplits": "--shuffle-bn", "projectorBN": "--projector-bn", "temperature": "--temperature",
+            "lrWarmup": "--lr-warmup-epochs",
         ],
         allowed: "--epochs, --save-interval, --device and --threads")
 

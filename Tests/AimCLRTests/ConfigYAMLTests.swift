@@ -31,6 +31,7 @@ final class ConfigYAMLTests: XCTestCase {
         c.numEpoch = 9
         c.miningEpoch = 4
         c.topK = 2
+        c.lrWarmupEpochs = 3
         c.eadmNoOp = true
         c.extremeTimeFlip = true
         c.queueWarmup = true
