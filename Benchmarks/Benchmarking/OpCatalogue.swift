@@ -163,6 +163,37 @@ public enum OpCatalogue {
                 var step: UInt32 = 0
                 return { step &+= 1; d.dropoutForward(x: x, p: 0.5, key: RandomKey(seed: 1, stream: 2, step: step), y: y) }
             })
+            // A training block's end: dropout, residual sum and ReLU, fused and as the three ops.
+            for fused in [true, false] {
+                list.append(OpCase(op: fused ? "block_end.fwd" : "block_end.fwd (unfused)", shape: tag) { d in
+                    let x = try randomTensor(d, s.dims, seed: 24), r = try randomTensor(d, s.dims, seed: 25)
+                    let y = try d.makeTensor(s.dims)
+                    var step: UInt32 = 0
+                    return {
+                        step &+= 1
+                        let key = RandomKey(seed: 1, stream: 2, step: step)
+                        if fused {
+                            d.dropoutResidualReLU(x: x, p: 0.5, key: key, slice: nil, residual: r, y: y)
+                        } else {
+                            d.dropoutForward(x: x, p: 0.5, key: key, y: y)
+                            d.addReLU(y, r, y: y)
+                        }
+                    }
+                })
+                list.append(OpCase(op: fused ? "block_end.bwd" : "block_end.bwd (unfused)", shape: tag) { d in
+                    let y = try randomTensor(d, s.dims, seed: 26), dy = try randomTensor(d, s.dims, seed: 27)
+                    let masked = try d.makeTensor(s.dims), dx = try d.makeTensor(s.dims)
+                    let key = RandomKey(seed: 1, stream: 2, step: 3)
+                    return {
+                        if fused {
+                            d.reluDropoutBackward(y: y, dy: dy, p: 0.5, key: key, slice: nil, masked: masked, dx: dx)
+                        } else {
+                            d.reluBackward(y: y, dy: dy, dx: masked)
+                            d.dropoutBackward(dy: masked, p: 0.5, key: key, dx: dx)
+                        }
+                    }
+                })
+            }
         }
 
         do { // block 10's residual 1x1 conv, 64 -> 256

@@ -199,6 +199,24 @@ extension CPUDevice {
 
     public func addReLU(_ a: Tensor, _ b: Tensor, y: Tensor) { binary(SumReLU.self, "addReLU", a, b, y) }
 
+    /// The dropout (its masks cached for the backward, see `DropoutMaskCache`), then the sum and
+    /// ReLU: on the CPU the passes run from cache, so they stay separate ops.
+    public func dropoutResidualReLU(x: Tensor, p: Float, key: RandomKey, slice: DropoutSampleSlice?, residual: Tensor?,
+                                    y: Tensor) {
+        let part = slice.flatMap { $0.isWhole ? nil : $0 }
+        guard errors.check({ try OpContract.dropoutResidualReLU(x: x, p: p, slice: part, residual: residual, y: y) }) != nil
+        else { return }
+        composedDropoutResidualReLU(x: x, p: p, key: key, slice: slice, residual: residual, y: y)
+    }
+
+    public func reluDropoutBackward(y: Tensor, dy: Tensor, p: Float, key: RandomKey, slice: DropoutSampleSlice?,
+                                    masked: Tensor, dx: Tensor) {
+        let part = slice.flatMap { $0.isWhole ? nil : $0 }
+        guard errors.check({ try OpContract.reluDropoutBackward(y: y, dy: dy, p: p, slice: part, masked: masked, dx: dx) })
+            != nil else { return }
+        composedReLUDropoutBackward(y: y, dy: dy, p: p, key: key, slice: slice, masked: masked, dx: dx)
+    }
+
     public func multiply(_ a: Tensor, _ b: Tensor, y: Tensor) { binary(Product.self, "multiply", a, b, y) }
 
     /// y[i] = Op(a[i], b[i]) over a's elements, parallel over chunks (y may alias a or b). The op

@@ -187,6 +187,14 @@ public protocol Device: AnyObject {
     func add(_ a: Tensor, _ b: Tensor, y: Tensor)
     /// y = max(a + b, 0): a residual sum and its ReLU in one pass (y may alias a or b).
     func addReLU(_ a: Tensor, _ b: Tensor, y: Tensor)
+    /// y = max(dropout(x) + residual, 0), or max(dropout(x), 0) without a residual: the end of a
+    /// training block in one pass, with `dropoutForward`'s mask for the same key and slice. y may
+    /// alias x, not the residual.
+    func dropoutResidualReLU(x: Tensor, p: Float, key: RandomKey, slice: DropoutSampleSlice?, residual: Tensor?, y: Tensor)
+    /// Its backward: masked = dy where y > 0, else 0 (the residual's gradient), then
+    /// dx = dropoutBackward(masked). masked may alias dy; dx must not alias masked.
+    func reluDropoutBackward(y: Tensor, dy: Tensor, p: Float, key: RandomKey, slice: DropoutSampleSlice?,
+                             masked: Tensor, dx: Tensor)
     /// y = a ⊙ b elementwise (y may alias a or b).
     func multiply(_ a: Tensor, _ b: Tensor, y: Tensor)
     /// y = alpha·x + beta·y over `count` elements (beta == 0 ignores y's old contents).
@@ -295,6 +303,20 @@ extension Device {
 
     /// Reads a one-element tensor.
     public func scalar(_ tensor: Tensor) -> Float { read(tensor)[0] }
+
+    /// `dropoutResidualReLU` as its three ops (the backends without a fused kernel).
+    public func composedDropoutResidualReLU(x: Tensor, p: Float, key: RandomKey, slice: DropoutSampleSlice?,
+                                            residual: Tensor?, y: Tensor) {
+        dropoutForward(x: x, p: p, key: key, slice: slice, y: y)
+        if let residual { addReLU(y, residual, y: y) } else { reluForward(x: y, y: y) }
+    }
+
+    /// `reluDropoutBackward` as its two ops.
+    public func composedReLUDropoutBackward(y: Tensor, dy: Tensor, p: Float, key: RandomKey, slice: DropoutSampleSlice?,
+                                            masked: Tensor, dx: Tensor) {
+        reluBackward(y: y, dy: dy, dx: masked)
+        dropoutBackward(dy: masked, p: p, key: key, slice: slice, dx: dx)
+    }
 
     /// Dropout over the whole batch (no sample slice).
     public func dropoutForward(x: Tensor, p: Float, key: RandomKey, y: Tensor) {

@@ -303,18 +303,20 @@ public final class STGCNBlock: Module {
         bn1.forward(x: a.g, y: a.a1, saved: a.saved1, training: training, relu: true)
         tconv.forward(x: a.a1, input: middleShape(a), columns: a.columns, y: a.c)
         bn2.forward(x: a.c, y: a.d, saved: a.saved2, training: training)
+        let residual: Tensor?
+        switch spec.residual {
+        case .none: residual = nil
+        case .identity: residual = x
+        case .convolution: residual = a.r!
+        }
         if training && spec.dropout > 0 {
             let slice = batchPart.map { dropoutSlice(a, offset: $0.offset, total: $0.total) }
-            device.dropoutForward(x: a.d, p: spec.dropout, key: dropoutKey, slice: slice, y: a.d)
+            device.dropoutResidualReLU(x: a.d, p: spec.dropout, key: dropoutKey, slice: slice, residual: residual, y: result)
             a.dropoutKey = dropoutKey
             a.dropoutSlice = slice
         } else {
             a.dropoutKey = nil
-        }
-        switch spec.residual {
-        case .none: device.reluForward(x: a.d, y: result)
-        case .identity: device.addReLU(a.d, x, y: result)
-        case .convolution: device.addReLU(a.d, a.r!, y: result)
+            if let residual { device.addReLU(a.d, residual, y: result) } else { device.reluForward(x: a.d, y: result) }
         }
     }
 
@@ -357,7 +359,14 @@ public final class STGCNBlock: Module {
     func backward(x: Tensor, activations a: Activations, dOut: Tensor, grads g: Gradients,
                   needInputGradient: Bool = true) throws {
         let device = gcn.weight.device
-        device.reluBackward(y: a.out, dy: dOut, dx: g.dS)
+        // A sample-major block with dropout takes the ReLU's and the dropout's backward in one pass.
+        let fusedDropout = a.dropoutKey != nil && g.dFrameMajor == nil
+        if let key = a.dropoutKey, fusedDropout {
+            device.reluDropoutBackward(y: a.out, dy: dOut, p: spec.dropout, key: key, slice: a.dropoutSlice,
+                                       masked: g.dS, dx: g.dD)
+        } else {
+            device.reluBackward(y: a.out, dy: dOut, dx: g.dS)
+        }
         // A frame-major block continues on the permuted gradient and input.
         let dS = g.dFrameMajor ?? g.dS
         if let f = g.dFrameMajor { toFrameMajor(g.dS, a.output, into: f) }
@@ -366,7 +375,7 @@ public final class STGCNBlock: Module {
         // Main branch: dropout → tcn.3 → tcn.2 → ReLU → tcn.0 → gcn.
         let dAfterDropout: Tensor
         if let key = a.dropoutKey {
-            device.dropoutBackward(dy: dS, p: spec.dropout, key: key, slice: a.dropoutSlice, dx: g.dD)
+            if !fusedDropout { device.dropoutBackward(dy: dS, p: spec.dropout, key: key, slice: a.dropoutSlice, dx: g.dD) }
             dAfterDropout = g.dD
         } else {
             dAfterDropout = dS

@@ -40,7 +40,7 @@ extension OpenCLDevice {
             return
         }
         let scale: Float = p < 1 ? 1 / (1 - p) : 0
-        let k0 = UInt32(truncatingIfNeeded: key.seed), k1 = UInt32(truncatingIfNeeded: key.seed >> 32)
+        let (k0, k1) = Self.philoxKey(key)
         op(name, cost) {
             if let s = part {
                 launch(CLKernel.dropout_apply_slice(.tensor(x), .tensor(y), .int(n), .float(p), .float(scale), .uint(k0),
@@ -51,6 +51,58 @@ extension OpenCLDevice {
                                               .uint(k1), .uint(key.stream), .uint(key.step)), count: (n + 3) / 4)
             }
         }
+    }
+
+    /// One pass for a training block's dropout, residual sum and ReLU (three without it).
+    public func dropoutResidualReLU(x: Tensor, p: Float, key: RandomKey, slice: DropoutSampleSlice?, residual: Tensor?,
+                                    y: Tensor) {
+        let part = slice.flatMap { $0.isWhole ? nil : $0 }
+        guard let cost = errors.check({
+            try OpContract.dropoutResidualReLU(x: x, p: p, slice: part, residual: residual, y: y)
+        }) else { return }
+        let n = x.count, scale: Float = p < 1 ? 1 / (1 - p) : 0
+        let (k0, k1) = Self.philoxKey(key)
+        op("dropoutResidualReLU", cost) {
+            let r = residual ?? x, has = residual == nil ? 0 : 1
+            if let s = part {
+                launch(CLKernel.dropout_residual_relu_slice(.tensor(x), .tensor(r), .tensor(y), .int(n), .int(has), .float(p),
+                                                            .float(scale), .uint(k0), .uint(k1), .uint(key.stream),
+                                                            .uint(key.step), .int(s.samples), .int(s.globalSamples),
+                                                            .int(s.offset), .int(s.inner)), count: n)
+            } else {
+                launch(CLKernel.dropout_residual_relu(.tensor(x), .tensor(r), .tensor(y), .int(n), .int(has), .float(p),
+                                                      .float(scale), .uint(k0), .uint(k1), .uint(key.stream),
+                                                      .uint(key.step)), count: (n + 3) / 4)
+            }
+        }
+    }
+
+    /// One pass for the ReLU's and the dropout's backward (two without it).
+    public func reluDropoutBackward(y: Tensor, dy: Tensor, p: Float, key: RandomKey, slice: DropoutSampleSlice?,
+                                    masked: Tensor, dx: Tensor) {
+        let part = slice.flatMap { $0.isWhole ? nil : $0 }
+        guard let cost = errors.check({
+            try OpContract.reluDropoutBackward(y: y, dy: dy, p: p, slice: part, masked: masked, dx: dx)
+        }) else { return }
+        let n = y.count, scale: Float = p < 1 ? 1 / (1 - p) : 0
+        let (k0, k1) = Self.philoxKey(key)
+        op("reluDropoutBackward", cost) {
+            if let s = part {
+                launch(CLKernel.relu_dropout_backward_slice(.tensor(y), .tensor(dy), .tensor(masked), .tensor(dx), .int(n),
+                                                            .float(p), .float(scale), .uint(k0), .uint(k1),
+                                                            .uint(key.stream), .uint(key.step), .int(s.samples),
+                                                            .int(s.globalSamples), .int(s.offset), .int(s.inner)), count: n)
+            } else {
+                launch(CLKernel.relu_dropout_backward(.tensor(y), .tensor(dy), .tensor(masked), .tensor(dx), .int(n),
+                                                      .float(p), .float(scale), .uint(k0), .uint(k1), .uint(key.stream),
+                                                      .uint(key.step)), count: (n + 3) / 4)
+            }
+        }
+    }
+
+    /// The two 32-bit halves of a key's seed, as the Philox kernels take them.
+    static func philoxKey(_ key: RandomKey) -> (UInt32, UInt32) {
+        (UInt32(truncatingIfNeeded: key.seed), UInt32(truncatingIfNeeded: key.seed >> 32))
     }
 
     /// u[i] = key.uniform(i) computed on the device (initialisation and tests).

@@ -30,6 +30,29 @@ extension OpContract {
     }
 
     /// add, addReLU, multiply: y = f(a, b) over a's elements.
+    /// `dropoutResidualReLU`: x, the residual and y of one size; y must not alias the residual.
+    public static func dropoutResidualReLU(x: Tensor, p: Float, slice: DropoutSampleSlice?, residual: Tensor?,
+                                           y: Tensor) throws -> OpCost {
+        let n = x.count
+        _ = try dropout("dropoutResidualReLU", x: x, p: p, y: y, slice: slice)
+        if let r = residual {
+            try require(r.count >= n, "dropoutResidualReLU", "input \(x.shape), residual \(r.shape)")
+            try require(r.buffer !== y.buffer, "dropoutResidualReLU", "the output aliases the residual")
+        }
+        return OpCost(flops: Double(n) * 3, bytes: floats((residual == nil ? 2 : 3) * n))
+    }
+
+    /// `reluDropoutBackward`: y, dy, masked and dx of one size; dx must not alias masked.
+    public static func reluDropoutBackward(y: Tensor, dy: Tensor, p: Float, slice: DropoutSampleSlice?, masked: Tensor,
+                                           dx: Tensor) throws -> OpCost {
+        let n = y.count
+        _ = try dropout("reluDropoutBackward", x: y, p: p, y: dx, slice: slice)
+        try require(dy.count >= n && masked.count >= n, "reluDropoutBackward",
+                    "y \(y.shape), dy \(dy.shape), masked \(masked.shape)")
+        try require(masked.buffer !== dx.buffer, "reluDropoutBackward", "dx aliases masked")
+        return OpCost(flops: Double(n) * 2, bytes: floats(4 * n))
+    }
+
     public static func binary(_ op: String, a: Tensor, b: Tensor, y: Tensor) throws -> OpCost {
         let n = a.count
         try require(b.count >= n && y.count >= n, op, "a \(a.shape), b \(b.shape), y \(y.shape)")
