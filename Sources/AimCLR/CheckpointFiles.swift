@@ -60,12 +60,19 @@ public enum CheckpointFiles {
         for c in parsed(in: directory) where c.partial > 0 && c.epoch < epoch { unlink(c.url.path) }
     }
 
-    /// Deletes temporary files that killed runs left behind (`.epochN_model.safetensors.tmp-PID`);
-    /// they are never read, only taking space. Call before training in `directory` starts.
+    /// Deletes the temporary files that killed runs left behind: every atomic write here goes
+    /// through `.NAME.tmp-PID` (checkpoints, `config.yaml`, the `latest` link, arrays and labels),
+    /// and a kill between its creation and the rename leaves it. They are never read, only taking
+    /// space. Files of this process and of processes still running are kept. Call before
+    /// training in `directory` starts.
     public static func removeStaleTemporaries(in directory: URL) {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
-        for name in names where name.hasPrefix(".epoch") && name.contains("_model.safetensors.tmp-")
-            && !name.hasSuffix(".tmp-\(getpid())") {
+        for name in names where name.hasPrefix(".") {
+            guard let marker = name.range(of: ".tmp-", options: .backwards),
+                  let pid = Int32(name[marker.upperBound...].prefix(while: \.isNumber)), pid > 0, pid != getpid()
+            else { continue }
+            // Signal 0 only asks whether the process exists (EPERM: it does, under another user).
+            if kill(pid, 0) == 0 || errno == EPERM { continue }
             unlink(directory.appendingPathComponent(name).path)
         }
     }
