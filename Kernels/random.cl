@@ -153,11 +153,10 @@ __kernel void relu_dropout_backward_slice(__global const float* y, __global cons
 __kernel void philox_uniform(__global float* u, const int n, const uint key0, const uint key1,
                              const uint stream, const uint step) {
     const int b = get_global_id(0);
-    if (b * 4 >= n) return;
-    const uint4 r = philox4x32_10((uint4)((uint)b, stream, step, 0u), (uint2)(key0, key1));
-    const uint bits[4] = { r.x, r.y, r.z, r.w };
-    for (int o = 0; o < 4; ++o) {
-        const int i = b * 4 + o;
-        if (i < n) u[i] = philox_unit(bits[o]);
-    }
+    const int i0 = b * 4;
+    if (i0 >= n) return;
+    const float4 v = block_uniforms(b, key0, key1, stream, step);
+    if (i0 + 4 <= n) { vstore4(v, b, u); return; }
+    const float vs[4] = { v.x, v.y, v.z, v.w };
+    for (int i = i0; i < n; ++i) u[i] = vs[i - i0];
 }

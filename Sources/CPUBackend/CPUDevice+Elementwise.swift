@@ -46,7 +46,7 @@ extension CPUDevice {
             if px != py { measure(op, cost) { py.update(from: px, count: n) } }
             return
         }
-        let scale: Float = p < 1 ? 1 / (1 - p) : 0
+        let scale = DropoutSampleSlice.keptScale(p: p)
         // unitFloat(bits) = (bits >> 8)·2⁻²⁴ exactly, so "unitFloat(bits) ≥ p" is the integer
         // test (bits >> 8) ≥ ⌈p·2²⁴⌉ — no float conversion per element.
         let cut = UInt32((Double(p) * 16_777_216).rounded(.up))
@@ -61,7 +61,7 @@ extension CPUDevice {
             if reused { return }
         }
         let maskOut = record ? dropoutMasks.record(cacheKey, size: blocks) : nil
-        let k0 = UInt32(truncatingIfNeeded: key.seed), k1 = UInt32(truncatingIfNeeded: key.seed >> 32)
+        let (k0, k1) = key.keyWords
         let stream = key.stream, step = key.step
         measure(op, cost) {
             // Groups of eight blocks (32 elements) go through the vectorised rounds.
@@ -169,9 +169,9 @@ extension CPUDevice {
             if px != py { measure(op, cost) { py.update(from: px, count: n) } }
             return
         }
-        let scale: Float = p < 1 ? 1 / (1 - p) : 0
+        let scale = DropoutSampleSlice.keptScale(p: p)
         let cut = UInt32((Double(p) * 16_777_216).rounded(.up))
-        let k0 = UInt32(truncatingIfNeeded: key.seed), k1 = UInt32(truncatingIfNeeded: key.seed >> 32)
+        let (k0, k1) = key.keyWords
         let stream = key.stream, step = key.step
         let row = s.samples * s.inner
         measure(op, cost) {
@@ -203,7 +203,7 @@ extension CPUDevice {
     /// ReLU: on the CPU the passes run from cache, so they stay separate ops.
     public func dropoutResidualReLU(x: Tensor, p: Float, key: RandomKey, slice: DropoutSampleSlice?, residual: Tensor?,
                                     y: Tensor) {
-        let part = slice.flatMap { $0.isWhole ? nil : $0 }
+        let part = DropoutSampleSlice.part(of: slice)
         guard errors.check({ try OpContract.dropoutResidualReLU(x: x, p: p, slice: part, residual: residual, y: y) }) != nil
         else { return }
         composedDropoutResidualReLU(x: x, p: p, key: key, slice: slice, residual: residual, y: y)
@@ -211,7 +211,7 @@ extension CPUDevice {
 
     public func reluDropoutBackward(y: Tensor, dy: Tensor, p: Float, key: RandomKey, slice: DropoutSampleSlice?,
                                     masked: Tensor, dx: Tensor) {
-        let part = slice.flatMap { $0.isWhole ? nil : $0 }
+        let part = DropoutSampleSlice.part(of: slice)
         guard errors.check({ try OpContract.reluDropoutBackward(y: y, dy: dy, p: p, slice: part, masked: masked, dx: dx) })
             != nil else { return }
         composedReLUDropoutBackward(y: y, dy: dy, p: p, key: key, slice: slice, masked: masked, dx: dx)

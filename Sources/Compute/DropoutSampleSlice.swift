@@ -19,6 +19,15 @@ public struct DropoutSampleSlice: Sendable, Equatable, CustomStringConvertible {
     /// The same index map as no slice at all.
     public var isWhole: Bool { offset == 0 && samples == globalSamples }
 
+    /// `slice` when it is a rank's part of the batch; nil for none or the whole batch, which
+    /// draw the plain mask (the backends' unsliced path).
+    public static func part(of slice: DropoutSampleSlice?) -> DropoutSampleSlice? {
+        slice.flatMap { $0.isWhole ? nil : $0 }
+    }
+
+    /// Inverted dropout's factor on kept elements: 1 / (1 − p), 0 at p = 1.
+    public static func keptScale(p: Float) -> Float { p < 1 ? 1 / (1 - p) : 0 }
+
     /// The global element index of local element `i`.
     @inline(__always)
     public func globalIndex(_ i: Int) -> Int {

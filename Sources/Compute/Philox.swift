@@ -55,6 +55,9 @@ public struct RandomKey: Sendable, Equatable {
         self.seed = seed; self.stream = stream; self.step = step
     }
 
+    /// The seed as the two 32-bit key words of Philox-4x32 (low, high), as the kernels take it.
+    public var keyWords: (UInt32, UInt32) { (UInt32(truncatingIfNeeded: seed), UInt32(truncatingIfNeeded: seed >> 32)) }
+
     /// The uniform [0, 1) draw for element `index` (reference path; backends vectorise this).
     public func uniform(_ index: Int) -> Float {
         let r = Philox4x32(seed: seed).block(UInt32(truncatingIfNeeded: index / 4), stream, step, 0)

@@ -32,15 +32,15 @@ extension OpenCLDevice {
     /// element, each drawing its global element's Philox block.
     private func dropout(_ name: String, _ x: Tensor, _ p: Float, _ key: RandomKey, _ slice: DropoutSampleSlice?,
                          _ y: Tensor) {
-        let part = slice.flatMap { $0.isWhole ? nil : $0 }
+        let part = DropoutSampleSlice.part(of: slice)
         guard let cost = errors.check({ try OpContract.dropout(name, x: x, p: p, y: y, slice: part) }) else { return }
         let n = x.count
         if p == 0 {
             if x.buffer !== y.buffer { copy(x, srcOffset: 0, to: y, dstOffset: 0, count: n) }
             return
         }
-        let scale: Float = p < 1 ? 1 / (1 - p) : 0
-        let (k0, k1) = Self.philoxKey(key)
+        let scale = DropoutSampleSlice.keptScale(p: p)
+        let (k0, k1) = key.keyWords
         op(name, cost) {
             if let s = part {
                 launch(CLKernel.dropout_apply_slice(.tensor(x), .tensor(y), .int(n), .float(p), .float(scale), .uint(k0),
@@ -56,12 +56,12 @@ extension OpenCLDevice {
     /// One pass for a training block's dropout, residual sum and ReLU (three without it).
     public func dropoutResidualReLU(x: Tensor, p: Float, key: RandomKey, slice: DropoutSampleSlice?, residual: Tensor?,
                                     y: Tensor) {
-        let part = slice.flatMap { $0.isWhole ? nil : $0 }
+        let part = DropoutSampleSlice.part(of: slice)
         guard let cost = errors.check({
             try OpContract.dropoutResidualReLU(x: x, p: p, slice: part, residual: residual, y: y)
         }) else { return }
-        let n = x.count, scale: Float = p < 1 ? 1 / (1 - p) : 0
-        let (k0, k1) = Self.philoxKey(key)
+        let n = x.count, scale = DropoutSampleSlice.keptScale(p: p)
+        let (k0, k1) = key.keyWords
         op("dropoutResidualReLU", cost) {
             let r = residual ?? x, has = residual == nil ? 0 : 1
             if let s = part {
@@ -80,12 +80,12 @@ extension OpenCLDevice {
     /// One pass for the ReLU's and the dropout's backward (two without it).
     public func reluDropoutBackward(y: Tensor, dy: Tensor, p: Float, key: RandomKey, slice: DropoutSampleSlice?,
                                     masked: Tensor, dx: Tensor) {
-        let part = slice.flatMap { $0.isWhole ? nil : $0 }
+        let part = DropoutSampleSlice.part(of: slice)
         guard let cost = errors.check({
             try OpContract.reluDropoutBackward(y: y, dy: dy, p: p, slice: part, masked: masked, dx: dx)
         }) else { return }
-        let n = y.count, scale: Float = p < 1 ? 1 / (1 - p) : 0
-        let (k0, k1) = Self.philoxKey(key)
+        let n = y.count, scale = DropoutSampleSlice.keptScale(p: p)
+        let (k0, k1) = key.keyWords
         op("reluDropoutBackward", cost) {
             if let s = part {
                 launch(CLKernel.relu_dropout_backward_slice(.tensor(y), .tensor(dy), .tensor(masked), .tensor(dx), .int(n),
@@ -100,17 +100,12 @@ extension OpenCLDevice {
         }
     }
 
-    /// The two 32-bit halves of a key's seed, as the Philox kernels take them.
-    static func philoxKey(_ key: RandomKey) -> (UInt32, UInt32) {
-        (UInt32(truncatingIfNeeded: key.seed), UInt32(truncatingIfNeeded: key.seed >> 32))
-    }
-
     /// u[i] = key.uniform(i) computed on the device (initialisation and tests).
     public func uniform(key: RandomKey, into u: Tensor) {
         let n = u.count
         op("uniform", bytes: 4 * Double(n)) {
-            launch(CLKernel.philox_uniform(.tensor(u), .int(n), .uint(UInt32(truncatingIfNeeded: key.seed)),
-                                           .uint(UInt32(truncatingIfNeeded: key.seed >> 32)), .uint(key.stream),
+            let (k0, k1) = key.keyWords
+            launch(CLKernel.philox_uniform(.tensor(u), .int(n), .uint(k0), .uint(k1), .uint(key.stream),
                                            .uint(key.step)), count: (n + 3) / 4)
         }
     }
